@@ -1,0 +1,34 @@
+// The one interface that every runtime implements. Credentials, clients and their refresh stay
+// inside each backend; errors leave a backend only as HydroplaneErrors from the catalogue.
+import type { ProcessInfo } from '../spec/process-info.ts';
+import type { ProcessSpec } from '../spec/process-spec.ts';
+
+export interface ListFilter {
+  group?: string;
+}
+
+export interface Runtime {
+  /** The runtime's type as configured ('docker', 'kubernetes', 'eks', 'gke'); named in errors. */
+  readonly type: string;
+
+  /**
+   * Starts a process. Resolves once the runtime has accepted and started it; nothing is left
+   * behind when it fails. Throws process_exists when a live process has the name.
+   */
+  start(spec: ProcessSpec): Promise<ProcessInfo>;
+
+  /** One process, or undefined when no process of Hydroplane's has the name. */
+  get(name: string): Promise<ProcessInfo | undefined>;
+
+  /** The processes that carry Hydroplane's labels, optionally of one group. */
+  list(filter?: ListFilter): Promise<ProcessInfo[]>;
+
+  /** Stops and removes a process. Throws process_not_found when none of Hydroplane's has the name. */
+  stop(name: string): Promise<void>;
+
+  /** Stops every process of the group; returns their names (none is not an error). */
+  stopGroup(group: string): Promise<string[]>;
+
+  /** Releases connections and timers. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,33 @@
+// What the list calls answer for each process.
+import { z } from 'zod';
+
+export const ProcessStatus = z
+  .enum(['STARTING', 'RUNNING', 'EXITED', 'FAILED'])
+  .describe(
+    'STARTING: created, pulling, scheduling or restarting. RUNNING: started (and ready, on Kubernetes). ' +
+      'EXITED: the container ended (see exit_code); it stays listed until stopped or culled. ' +
+      'FAILED: it cannot run (see reason), for instance an image that cannot be pulled or a crash loop.',
+  );
+export type ProcessStatus = z.infer<typeof ProcessStatus>;
+
+export const SocketAddress = z
+  .object({
+    host: z.string().describe('IP address to connect to.'),
+    port: z.number().int().describe('Port to connect to.'),
+    is_public: z.boolean().describe('Whether the address is reachable from other machines.'),
+  })
+  .describe('An address at which the process can be reached.');
+export type SocketAddress = z.infer<typeof SocketAddress>;
+
+export const ProcessInfo = z
+  .object({
+    process_name: z.string().describe('Name of the process.'),
+    group: z.string().nullable().describe('Group of the process, or null.'),
+    socket_addresses: z.array(SocketAddress).describe('Where to reach its ports.'),
+    created: z.string().describe('When it was created: ISO 8601 date-time with a time zone.'),
+    status: ProcessStatus,
+    exit_code: z.number().int().nullable().optional().describe('Exit code, when status is EXITED.'),
+    reason: z.string().optional().describe('Why the process is not running, when the runtime says.'),
+  })
+  .describe('A process that the runtime runs.');
+export type ProcessInfo = z.infer<typeof ProcessInfo>;

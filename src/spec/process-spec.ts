@@ -1,0 +1,195 @@
+// The process spec: what a user asks Hydroplane to run. This schema is the one source of the
+// spec's TypeScript types (input as written, output after defaults and coercion), of the
+// validation that the API applies, and of the OpenAPI document.
+import { z } from 'zod';
+import {
+  DNS_1035_LABEL,
+  DNS_LABEL_MAX,
+  ENV_NAME,
+  IMAGE_REFERENCE,
+  LABEL_VALUE,
+  LABEL_VALUE_MAX,
+  PORT_NAME,
+  PORT_NAME_MAX,
+  labelKeyProblem,
+  labelValueProblem,
+} from './names.ts';
+
+/** Limits that no real spec comes near; they keep one request from exhausting the server. */
+export const SPEC_LIMITS = { ports: 256, env: 1024, command: 4096, nodeSelector: 64, stringLength: 65536 } as const;
+
+const NUMERIC_STRING = /^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/;
+
+/** A number, or a numeric string such as "80" or "0.25", as the original accepted. */
+function numeric<T extends z.ZodType<number, number>>(inner: T) {
+  return z
+    .union([z.number(), z.string().regex(NUMERIC_STRING, 'expected a number or a numeric string')], { error: 'expected a number or a numeric string' })
+    .transform((v) => (typeof v === 'string' ? Number(v) : v))
+    .pipe(inner);
+}
+
+export const ProcessName = z
+  .string()
+  .max(DNS_LABEL_MAX, `must be at most ${DNS_LABEL_MAX} characters`)
+  .regex(DNS_1035_LABEL, "must be lowercase letters, digits and '-', start with a letter and end with a letter or digit")
+  .describe(
+    'Unique name of the process. It names the container (Docker) or the Deployment and Service (Kubernetes), ' +
+      "so it must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters.",
+  );
+
+export const GroupName = z
+  .string()
+  .max(LABEL_VALUE_MAX, `must be at most ${LABEL_VALUE_MAX} characters`)
+  .regex(LABEL_VALUE, "must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+  .describe("Name of a group of processes that can be listed and stopped together. Letters, digits, '-', '_' and '.', at most 63.");
+
+export const ProcessSecret = z
+  .strictObject({
+    secret_name: z.string().min(1).max(1024).describe('Name of the secret in the secret store (Docker) or of the Kubernetes Secret.'),
+    key: z
+      .string()
+      .min(1)
+      .max(1024)
+      .optional()
+      .describe('Key of one field: of a JSON object secret (secret store) or of the Kubernetes Secret. Omit to use the whole value.'),
+  })
+  .describe('A value taken from a secret instead of written in clear text.');
+
+const Port = z
+  .strictObject({
+    container_port: numeric(z.number().int().min(1).max(65535)).describe('Port the container listens on, 1..65535.'),
+    host_port: numeric(z.number().int().min(1).max(65535))
+      .optional()
+      .describe('Port published on the host (Docker) or the Service (Kubernetes); defaults to container_port.'),
+    protocol: z.enum(['tcp', 'udp']).default('tcp').describe('Transport protocol.'),
+    name: z
+      .string()
+      .max(PORT_NAME_MAX, `must be at most ${PORT_NAME_MAX} characters`)
+      .regex(PORT_NAME, "must be lowercase letters, digits and '-', starting and ending with a letter or digit")
+      .refine((n) => /[a-z]/.test(n) && !n.includes('--'), "must contain a letter and no '--'")
+      .optional()
+      .describe('Name of the port, for runtimes that name ports (Kubernetes). Generated when absent.'),
+  })
+  .describe('A port to publish.');
+
+const EnvVar = z
+  .strictObject({
+    name: z.string().regex(ENV_NAME, "must be a variable name: letters, digits and '_', not starting with a digit").max(1024),
+    value: z.union([z.string().max(SPEC_LIMITS.stringLength), ProcessSecret]).describe('A literal value, or a process secret.'),
+  })
+  .describe('An environment variable of the container.');
+
+const Resources = z
+  .strictObject({
+    cpu_vcpu: numeric(z.number().min(0.001, 'must be at least 0.001').max(1_000_000))
+      .optional()
+      .describe('Virtual CPUs, at least 0.001 (a number or a numeric string such as "0.25").'),
+    memory_mib: numeric(z.number().int().min(0).max(1_073_741_824))
+      .optional()
+      .describe('Memory in MiB, a whole number >= 0.'),
+  })
+  .describe('CPU and memory.');
+
+const NodeSelector = z
+  .record(z.string(), z.string())
+  .superRefine((selector, ctx) => {
+    const entries = Object.entries(selector);
+    if (entries.length > SPEC_LIMITS.nodeSelector) {
+      ctx.addIssue({ code: 'custom', message: `at most ${SPEC_LIMITS.nodeSelector} labels` });
+    }
+    for (const [key, value] of entries) {
+      const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+    }
+  })
+  .describe('Node labels that the node running the process must carry (Kubernetes). Docker runs on one machine and ignores it.');
+
+export const ContainerSpec = z
+  .strictObject({
+    image_uri: z
+      .string()
+      .max(4096)
+      .regex(IMAGE_REFERENCE, 'must be an image reference such as "nginx", "nginxdemos/hello" or "ghcr.io/org/img:tag"')
+      .describe('Image to run, as Docker names it; pulled when the runtime does not have it.'),
+    username: z
+      .union([z.string().min(1).max(1024), ProcessSecret])
+      .optional()
+      .describe('Registry user name, literal or a process secret; for images in private registries.'),
+    password: ProcessSecret.optional().describe('Registry password, always a process secret.'),
+    ports: z.array(Port).max(SPEC_LIMITS.ports).default([]).describe('Ports to publish.'),
+    env: z.array(EnvVar).max(SPEC_LIMITS.env).default([]).describe('Environment variables.'),
+    command: z
+      .array(z.string().max(SPEC_LIMITS.stringLength))
+      .max(SPEC_LIMITS.command)
+      .optional()
+      .describe("Replaces the image's command (Docker CMD; the image's entrypoint is kept)."),
+    resource_request: Resources.optional().describe('Resources reserved for the process.'),
+    resource_limit: Resources.optional().describe('Resources the process may not exceed.'),
+    node_selector: NodeSelector.optional(),
+  })
+  .superRefine((c, ctx) => {
+    const seenPorts = new Map<string, number>();
+    const seenNames = new Map<string, number>();
+    c.ports.forEach((p, i) => {
+      const key = `${p.host_port ?? p.container_port}/${p.protocol}`;
+      const first = seenPorts.get(key);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['ports', i, 'host_port'], message: `host port ${key} is already used by ports[${first}]` });
+      } else seenPorts.set(key, i);
+      if (p.name !== undefined) {
+        const firstName = seenNames.get(p.name);
+        if (firstName !== undefined) {
+          ctx.addIssue({ code: 'custom', path: ['ports', i, 'name'], message: `port name '${p.name}' is already used by ports[${firstName}]` });
+        } else seenNames.set(p.name, i);
+      }
+    });
+    const seenEnv = new Map<string, number>();
+    c.env.forEach((e, i) => {
+      const first = seenEnv.get(e.name);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['env', i, 'name'], message: `variable '${e.name}' is already set by env[${first}]` });
+      } else seenEnv.set(e.name, i);
+    });
+    if (c.password !== undefined && c.username === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['username'], message: 'a registry password needs a username' });
+    }
+    for (const field of ['cpu_vcpu', 'memory_mib'] as const) {
+      const request = c.resource_request?.[field];
+      const limit = c.resource_limit?.[field];
+      if (request !== undefined && limit !== undefined && request > limit) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['resource_request', field],
+          message: `the request (${request}) exceeds the limit (${limit})`,
+        });
+      }
+    }
+  })
+  .describe('The container to run.');
+
+export const ProcessSpec = z
+  .strictObject({
+    process_name: ProcessName,
+    group: GroupName.nullish(),
+    has_public_ip: z
+      .union([z.boolean(), z.enum(['true', 'false'])], { error: 'expected true or false' })
+      .transform((v) => v === true || v === 'true')
+      .default(false)
+      .describe('Publish the ports on every interface (Docker) or through a NodePort Service (Kubernetes), instead of privately.'),
+    container: ContainerSpec,
+  })
+  .describe('A process for Hydroplane to run: one container.');
+
+/** The spec as a user writes it. */
+export type ProcessSpecInput = z.input<typeof ProcessSpec>;
+/** The spec after validation: defaults filled, numeric strings turned into numbers. */
+export type ProcessSpec = z.output<typeof ProcessSpec>;
+export type ContainerSpec = ProcessSpec['container'];
+export type PortSpec = ContainerSpec['ports'][number];
+export type EnvVarSpec = ContainerSpec['env'][number];
+export type ProcessSecret = z.output<typeof ProcessSecret>;
+export type ResourceSpec = NonNullable<ContainerSpec['resource_limit']>;
+
+export function isProcessSecret(value: unknown): value is ProcessSecret {
+  return typeof value === 'object' && value !== null && 'secret_name' in value;
+}
