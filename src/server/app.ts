@@ -1,0 +1,73 @@
+// The HTTP application, apart from process concerns (listening, signals, configuration), so that
+// tests drive it through inject() without sockets.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import type { Runtime } from '../runtimes/runtime.ts';
+import { parseOrThrow } from '../spec/validate.ts';
+import { installErrorHandling } from './error-handler.ts';
+import { groupRoutes } from './routes/groups.ts';
+import { healthRoutes } from './routes/health.ts';
+import { processRoutes } from './routes/processes.ts';
+
+export interface AppOptions {
+  runtime: Runtime;
+  /** A pino logger, or false for none. */
+  logger?: FastifyBaseLogger | false;
+  /** Largest request body in bytes. */
+  bodyLimit?: number;
+  version?: string;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    // Deep nesting is refused by the spec's shape; this bounds the parser's own work.
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+  });
+
+  // Validation goes through the schemas' own parser, so coercions and defaults apply and every
+  // problem is reported with its path (a spec body is 422, a bad path or query 400).
+  app.setValidatorCompiler(({ schema, httpPart }) => (data) => {
+    try {
+      const body = httpPart === 'body';
+      return { value: parseOrThrow(schema as z.ZodType, data, body ? { subject: 'process spec' } : { code: 'invalid_request', subject: httpPart ?? 'request' }) };
+    } catch (error) {
+      return { error: error as Error };
+    }
+  });
+  app.setSerializerCompiler(createSerializerCompiler({}));
+  installErrorHandling(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Hydroplane',
+        description: 'A small, stateless control plane that runs containers on Docker or Kubernetes.',
+        version: options.version ?? '0.0.0',
+      },
+      tags: [
+        { name: 'processes', description: 'Start, list and stop processes' },
+        { name: 'groups', description: 'Processes that share a group' },
+        { name: 'server', description: 'The server itself' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' });
+  app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());
+
+  const deps = { runtime: options.runtime };
+  await app.register(healthRoutes, deps);
+  await app.register(processRoutes, deps);
+  await app.register(groupRoutes, deps);
+  return app;
+}

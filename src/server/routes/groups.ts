@@ -1,0 +1,40 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ErrorBody } from '../../errors.ts';
+import type { Runtime } from '../../runtimes/runtime.ts';
+import { ProcessInfo } from '../../spec/process-info.ts';
+import { GroupParam, StopResult } from './shared.ts';
+
+export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (app, { runtime }) => {
+  app.get(
+    '/group/:group',
+    {
+      schema: {
+        summary: "List a group's processes",
+        description: 'An unknown group has no processes: the answer is [].',
+        tags: ['groups'],
+        params: GroupParam,
+        response: { 200: z.array(ProcessInfo), 503: ErrorBody },
+      },
+    },
+    async (request) => runtime.list({ group: request.params.group }),
+  );
+
+  app.delete(
+    '/group/:group',
+    {
+      schema: {
+        summary: 'Stop every process of a group',
+        description: 'Stops the members in parallel. An empty or unknown group is not an error.',
+        tags: ['groups'],
+        params: GroupParam,
+        response: { 200: StopResult, 503: ErrorBody },
+      },
+    },
+    async (request) => {
+      const stopped = await runtime.stopGroup(request.params.group);
+      request.log.info({ group: request.params.group, stopped: stopped.length }, 'group stopped');
+      return { stopped };
+    },
+  );
+};

@@ -1,0 +1,24 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Runtime } from '../../runtimes/runtime.ts';
+
+export const Health = z.object({
+  status: z.literal('ok'),
+  runtime: z.string().describe('The configured runtime type.'),
+});
+
+export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (app, { runtime }) => {
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness',
+        description: 'Answers as long as the server runs; it does not call the runtime.',
+        tags: ['server'],
+        response: { 200: Health },
+      },
+      logLevel: 'warn',
+    },
+    async () => ({ status: 'ok' as const, runtime: runtime.type }),
+  );
+};
