@@ -23,6 +23,8 @@ const CATALOGUE = {
   runtime_unavailable: 503,
   runtime_timeout: 504,
   internal: 500,
+  /** A configuration that the server cannot start with; never sent over HTTP. */
+  invalid_config: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof CATALOGUE;

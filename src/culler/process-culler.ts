@@ -1,0 +1,72 @@
+// Stops processes older than a maximum age. It only sees what the runtime lists, and runtimes list
+// only what carries Hydroplane's labels, so nothing else is ever culled. Each round survives
+// errors (a process already gone, a runtime briefly away): the culler keeps running.
+import type { FastifyBaseLogger } from 'fastify';
+import { HydroplaneError } from '../errors.ts';
+import type { Runtime } from '../runtimes/runtime.ts';
+
+export interface CullerOptions {
+  runtime: Runtime;
+  maxAgeMs: number;
+  intervalMs: number;
+  logger: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
+  now?: () => number;
+}
+
+export class ProcessCuller {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<string[]> | undefined;
+  private readonly options: CullerOptions;
+
+  constructor(options: CullerOptions) {
+    this.options = options;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => void this.cullOnce(), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One round: returns the names it stopped. Rounds never overlap. */
+  cullOnce(): Promise<string[]> {
+    this.running ??= this.round().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async round(): Promise<string[]> {
+    const { runtime, maxAgeMs, logger } = this.options;
+    const now = (this.options.now ?? Date.now)();
+    let processes;
+    try {
+      processes = await runtime.list();
+    } catch (error) {
+      logger.warn({ err: error }, 'culler: cannot list processes; will try again next round');
+      return [];
+    }
+    const old = processes.filter((p) => now - Date.parse(p.created) > maxAgeMs);
+    const stopped: string[] = [];
+    await Promise.all(
+      old.map(async (p) => {
+        const ageMinutes = (now - Date.parse(p.created)) / 60_000;
+        try {
+          await runtime.stop(p.process_name);
+          stopped.push(p.process_name);
+          logger.info({ process: p.process_name, group: p.group, age_minutes: Number(ageMinutes.toFixed(2)) }, 'culler: stopped an old process');
+        } catch (error) {
+          // Another server's culler, or a user, got there first.
+          if (error instanceof HydroplaneError && error.code === 'process_not_found') return;
+          logger.warn({ err: error, process: p.process_name }, 'culler: could not stop an old process; will try again next round');
+        }
+      }),
+    );
+    return stopped;
+  }
+}

@@ -1,0 +1,32 @@
+// Configuration -> runtime. Each backend is loaded only when configured, so a Docker server never
+// pays for loading the Kubernetes and cloud clients.
+import type { FastifyBaseLogger } from 'fastify';
+import { HydroplaneError } from '../errors.ts';
+import type { RuntimeConfig } from '../spec/config.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface RuntimeDeps {
+  secrets: SecretStore;
+  logger: FastifyBaseLogger;
+}
+
+export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): Promise<Runtime> {
+  switch (config.runtime_type) {
+    case 'docker': {
+      const { DockerRuntime } = await import('./docker/docker-runtime.ts');
+      return new DockerRuntime({ config, secrets: deps.secrets, logger: deps.logger });
+    }
+    case 'kubernetes':
+    case 'eks':
+    case 'gke':
+      throw new HydroplaneError(
+        'invalid_config',
+        `runtime_type '${config.runtime_type}' is not available in this version yet; use runtime_type: docker`,
+      );
+    default: {
+      const unknown: never = config;
+      throw new HydroplaneError('invalid_config', `unknown runtime ${JSON.stringify(unknown)}`);
+    }
+  }
+}
