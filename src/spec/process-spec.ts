@@ -65,8 +65,10 @@ const Port = z
     name: z
       .string()
       .max(PORT_NAME_MAX, `must be at most ${PORT_NAME_MAX} characters`)
-      .regex(PORT_NAME, "must be lowercase letters, digits and '-', starting and ending with a letter or digit")
-      .refine((n) => /[a-z]/.test(n) && !n.includes('--'), "must contain a letter and no '--'")
+      .refine(
+        (n) => PORT_NAME.test(n) && /[a-z]/.test(n) && !n.includes('--'),
+        "must be lowercase letters, digits and '-' with at least one letter, starting and ending with a letter or digit, no '--'",
+      )
       .optional()
       .describe('Name of the port, for runtimes that name ports (Kubernetes). Generated when absent.'),
   })

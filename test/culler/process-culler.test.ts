@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ProcessCuller } from '../../src/culler/process-culler.ts';
+import { HydroplaneError } from '../../src/errors.ts';
+import { FakeRuntime } from '../support/fake-runtime.ts';
+
+const spec = (name: string) => ({ process_name: name, has_public_ip: false, container: { image_uri: 'x', ports: [], env: [] } });
+
+function recordingLogger() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+  const log = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
+  return { lines, logger: { info: log('info'), warn: log('warn'), error: log('error') } as never };
+}
+
+describe('process culler', () => {
+  it('stops only processes older than the maximum age, logging each with its age', async () => {
+    const runtime = new FakeRuntime();
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    runtime.now = () => new Date(now);
+    await runtime.start(spec('old'));
+    now += 9 * 60_000;
+    await runtime.start(spec('young'));
+    now += 2 * 60_000; // old: 11 minutes, young: 2 minutes
+    const { lines, logger } = recordingLogger();
+    const culler = new ProcessCuller({ runtime, logger, maxAgeMs: 10 * 60_000, intervalMs: 60_000, now: () => now });
+    assert.deepEqual(await culler.cullOnce(), ['old']);
+    assert.deepEqual([...runtime.processes.keys()], ['young']);
+    assert.equal(lines[0]?.obj['process'], 'old');
+    assert.equal(lines[0]?.obj['age_minutes'], 11);
+    assert.deepEqual(await culler.cullOnce(), []);
+  });
+
+  it('keeps going when the runtime is away and when a process is already gone', async () => {
+    const runtime = new FakeRuntime();
+    runtime.now = () => new Date(0);
+    await runtime.start(spec('a'));
+    await runtime.start(spec('b'));
+    const { lines, logger } = recordingLogger();
+    const culler = new ProcessCuller({ runtime, logger, maxAgeMs: 1000, intervalMs: 1000, now: () => 60_000 });
+    runtime.failWith = new HydroplaneError('runtime_unavailable', 'away');
+    assert.deepEqual(await culler.cullOnce(), []);
+    assert.equal(lines.at(-1)?.level, 'warn');
+    runtime.failWith = undefined;
+    const stop = runtime.stop.bind(runtime);
+    runtime.stop = async (name) => {
+      if (name === 'a') {
+        await stop(name); // somebody else stopped it first
+        throw new HydroplaneError('process_not_found', 'gone');
+      }
+      return stop(name);
+    };
+    assert.deepEqual(await culler.cullOnce(), ['b']);
+    assert.equal(runtime.processes.size, 0);
+    assert.equal(lines.filter((l) => l.level === 'warn').length, 1);
+  });
+
+  it('runs rounds on its interval and never two at once', async () => {
+    const runtime = new FakeRuntime();
+    let lists = 0;
+    const list = runtime.list.bind(runtime);
+    runtime.list = async (f) => {
+      lists++;
+      await new Promise((r) => setTimeout(r, 30));
+      return list(f);
+    };
+    const { logger } = recordingLogger();
+    const culler = new ProcessCuller({ runtime, logger, maxAgeMs: 1000, intervalMs: 10 });
+    const [a, b] = [culler.cullOnce(), culler.cullOnce()];
+    assert.equal(a, b);
+    await a;
+    assert.equal(lists, 1);
+    culler.start();
+    await new Promise((r) => setTimeout(r, 120));
+    await culler.stop();
+    const seen = lists;
+    assert.ok(seen >= 2, `expected rounds on the interval, saw ${seen}`);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(lists, seen, 'no round after stop()');
+  });
+});
