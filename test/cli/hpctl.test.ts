@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { main } from '../../src/cli/hpctl.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { FakeRuntime } from '../support/fake-runtime.ts';
+
+/** A port that nothing listens on. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env });
+  return { code, stdout, stderr };
+}
+
+describe('hpctl', () => {
+  const runtime = new FakeRuntime();
+  let server = '';
+  let dir = '';
+  let close: () => Promise<void>;
+
+  before(async () => {
+    const app = await buildApp({ runtime, logger: false });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    server = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    close = () => app.close();
+    dir = await mkdtemp(join(tmpdir(), 'hpctl-'));
+  });
+  after(() => close());
+
+  const specFile = async (name: string, spec: unknown) => {
+    const file = join(dir, name);
+    await writeFile(file, typeof spec === 'string' ? spec : JSON.stringify(spec));
+    return file;
+  };
+
+  it('starts from a spec file, lists as a JSON array, stops', async () => {
+    const file = await specFile('web.json', { process_name: 'web', group: 'g', container: { image_uri: 'nginx', ports: [{ container_port: 80 }] } });
+    const started = await run(['-s', server, 'start', file]);
+    assert.equal(started.code, 0, started.stderr);
+    assert.equal(JSON.parse(started.stdout).process_name, 'web');
+
+    const listed = await run(['list'], { HYDROPLANE_SERVER: server });
+    assert.equal(listed.code, 0);
+    const all = JSON.parse(listed.stdout);
+    assert.ok(Array.isArray(all));
+    assert.deepEqual(all.map((p: { process_name: string }) => p.process_name), ['web']);
+    assert.deepEqual(JSON.parse((await run(['-s', server, 'list', '-g', 'other'])).stdout), []);
+    assert.equal(JSON.parse((await run(['-s', server, 'list', '-g', 'g'])).stdout).length, 1);
+
+    const stopped = await run(['-s', server, 'stop', 'web']);
+    assert.equal(stopped.code, 0);
+    assert.deepEqual(JSON.parse(stopped.stdout), { stopped: ['web'] });
+    assert.equal(runtime.processes.size, 0);
+  });
+
+  it('stops a group with -g', async () => {
+    for (const name of ['a', 'b']) {
+      await run(['-s', server, 'start', await specFile(`${name}.json`, { process_name: name, group: 'grp', container: { image_uri: 'nginx' } })]);
+    }
+    const stopped = await run(['-s', server, 'stop', '-g', 'grp']);
+    assert.equal(stopped.code, 0);
+    assert.deepEqual(JSON.parse(stopped.stdout).stopped.sort(), ['a', 'b']);
+  });
+
+  it('prints the error body and exits non-zero on an API error', async () => {
+    const missing = await run(['-s', server, 'stop', 'nope']);
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stdout, '');
+    assert.deepEqual(JSON.parse(missing.stderr), { error: 404, code: 'process_not_found', details: "no process named 'nope'" });
+
+    const invalid = await run(['-s', server, 'start', await specFile('bad.json', { process_name: 'Bad', container: { image_uri: 'nginx' } })]);
+    assert.equal(invalid.code, 1);
+    assert.equal(JSON.parse(invalid.stderr).error, 422);
+  });
+
+  it('shows the full error with -d', async () => {
+    const plain = await run(['-s', server, 'stop', 'nope']);
+    const debug = await run(['-s', server, '-d', 'stop', 'nope']);
+    assert.equal(debug.code, 1);
+    assert.ok(debug.stderr.length > plain.stderr.length);
+    assert.match(debug.stderr, /ApiError/);
+  });
+
+  it('says what is wrong with a spec file before sending it', async () => {
+    const broken = await run(['-s', server, 'start', await specFile('broken.json', '{"process_name": ')]);
+    assert.equal(broken.code, 2);
+    assert.match(broken.stderr, /broken\.json is not valid JSON/);
+    const absent = await run(['-s', server, 'start', join(dir, 'absent.json')]);
+    assert.equal(absent.code, 2);
+    assert.match(absent.stderr, /cannot read .*absent\.json: ENOENT/);
+  });
+
+  it('refuses stop with neither or both of a name and -g', async () => {
+    assert.equal((await run(['-s', server, 'stop'])).code, 2);
+    assert.equal((await run(['-s', server, 'stop', 'x', '-g', 'y'])).code, 2);
+  });
+
+  it('says how to point at a server when it cannot connect', async () => {
+    const port = await freePort();
+    const res = await run(['-s', `127.0.0.1:${port}`, 'list']);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, new RegExp(`cannot reach the Hydroplane server at http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+    assert.match(res.stderr, /HYDROPLANE_SERVER/);
+  });
+
+  it('defaults to localhost:8000', async () => {
+    const res = await run(['list'], {});
+    assert.match(res.stderr, /http:\/\/localhost:8000/);
+  });
+});
