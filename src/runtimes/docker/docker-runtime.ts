@@ -1,0 +1,350 @@
+// The docker runtime: one container per process on a shared bridge network. The Engine is the
+// only store; nothing here outlives a call except the knowledge that the network exists, which
+// is checked again whenever the Engine says otherwise.
+import Dockerode from 'dockerode';
+import { HydroplaneError } from '../../errors.ts';
+import { PROCESS_LABEL, dockerLabelFilter } from '../../labels.ts';
+import type { SecretStore } from '../../secrets/secret-store.ts';
+import type { DockerRuntimeConfig } from '../../spec/config.ts';
+import type { ProcessInfo } from '../../spec/process-info.ts';
+import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spec/process-spec.ts';
+import type { ListFilter, Runtime } from '../runtime.ts';
+import { engineConnection } from './connection.ts';
+import { factsFromInspect, factsFromListEntry, isOurs, processInfo } from './container-info.ts';
+import { containerCreateOptions } from './container-options.ts';
+import { EngineClient, type RegistryAuth } from './engine-client.ts';
+import { type ErrorContext, EngineError, isNetworkNotFound, isNotFound, isRemovalInProgress, translateEngineError } from './errors.ts';
+import { publicHostFor } from './host-address.ts';
+import { pullArguments, registryServerAddress } from './image-reference.ts';
+
+type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
+/** A pino-like logger. */
+export interface DockerRuntimeLogger {
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  debug: LogFn;
+}
+
+export interface DockerRuntimeOptions {
+  config: DockerRuntimeConfig;
+  secrets: SecretStore;
+  /** An Engine client to use instead of one made from the config (tests). */
+  docker?: Dockerode;
+  logger?: DockerRuntimeLogger;
+}
+
+const noop: LogFn = () => {};
+const SILENT: DockerRuntimeLogger = { info: noop, warn: noop, error: noop, debug: noop };
+
+/** States of a container of ours that a new start may replace. */
+const REPLACEABLE = new Set(['created', 'exited', 'dead']);
+
+export class DockerRuntime implements Runtime {
+  readonly type = 'docker';
+  readonly #config: DockerRuntimeConfig;
+  readonly #secrets: SecretStore;
+  readonly #logger: DockerRuntimeLogger;
+  readonly #engine: EngineClient;
+  readonly #endpoint: string;
+  readonly #remoteHost: string | undefined;
+  /** Resolves once the network is known to exist; shared by concurrent starts. */
+  #network: Promise<void> | undefined;
+
+  constructor(options: DockerRuntimeOptions) {
+    this.#config = options.config;
+    this.#secrets = options.secrets;
+    this.#logger = options.logger ?? SILENT;
+    if (options.docker) {
+      const described = describeModem(options.docker);
+      this.#endpoint = described.endpoint;
+      this.#remoteHost = described.remoteHost;
+      this.#engine = new EngineClient(options.docker, options.config.request_timeout_seconds);
+    } else {
+      const connection = engineConnection(options.config.docker_host);
+      this.#endpoint = connection.endpoint;
+      this.#remoteHost = connection.remoteHost;
+      this.#engine = new EngineClient(new Dockerode(connection.options), options.config.request_timeout_seconds);
+    }
+  }
+
+  async start(spec: ProcessSpec): Promise<ProcessInfo> {
+    const name = spec.process_name;
+    const ctx = this.#context(`starting process '${name}'`, { processName: name, image: spec.container.image_uri });
+    // Every secret first: a missing one must fail the start with nothing created.
+    const { secretEnv, auth } = await this.#resolveSecrets(spec);
+
+    await this.#ensureNetwork(ctx);
+    await this.#clearName(name, ctx);
+    await this.#ensureImage(spec.container.image_uri, auth, ctx);
+    const id = await this.#createAndStart(spec, secretEnv, ctx);
+    this.#logger.info({ process: name, container: id.slice(0, 12), image: spec.container.image_uri }, 'process started');
+    try {
+      return processInfo(factsFromInspect(await this.#engine.inspectContainer(id)), await this.#publicHost());
+    } catch (err) {
+      throw translateEngineError(err, ctx);
+    }
+  }
+
+  async get(name: string): Promise<ProcessInfo | undefined> {
+    const ctx = this.#context(`looking up process '${name}'`);
+    const container = await this.#inspectByName(name, ctx);
+    if (container === undefined || !isOurs(container.Config?.Labels)) return undefined;
+    return processInfo(factsFromInspect(container), await this.#publicHost());
+  }
+
+  async list(filter: ListFilter = {}): Promise<ProcessInfo[]> {
+    const ctx = this.#context(filter.group === undefined ? 'listing processes' : `listing group '${filter.group}'`);
+    let entries: Dockerode.ContainerInfo[];
+    try {
+      entries = await this.#engine.listContainers(dockerLabelFilter(filter.group === undefined ? {} : { group: filter.group }));
+    } catch (err) {
+      throw translateEngineError(err, ctx);
+    }
+    const host = await this.#publicHost();
+    return entries.map((entry) => processInfo(factsFromListEntry(entry), host)).sort(byName);
+  }
+
+  async stop(name: string): Promise<void> {
+    const ctx = this.#context(`stopping process '${name}'`, { processName: name });
+    const container = await this.#inspectByName(name, ctx);
+    if (container === undefined) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    if (!isOurs(container.Config?.Labels)) {
+      throw new HydroplaneError(
+        'process_not_found',
+        `no process named '${name}': a container of that name exists, but Hydroplane does not manage it, so it is left alone`,
+      );
+    }
+    await this.#stopAndRemove(container.Id, ctx);
+    this.#logger.info({ process: name }, 'process stopped');
+  }
+
+  async stopGroup(group: string): Promise<string[]> {
+    const ctx = this.#context(`stopping group '${group}'`);
+    let entries: Dockerode.ContainerInfo[];
+    try {
+      entries = await this.#engine.listContainers(dockerLabelFilter({ group }));
+    } catch (err) {
+      throw translateEngineError(err, ctx);
+    }
+    const results = await Promise.allSettled(entries.map((entry) => this.#stopAndRemove(entry.Id, ctx)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const names = entries.map((entry) => entry.Labels?.[PROCESS_LABEL] ?? '').sort();
+    this.#logger.info({ group, processes: names }, 'group stopped');
+    return names;
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: every call opens its own request; the state is the Engine's.
+  }
+
+  #context(action: string, extra: Partial<ErrorContext> = {}): ErrorContext {
+    return { action, endpoint: this.#endpoint, timeoutSeconds: this.#config.request_timeout_seconds, ...extra };
+  }
+
+  async #resolveSecrets(spec: ProcessSpec): Promise<{ secretEnv: Map<string, string>; auth: RegistryAuth | undefined }> {
+    const { container } = spec;
+    const secretEnv = new Map<string, string>();
+    const envReads = container.env.flatMap(({ name, value }) =>
+      isProcessSecret(value) ? [this.#secret(value).then((v) => void secretEnv.set(name, v))] : [],
+    );
+    const username = container.username === undefined ? undefined : typeof container.username === 'string' ? container.username : this.#secret(container.username);
+    const password = container.password === undefined ? undefined : this.#secret(container.password);
+    // Settle every read before failing, so that no read is left running behind a thrown error.
+    const settled = await Promise.allSettled([...envReads, Promise.resolve(username), Promise.resolve(password)]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    if (username === undefined) return { secretEnv, auth: undefined };
+    return {
+      secretEnv,
+      auth: { username: await username, password: (await password) ?? '', serveraddress: registryServerAddress(container.image_uri) },
+    };
+  }
+
+  async #secret(ref: ProcessSecret): Promise<string> {
+    try {
+      return await this.#secrets.get(ref.secret_name, ref.key);
+    } catch (err) {
+      if (err instanceof HydroplaneError) throw err;
+      throw new HydroplaneError('secrets_unavailable', `the ${this.#secrets.type} secret store could not read secret '${ref.secret_name}'`, {
+        cause: err,
+      });
+    }
+  }
+
+  #ensureNetwork(ctx: ErrorContext): Promise<void> {
+    if (this.#network === undefined) {
+      const pending = this.#createNetworkIfMissing();
+      this.#network = pending;
+      pending.catch(() => {
+        if (this.#network === pending) this.#network = undefined;
+      });
+    }
+    return this.#network.catch((err: unknown) => {
+      throw translateEngineError(err, { ...ctx, action: `${ctx.action} (creating network '${this.#config.network}')` });
+    });
+  }
+
+  async #createNetworkIfMissing(): Promise<void> {
+    const network = this.#config.network;
+    try {
+      await this.#engine.inspectNetwork(network);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      await this.#engine.createNetwork(network);
+      this.#logger.info({ network }, 'created bridge network');
+    } catch (err) {
+      // Another server or request created it in between.
+      if (!(err instanceof EngineError && err.status === 409)) throw err;
+    }
+  }
+
+  #forgetNetwork(): void {
+    this.#network = undefined;
+  }
+
+  /** Inspects the container of that exact name; undefined when there is none. */
+  async #inspectByName(name: string, ctx: ErrorContext): Promise<Dockerode.ContainerInspectInfo | undefined> {
+    try {
+      const container = await this.#engine.inspectContainer(name);
+      // The Engine also matches an ID prefix; only a container with this very name counts.
+      return container.Name === `/${name}` ? container : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw translateEngineError(err, ctx);
+    }
+  }
+
+  /** Makes the name free: removes our own ended container of that name, refuses anything else. */
+  async #clearName(name: string, ctx: ErrorContext): Promise<void> {
+    const existing = await this.#inspectByName(name, ctx);
+    if (existing === undefined) return;
+    if (!isOurs(existing.Config?.Labels)) throw nameTaken(name);
+    if (!REPLACEABLE.has(existing.State.Status)) {
+      throw new HydroplaneError('process_exists', `a process named '${name}' already exists (${existing.State.Status}); stop it first`);
+    }
+    this.#logger.info({ process: name, state: existing.State.Status }, 'replacing an ended process of the same name');
+    await this.#removeTolerant(existing.Id, ctx);
+  }
+
+  async #ensureImage(image: string, auth: RegistryAuth | undefined, ctx: ErrorContext): Promise<void> {
+    try {
+      await this.#engine.inspectImage(image);
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw translateEngineError(err, ctx);
+    }
+    const { fromImage, tag } = pullArguments(image);
+    this.#logger.info({ image, registry: auth?.serveraddress, withCredentials: auth !== undefined }, 'pulling image');
+    try {
+      await this.#engine.pullImage(fromImage, tag, auth);
+    } catch (err) {
+      throw translateEngineError(err, { ...ctx, phase: 'pull', withCredentials: auth !== undefined });
+    }
+  }
+
+  /** Creates and starts the container; when the start fails, removes it again. Returns its id. */
+  async #createAndStart(spec: ProcessSpec, secretEnv: ReadonlyMap<string, string>, ctx: ErrorContext): Promise<string> {
+    const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network });
+    for (let attempt = 1; ; attempt++) {
+      let id: string;
+      try {
+        const created = await this.#engine.createContainer(options);
+        id = created.Id;
+        for (const warning of created.Warnings ?? []) this.#logger.warn({ process: spec.process_name, warning }, 'Engine warning');
+      } catch (err) {
+        if (attempt === 1 && isNetworkNotFound(err)) {
+          await this.#recreateNetwork(ctx);
+          continue;
+        }
+        if (err instanceof EngineError && err.status === 409) throw await this.#nameConflict(spec.process_name, ctx);
+        throw translateEngineError(err, { ...ctx, phase: 'create' });
+      }
+      try {
+        await this.#engine.startContainer(id);
+        return id;
+      } catch (err) {
+        // Nothing may be left behind: the container goes before the error is reported.
+        await this.#removeQuietly(id, spec.process_name);
+        if (attempt === 1 && isNetworkNotFound(err)) {
+          await this.#recreateNetwork(ctx);
+          continue;
+        }
+        throw translateEngineError(err, { ...ctx, phase: 'start' });
+      }
+    }
+  }
+
+  async #recreateNetwork(ctx: ErrorContext): Promise<void> {
+    this.#logger.warn({ network: this.#config.network }, 'the network disappeared; creating it again');
+    this.#forgetNetwork();
+    await this.#ensureNetwork(ctx);
+  }
+
+  /** Docker's own name uniqueness decided a race of two starts: say who holds the name. */
+  async #nameConflict(name: string, ctx: ErrorContext): Promise<HydroplaneError> {
+    const holder = await this.#inspectByName(name, ctx).catch(() => undefined);
+    if (holder !== undefined && !isOurs(holder.Config?.Labels)) return nameTaken(name);
+    return new HydroplaneError('process_exists', `a process named '${name}' already exists`);
+  }
+
+  async #stopAndRemove(id: string, ctx: ErrorContext): Promise<void> {
+    try {
+      await this.#engine.stopContainer(id, this.#config.stop_grace_seconds);
+    } catch (err) {
+      // Gone already: a concurrent stop, or an old server's container that removed itself.
+      if (isNotFound(err)) return;
+      throw translateEngineError(err, { ...ctx, timeoutSeconds: this.#config.request_timeout_seconds + this.#config.stop_grace_seconds });
+    }
+    await this.#removeTolerant(id, ctx);
+  }
+
+  async #removeTolerant(id: string, ctx: ErrorContext): Promise<void> {
+    try {
+      await this.#engine.removeContainer(id);
+    } catch (err) {
+      if (isNotFound(err) || isRemovalInProgress(err)) return;
+      throw translateEngineError(err, ctx);
+    }
+  }
+
+  async #removeQuietly(id: string, process: string): Promise<void> {
+    try {
+      await this.#engine.removeContainer(id);
+    } catch (err) {
+      if (isNotFound(err) || isRemovalInProgress(err)) return;
+      this.#logger.error({ process, container: id.slice(0, 12), err: String(err) }, 'could not remove the container of a failed start');
+    }
+  }
+
+  #publicHost(): Promise<string> {
+    return publicHostFor(this.#remoteHost);
+  }
+}
+
+function nameTaken(name: string): HydroplaneError {
+  return new HydroplaneError(
+    'name_taken',
+    `a container named '${name}' exists that Hydroplane does not manage (it has no hydroplane/process-id label); ` +
+      'choose another process_name, or remove that container yourself',
+  );
+}
+
+function byName(a: ProcessInfo, b: ProcessInfo): number {
+  return a.process_name < b.process_name ? -1 : a.process_name > b.process_name ? 1 : 0;
+}
+
+/** Names the Engine that an injected client talks to, for messages. */
+function describeModem(docker: Dockerode): { endpoint: string; remoteHost: string | undefined } {
+  const modem = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: string | number; protocol?: string };
+  if (typeof modem.socketPath === 'string') return { endpoint: `unix://${modem.socketPath}`, remoteHost: undefined };
+  if (modem.host) {
+    const port = modem.port ? `:${modem.port}` : '';
+    return { endpoint: `${modem.protocol ?? 'http'}://${modem.host}${port}`, remoteHost: modem.host };
+  }
+  return { endpoint: 'the default Docker socket', remoteHost: undefined };
+}

@@ -1,0 +1,139 @@
+// The Engine calls that the docker runtime makes, each with a per-call timeout, each failing
+// with an EngineError. Built on docker-modem's dial (through Dockerode) rather than Dockerode's
+// methods because only some of those accept an abort signal.
+import type Dockerode from 'dockerode';
+import type DockerModem from 'docker-modem';
+import { EngineError, toEngineError } from './errors.ts';
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+const OK = { 200: true, 201: true, 204: true } as const;
+
+export class EngineClient {
+  readonly #docker: Dockerode;
+  readonly #timeoutMs: number;
+
+  constructor(docker: Dockerode, timeoutSeconds: number) {
+    this.#docker = docker;
+    this.#timeoutMs = timeoutSeconds * 1000;
+  }
+
+  /** GET /containers/json?all=true&filters={"label":[...]}: one call. */
+  listContainers(labelFilters: string[]): Promise<Dockerode.ContainerInfo[]> {
+    return this.#call({ path: '/containers/json?', method: 'GET', options: { all: true, filters: { label: labelFilters } } });
+  }
+
+  inspectContainer(nameOrId: string): Promise<Dockerode.ContainerInspectInfo> {
+    return this.#call({ path: `/containers/${encodeURIComponent(nameOrId)}/json?`, method: 'GET' });
+  }
+
+  createContainer(options: Dockerode.ContainerCreateOptions): Promise<{ Id: string; Warnings?: string[] }> {
+    const { name, ...body } = options;
+    return this.#call({ path: '/containers/create?', method: 'POST', options: { _query: { name }, _body: body } });
+  }
+
+  startContainer(id: string): Promise<void> {
+    return this.#call({ path: `/containers/${encodeURIComponent(id)}/start?`, method: 'POST', options: {}, statusCodes: { ...OK, 304: true } });
+  }
+
+  /** SIGTERM, then SIGKILL after `graceSeconds`; the call lasts up to that long on top of the usual timeout. */
+  stopContainer(id: string, graceSeconds: number): Promise<void> {
+    return this.#call(
+      { path: `/containers/${encodeURIComponent(id)}/stop?`, method: 'POST', options: { _query: { t: graceSeconds }, _body: {} }, statusCodes: { ...OK, 304: true } },
+      graceSeconds * 1000,
+    );
+  }
+
+  removeContainer(id: string): Promise<void> {
+    return this.#call({ path: `/containers/${encodeURIComponent(id)}?`, method: 'DELETE', options: { force: true, v: true } });
+  }
+
+  inspectImage(ref: string): Promise<Dockerode.ImageInspectInfo> {
+    return this.#call({ path: `/images/${ref}/json`, method: 'GET' });
+  }
+
+  /** Pulls one image and follows the progress stream to its end. No timeout: pulls take what they take. */
+  async pullImage(fromImage: string, tag: string | undefined, auth: RegistryAuth | undefined): Promise<void> {
+    const query: Record<string, string> = { fromImage };
+    if (tag !== undefined) query.tag = tag;
+    const dial: DockerModem.DialOptions = {
+      path: '/images/create?',
+      method: 'POST',
+      options: { _query: query, _body: {} },
+      isStream: true,
+      statusCodes: { 200: true },
+    };
+    if (auth) dial.authconfig = auth;
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+      this.#dial(dial, (err, data) => (err ? reject(toEngineError(err)) : resolve(data as NodeJS.ReadableStream)));
+    });
+    try {
+      let buffered = '';
+      for await (const chunk of stream as AsyncIterable<Buffer | string>) {
+        buffered += chunk.toString();
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) checkProgress(line);
+      }
+      checkProgress(buffered);
+    } catch (err) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      throw toEngineError(err);
+    }
+  }
+
+  inspectNetwork(name: string): Promise<Dockerode.NetworkInspectInfo> {
+    return this.#call({ path: `/networks/${encodeURIComponent(name)}?`, method: 'GET' });
+  }
+
+  createNetwork(name: string): Promise<{ Id: string }> {
+    return this.#call({
+      path: '/networks/create?',
+      method: 'POST',
+      options: { _body: { Name: name, Driver: 'bridge', CheckDuplicate: true } },
+    });
+  }
+
+  #call<T>(dial: DockerModem.DialOptions, extraMs = 0): Promise<T> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs + extraMs);
+    return new Promise<T>((resolve, reject) => {
+      this.#dial({ statusCodes: OK, ...dial, abortSignal: controller.signal }, (err, data) => {
+        clearTimeout(timer);
+        if (err) reject(toEngineError(err, timedOut));
+        else resolve(data as T);
+      });
+    });
+  }
+
+  #dial(dial: DockerModem.DialOptions, callback: DockerModem.RequestCallback): void {
+    try {
+      this.#docker.modem.dial(dial, callback);
+    } catch (err) {
+      callback(err as Error, null);
+    }
+  }
+}
+
+/** Throws the error that a line of a progress stream reports, if any. */
+function checkProgress(line: string): void {
+  if (line.trim() === '') return;
+  let event: { error?: unknown; errorDetail?: { message?: unknown } };
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return;
+  }
+  if (event.error !== undefined || event.errorDetail !== undefined) {
+    const message = event.errorDetail?.message ?? event.error;
+    throw new EngineError('stream', typeof message === 'string' ? message : 'unknown error');
+  }
+}

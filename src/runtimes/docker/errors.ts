@@ -1,0 +1,201 @@
+// Engine errors -> the error catalogue. Every failure of the Engine client is first normalised
+// into an EngineError (what went wrong, never the raw error with its statusCode), then
+// translated here with what Hydroplane was doing, so callers only ever see HydroplaneErrors.
+import { HydroplaneError } from '../../errors.ts';
+
+export type EngineErrorKind =
+  /** No answer at all: no socket, refused, reset, host unreachable. */
+  | 'unreachable'
+  /** The Engine accepted the request but did not answer within the per-call timeout. */
+  | 'timeout'
+  /** The Engine answered with an error status. */
+  | 'http'
+  /** An error reported inside a progress stream (a pull), after a 200. */
+  | 'stream';
+
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  readonly kind: EngineErrorKind;
+  /** The Engine's HTTP status, for kind 'http'. Stays inside the docker runtime. */
+  readonly status: number | undefined;
+  /** The socket error code (ECONNREFUSED, ENOENT...), for kind 'unreachable'. */
+  readonly errno: string | undefined;
+
+  constructor(kind: EngineErrorKind, message: string, details: { status?: number; errno?: string } = {}) {
+    super(message);
+    this.kind = kind;
+    this.status = details.status;
+    this.errno = details.errno;
+  }
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EACCES',
+  'EPERM',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ENOTSOCK',
+  'ECONNABORTED',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
+
+/** Normalises whatever the client threw. `timedOut` says our own per-call timer fired. */
+export function toEngineError(raw: unknown, timedOut = false): EngineError {
+  if (raw instanceof EngineError) return raw;
+  if (timedOut) return new EngineError('timeout', 'no answer in time');
+  const e = (typeof raw === 'object' && raw !== null ? raw : {}) as {
+    code?: unknown;
+    statusCode?: unknown;
+    json?: unknown;
+    message?: unknown;
+  };
+  const text = typeof e.message === 'string' ? e.message : String(raw);
+  if (typeof e.statusCode === 'number') {
+    return new EngineError('http', engineMessage(e.json, text), { status: e.statusCode });
+  }
+  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) {
+    return new EngineError('unreachable', text, { errno: e.code });
+  }
+  if (/socket hang up/i.test(text)) return new EngineError('unreachable', text, { errno: 'ECONNRESET' });
+  return new EngineError('http', text);
+}
+
+/** The Engine's own words: its JSON `message`, else docker-modem's text without its prefix. */
+function engineMessage(json: unknown, text: string): string {
+  if (typeof json === 'object' && json !== null && typeof (json as { message?: unknown }).message === 'string') {
+    return (json as { message: string }).message.trim();
+  }
+  if (typeof json === 'string' && json.trim() !== '') return json.trim();
+  if (Buffer.isBuffer(json) && json.length > 0) return json.toString('utf8').trim();
+  // docker-modem: "(HTTP code 404) no such container - No such container: x "
+  return text.replace(/^\(HTTP code \d+\)[^-]*- /, '').trim();
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof EngineError && err.status === 404;
+}
+
+/** A 409 from removing a container that another request is already removing. */
+export function isRemovalInProgress(err: unknown): boolean {
+  return err instanceof EngineError && err.status === 409 && /already in progress/i.test(err.message);
+}
+
+/** "network hydroplane not found": the network vanished after we checked it. */
+export function isNetworkNotFound(err: unknown): boolean {
+  return err instanceof EngineError && /network \S+ not found/i.test(err.message);
+}
+
+export interface ErrorContext {
+  /** What Hydroplane was doing, as a phrase: "starting process 'web'". */
+  action: string;
+  /** The Engine's address as configured: "unix:///var/run/docker.sock". */
+  endpoint: string;
+  /** Which Engine call failed; lets the same message mean different things. */
+  phase?: 'pull' | 'create' | 'start' | 'other';
+  processName?: string;
+  image?: string;
+  /** Whether registry credentials were sent with the pull. */
+  withCredentials?: boolean;
+  /** The per-call timeout, named when it fires. */
+  timeoutSeconds?: number;
+}
+
+const PORT_IN_USE = /port is already allocated|address already in use/i;
+const NOT_FOUND_ON_PULL =
+  /manifest unknown|manifest for .* not found|not found: manifest|repository does not exist|name unknown|no such image|not found/i;
+const AUTH_ON_PULL = /unauthorized|authentication required|no basic auth credentials|denied|forbidden|incorrect username or password/i;
+
+/** Translates any error from the Engine client into the catalogue. HydroplaneErrors pass through. */
+export function translateEngineError(raw: unknown, ctx: ErrorContext): HydroplaneError {
+  if (raw instanceof HydroplaneError) return raw;
+  const err = toEngineError(raw);
+  const cause = new Error(err.message);
+  const engineSays = err.message;
+
+  if (err.kind === 'unreachable') {
+    const hint =
+      err.errno === 'EACCES' || err.errno === 'EPERM'
+        ? 'the server may not use the socket: run it as a user allowed to (the docker group), or point docker_host at another Engine'
+        : "start the Docker daemon (for example 'sudo systemctl start docker' or 'bash scripts/ensure-docker.sh'), " +
+          'or set docker_host in the config (or DOCKER_HOST) to the address of a running Engine';
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `the docker runtime cannot reach the Docker Engine at ${ctx.endpoint} while ${ctx.action} (${err.errno ?? engineSays}): ${hint}`,
+      { cause },
+    );
+  }
+  if (err.kind === 'timeout') {
+    const limit = ctx.timeoutSeconds === undefined ? '' : ` within ${ctx.timeoutSeconds} s`;
+    return new HydroplaneError(
+      'runtime_timeout',
+      `the Docker Engine at ${ctx.endpoint} did not answer${limit} while ${ctx.action}; it may be overloaded or stuck ` +
+        '(request_timeout_seconds in the runtime config sets this limit)',
+      { cause },
+    );
+  }
+
+  if (PORT_IN_USE.test(engineSays)) {
+    const port = /(?:Bind for |listen (?:tcp|udp)[46]? )(\S+):(\d+)/i.exec(engineSays);
+    const which = port ? `host port ${port[2]} (on ${port[1]})` : 'a host port of the process';
+    return new HydroplaneError(
+      'port_in_use',
+      `cannot start process '${ctx.processName ?? '?'}': ${which} is already in use on the Docker host; ` +
+        `choose another host_port or stop what uses it (the Engine says: ${engineSays})`,
+      { cause },
+    );
+  }
+
+  if (ctx.phase === 'pull') {
+    const image = `'${ctx.image ?? '?'}'`;
+    if (/pull access denied/i.test(engineSays) && !ctx.withCredentials) {
+      // Docker Hub answers this for a missing repository and for a private one alike.
+      return new HydroplaneError(
+        'image_not_found',
+        `image ${image} was not found, or it is private and needs container.username and container.password (the Engine says: ${engineSays})`,
+        { cause },
+      );
+    }
+    if (err.status === 401 || err.status === 403 || AUTH_ON_PULL.test(engineSays)) {
+      const advice = ctx.withCredentials
+        ? 'check container.username and the password secret'
+        : 'the registry wants a login: give container.username and container.password';
+      return new HydroplaneError('registry_auth_failed', `the registry refused to serve image ${image}: ${advice} (the Engine says: ${engineSays})`, {
+        cause,
+      });
+    }
+    if (err.status === 404 || NOT_FOUND_ON_PULL.test(engineSays)) {
+      return new HydroplaneError('image_not_found', `image ${image} was not found in its registry (the Engine says: ${engineSays})`, { cause });
+    }
+    return new HydroplaneError('runtime_error', `the Docker Engine could not pull image ${image}: ${engineSays}`, { cause });
+  }
+
+  if ((ctx.phase === 'create' || ctx.phase === 'start') && /no such image/i.test(engineSays)) {
+    return new HydroplaneError('image_not_found', `image '${ctx.image ?? '?'}' is not on the Docker host (the Engine says: ${engineSays})`, { cause });
+  }
+  if (err.status === 409 && ctx.phase === 'create' && /already in use/i.test(engineSays)) {
+    return new HydroplaneError('process_exists', `a process named '${ctx.processName ?? '?'}' already exists`, { cause });
+  }
+  const refused = err.status === 400 || (ctx.phase === 'start' && /OCI runtime \w+ failed|executable file not found/i.test(engineSays));
+  if (refused && (ctx.phase === 'create' || ctx.phase === 'start')) {
+    // A parameter that the Engine refuses (a memory limit under 6 MB, a command not in the image):
+    // the spec asks for something this Engine cannot do.
+    return new HydroplaneError(
+      'invalid_spec',
+      `the Docker Engine refused process '${ctx.processName ?? '?'}': ${engineSays}`,
+      { cause },
+    );
+  }
+  if (err.status === 401 || err.status === 403) {
+    return new HydroplaneError('runtime_forbidden', `the Docker Engine at ${ctx.endpoint} refused ${ctx.action}: ${engineSays}`, { cause });
+  }
+  return new HydroplaneError('runtime_error', `the Docker Engine failed while ${ctx.action}: ${engineSays}`, { cause });
+}

@@ -1,0 +1,149 @@
+// What the tests that need a real Docker Engine share: whether there is one, unique names, and
+// cleanup that runs even when a test fails.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, type TestContext } from 'node:test';
+import Dockerode from 'dockerode';
+import { DockerRuntime, type DockerRuntimeOptions } from '../../src/runtimes/docker/docker-runtime.ts';
+import { DockerRuntimeConfig } from '../../src/spec/config.ts';
+import type { SecretStore } from '../../src/secrets/secret-store.ts';
+import { MemorySecretStore } from './memory-secret-store.ts';
+
+export const TEST_IMAGE = process.env.HYDROPLANE_TEST_IMAGE ?? 'hydroplane-test/busybox:latest';
+export const NAME_PREFIX = 'hp-test-';
+const HOW_TO_ENABLE = 'to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh';
+
+let problem: Promise<string | undefined> | undefined;
+
+/** Undefined when the Engine answers and has the test image; else what is missing. */
+export function dockerProblem(): Promise<string | undefined> {
+  problem ??= (async () => {
+    const docker = new Dockerode();
+    try {
+      await docker.ping();
+    } catch (err) {
+      return `no Docker Engine answers (${(err as Error).message})`;
+    }
+    try {
+      await docker.getImage(TEST_IMAGE).inspect();
+    } catch {
+      return `the Docker Engine has no image ${TEST_IMAGE}`;
+    }
+    return undefined;
+  })();
+  return problem;
+}
+
+export async function dockerAvailable(): Promise<boolean> {
+  return (await dockerProblem()) === undefined;
+}
+
+/**
+ * For `describe(name, { skip: await dockerSkip() }, ...)`: false when Docker can run the tests,
+ * else the reason to skip. In CI (CI set) a missing Engine fails the file loudly instead.
+ */
+export async function dockerSkip(): Promise<string | false> {
+  const missing = await dockerProblem();
+  if (missing === undefined) return false;
+  if (process.env.CI) throw new Error(`the Docker tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
+  return `${missing}; ${HOW_TO_ENABLE}`;
+}
+
+/** In a test: true when Docker can run it; else skips it (or, in CI, fails it). */
+export async function requireDocker(t: TestContext): Promise<boolean> {
+  const missing = await dockerProblem();
+  if (missing === undefined) return true;
+  if (process.env.CI) assert.fail(`the Docker tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
+  t.skip(`${missing}; ${HOW_TO_ENABLE}`);
+  return false;
+}
+
+export function randomId(): string {
+  return randomBytes(4).toString('hex');
+}
+
+/**
+ * One test file's share of the Engine: a name prefix, its own network (so that a user's
+ * `hydroplane` network is never touched), and cleanup, registered with `after`, that removes
+ * every container named with the prefix or attached to the network, then the network.
+ * Call at the top level of a test file.
+ */
+export class DockerTestRun {
+  readonly id = randomId();
+  readonly prefix = `${NAME_PREFIX}${this.id}-`;
+  readonly network = `${this.prefix}net`;
+  readonly docker = new Dockerode();
+  #count = 0;
+
+  constructor() {
+    after(() => this.cleanup());
+  }
+
+  /** A process name unique to this run: hp-test-<run>-<tag><n>. */
+  name(tag = 'p'): string {
+    this.#count += 1;
+    return `${this.prefix}${tag}${this.#count}`;
+  }
+
+  config(overrides: Partial<DockerRuntimeConfig> = {}): DockerRuntimeConfig {
+    return DockerRuntimeConfig.parse({ runtime_type: 'docker', network: this.network, stop_grace_seconds: 1, request_timeout_seconds: 20, ...overrides });
+  }
+
+  runtime(options: Partial<DockerRuntimeOptions> & { config?: Partial<DockerRuntimeConfig>; secrets?: SecretStore } = {}): DockerRuntime {
+    return new DockerRuntime({ ...options, config: this.config(options.config), secrets: options.secrets ?? new MemorySecretStore() });
+  }
+
+  /** Removes every container of this run. Safe to call more than once, and after failures. */
+  async cleanupContainers(): Promise<void> {
+    const [byNetwork, all] = await Promise.all([
+      this.docker.listContainers({ all: true, filters: { network: [this.network] } }).catch(() => []),
+      this.docker.listContainers({ all: true }).catch(() => []),
+    ]);
+    const ids = new Set(byNetwork.map((c) => c.Id));
+    for (const c of all) if (c.Names.some((n) => n.startsWith(`/${this.prefix}`))) ids.add(c.Id);
+    await Promise.all([...ids].map((id) => this.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {})));
+  }
+
+  async cleanup(): Promise<void> {
+    await this.cleanupContainers();
+    await this.docker.getNetwork(this.network).remove().catch(() => {});
+  }
+}
+
+/** A TCP port that nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A Dockerode whose every Engine request is recorded as "METHOD /path". */
+export function countingDocker(): { docker: Dockerode; requests: string[] } {
+  const docker = new Dockerode();
+  const requests: string[] = [];
+  const dial = docker.modem.dial.bind(docker.modem);
+  docker.modem.dial = (options, callback) => {
+    requests.push(`${options.method ?? 'GET'} ${options.path}`);
+    dial(options, callback);
+  };
+  return { docker, requests };
+}
+
+/** Polls `probe` until it returns something other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

@@ -1,0 +1,140 @@
+// The behaviours that every runtime must agree on, as one suite that each runtime's test file
+// runs against its own backend: what list, get, stop and stopGroup say, and when they say 404
+// or 409. Names and groups are unique per run, so a shared engine or cluster is safe.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { HydroplaneError } from '../../src/errors.ts';
+import type { Runtime } from '../../src/runtimes/runtime.ts';
+import type { ProcessInfo } from '../../src/spec/process-info.ts';
+import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
+
+export interface ContractSubject {
+  runtime: Runtime;
+  /** Removes whatever the suite left behind, even after failures. */
+  cleanup: () => Promise<void>;
+  /** An image that runs a long-lived process by default (the test image runs httpd on 8080). */
+  imageUri: string;
+  /** A free host port for the process that publishes one. */
+  port?: number;
+}
+
+export interface ContractOptions {
+  /** Skip the whole suite, saying why (for instance: no engine here). */
+  skip?: string | false;
+  /** Prefix of process names and groups; the subject's cleanup may rely on it. */
+  prefix?: string;
+}
+
+export function runtimeContract(label: string, makeRuntime: () => Promise<ContractSubject>, options: ContractOptions = {}): void {
+  describe(`runtime contract: ${label}`, { skip: options.skip ?? false }, () => {
+    const prefix = options.prefix ?? `hp-test-${randomBytes(3).toString('hex')}-`;
+    const groupA = `${prefix}ga`;
+    const groupB = `${prefix}gb`;
+    let subject: ContractSubject;
+    let runtime: Runtime;
+    let count = 0;
+    const name = (tag: string) => `${prefix}${tag}${++count}`;
+    const spec = (input: Omit<ProcessSpecInput, 'container'> & { container?: Partial<ProcessSpecInput['container']> }) =>
+      ProcessSpec.parse({ ...input, container: { image_uri: subject.imageUri, ...input.container } });
+    const names = (infos: ProcessInfo[]) => infos.map((p) => p.process_name).sort();
+    const mine = (infos: ProcessInfo[]) => infos.filter((p) => p.process_name.startsWith(prefix));
+
+    before(async () => {
+      subject = await makeRuntime();
+      runtime = subject.runtime;
+    });
+    after(async () => {
+      await subject?.cleanup();
+      await runtime?.close();
+    });
+
+    it('lists a started process with its group, and get() agrees', async () => {
+      const web = name('web');
+      const port = subject.port ?? 18080;
+      const before = Date.now();
+      const started = await runtime.start(spec({ process_name: web, group: groupB, container: { ports: [{ container_port: 8080, host_port: port }] } }));
+      assert.equal(started.process_name, web);
+      assert.equal(started.group, groupB);
+
+      const listed = mine(await runtime.list()).find((p) => p.process_name === web);
+      assert.ok(listed, 'the process is listed');
+      assert.equal(listed.group, groupB);
+      assert.ok(['STARTING', 'RUNNING'].includes(listed.status), `status ${listed.status}`);
+      const created = Date.parse(listed.created);
+      assert.match(listed.created, /(Z|[+-]\d\d:\d\d)$/, 'created has a time zone');
+      assert.ok(created > before - 60_000 && created < Date.now() + 60_000, `created ${listed.created} is about now`);
+
+      const got = await runtime.get(web);
+      assert.ok(got);
+      assert.equal(got.process_name, web);
+      assert.equal(got.group, groupB);
+      assert.equal(got.created, listed.created);
+    });
+
+    it('lists a process that has no ports, with no addresses and a null group', async () => {
+      const quiet = name('quiet');
+      await runtime.start(spec({ process_name: quiet }));
+      const listed = (await runtime.list()).find((p) => p.process_name === quiet);
+      assert.ok(listed, 'the process without ports is listed');
+      assert.deepEqual(listed.socket_addresses, []);
+      assert.equal(listed.group, null);
+    });
+
+    it('refuses a second live process of the same name with 409 process_exists', async () => {
+      const dup = name('dup');
+      await runtime.start(spec({ process_name: dup }));
+      await assert.rejects(runtime.start(spec({ process_name: dup })), (err: unknown) => {
+        assert.ok(err instanceof HydroplaneError);
+        assert.equal(err.code, 'process_exists');
+        assert.equal(err.status, 409);
+        return true;
+      });
+    });
+
+    it('answers 404 process_not_found when stopping a name that does not exist', async () => {
+      await assert.rejects(runtime.stop(name('missing')), (err: unknown) => {
+        assert.ok(err instanceof HydroplaneError);
+        assert.equal(err.code, 'process_not_found');
+        assert.equal(err.status, 404);
+        return true;
+      });
+      assert.equal(await runtime.get(name('missing')), undefined);
+    });
+
+    it('lists and stops one group only', async () => {
+      const a1 = name('a');
+      const a2 = name('a');
+      const b1 = name('b');
+      await Promise.all([
+        runtime.start(spec({ process_name: a1, group: groupA })),
+        runtime.start(spec({ process_name: a2, group: groupA })),
+        runtime.start(spec({ process_name: b1, group: groupB })),
+      ]);
+      assert.deepEqual(names(await runtime.list({ group: groupA })), [a1, a2].sort());
+      assert.ok(names(await runtime.list({ group: groupB })).includes(b1));
+
+      assert.deepEqual([...(await runtime.stopGroup(groupA))].sort(), [a1, a2].sort());
+      assert.deepEqual(await runtime.list({ group: groupA }), []);
+      const left = names(await runtime.list());
+      assert.ok(left.includes(b1), 'the other group is untouched');
+      assert.ok(!left.includes(a1) && !left.includes(a2));
+    });
+
+    it('stops an empty or unknown group without error, returning []', async () => {
+      assert.deepEqual(await runtime.stopGroup(`${prefix}nobody`), []);
+      assert.deepEqual(await runtime.list({ group: `${prefix}nobody` }), []);
+    });
+
+    it('removes a stopped process from the list, and its name can be used again', async () => {
+      const gone = name('gone');
+      await runtime.start(spec({ process_name: gone, group: groupB }));
+      await runtime.stop(gone);
+      assert.ok(!names(await runtime.list()).includes(gone));
+      assert.equal(await runtime.get(gone), undefined);
+      await assert.rejects(runtime.stop(gone), (err: unknown) => err instanceof HydroplaneError && err.code === 'process_not_found');
+      await runtime.start(spec({ process_name: gone }));
+      assert.ok(names(await runtime.list()).includes(gone));
+    });
+  });
+}
