@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { HydroplaneError } from '../errors.ts';
-import { DEFAULT_STORE_LOCATION, LocalSecretStore } from '../secrets/local-secret-store.ts';
+import { DEFAULT_STORE_LOCATION, expandStoreLocation, LocalSecretStore } from '../secrets/local-secret-store.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
 import { decodeUtf8, EXIT_ABORTED, isTerminal, PASSWORD_ENV, PromptAborted, readNewPassword, readPassword, readSecretValue } from './password.ts';
@@ -72,7 +72,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     if (opts.store_location !== undefined && opts.storeLocation !== undefined && opts.store_location !== opts.storeLocation) {
       program.error('error: --store_location and --store-location name different folders; give one', { exitCode: EXIT_USAGE });
     }
-    return opts.store_location ?? opts.storeLocation ?? DEFAULT_STORE_LOCATION;
+    // Expanded here so that prompts name the same folder as the messages.
+    return expandStoreLocation(opts.store_location ?? opts.storeLocation ?? DEFAULT_STORE_LOCATION);
   };
   const openStore = async (): Promise<LocalSecretStore> => {
     const dir = location();
