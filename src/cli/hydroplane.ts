@@ -5,7 +5,7 @@ import { HydroplaneError } from '../errors.ts';
 import { makeLogger, startServer } from '../main.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
-import { readPassword } from './password.ts';
+import { EXIT_ABORTED, PromptAborted, readPassword } from './password.ts';
 
 function port(value: string): number {
   const n = Number(value);
@@ -41,6 +41,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       password: () => readPassword('Secret store password: '),
     });
   } catch (error) {
+    if (error instanceof PromptAborted) {
+      process.exitCode = EXIT_ABORTED;
+      return;
+    }
     const message = error instanceof HydroplaneError ? error.message : error instanceof Error ? error.message : String(error);
     process.stderr.write(`hydroplane: ${message}\n`);
     process.exitCode = 1;

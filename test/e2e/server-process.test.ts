@@ -1,0 +1,49 @@
+// The `hydroplane` command as users run it: start-up, configuration errors, an unreachable
+// runtime, graceful shutdown. Needs no Docker Engine: it points the runtime at a socket that
+// does not exist.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { runServerToExit, startServerProcess, writeConfig } from '../support/server-process.ts';
+
+const missingSocket = '/tmp/hydroplane-test-no-such-docker.sock';
+
+describe('hydroplane server process', () => {
+  it('starts, answers 503 naming the runtime and socket while the engine is away, and exits 0 on SIGTERM', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    const server = await startServerProcess(['-c', config]);
+    try {
+      const health = await fetch(`${server.url}/health`);
+      assert.deepEqual(await health.json(), { status: 'ok', runtime: 'docker' });
+      const list = await fetch(`${server.url}/process`);
+      assert.equal(list.status, 503);
+      const body = (await list.json()) as { error: number; details: string };
+      assert.equal(body.error, 503);
+      assert.match(body.details, /docker/i);
+      assert.ok(body.details.includes(missingSocket), body.details);
+    } finally {
+      const code = await server.stop('SIGTERM');
+      assert.equal(code, 0, server.output());
+    }
+    assert.match(server.output(), /listening on http:\/\/127\.0\.0\.1:/);
+  });
+
+  it('stops at start-up on a config error, naming the file and the key', async () => {
+    const config = await writeConfig('runtime:\n  runtime_type: docker\n  netwrok: x\n');
+    const { code, output } = await runServerToExit(['-c', config]);
+    assert.equal(code, 1);
+    assert.ok(output.includes(config), output);
+    assert.match(output, /runtime\.netwrok: unknown field; did you mean 'network'\?/);
+  });
+
+  it('stops at start-up when the config file is missing, saying how to pass one', async () => {
+    const { code, output } = await runServerToExit(['-c', '/nonexistent/hydroplane.yml']);
+    assert.equal(code, 1);
+    assert.match(output, /cannot read the config file \/nonexistent\/hydroplane\.yml: no such file\. Pass one with -c\/--conf/);
+  });
+
+  it('refuses a bad port on the command line', async () => {
+    const { code, output } = await runServerToExit(['-p', 'eighty']);
+    assert.notEqual(code, 0);
+    assert.match(output, /must be a port number/);
+  });
+});
