@@ -120,13 +120,27 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** A Dockerode whose every Engine request is recorded as "METHOD /path". */
-export function countingDocker(): { docker: Dockerode; requests: string[] } {
+export interface EngineRequest {
+  method: string;
+  /** The path as dockerode dials it, before its query. */
+  path: string;
+  /** The query parameters, as the Engine receives them. */
+  query: URLSearchParams;
+}
+
+/** A Dockerode whose every Engine request is recorded. */
+export function countingDocker(): { docker: Dockerode; requests: EngineRequest[] } {
   const docker = new Dockerode();
-  const requests: string[] = [];
+  const requests: EngineRequest[] = [];
   const dial = docker.modem.dial.bind(docker.modem);
   docker.modem.dial = (options, callback) => {
-    requests.push(`${options.method ?? 'GET'} ${options.path}`);
+    // As docker-modem builds the query: objects go as JSON.
+    const query = new URLSearchParams();
+    const params = (options.options?._query ?? options.options ?? {}) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(params)) {
+      if (key !== '_body') query.set(key, typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value));
+    }
+    requests.push({ method: options.method ?? 'GET', path: options.path.replace(/\?$/, ''), query });
     dial(options, callback);
   };
   return { docker, requests };
