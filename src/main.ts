@@ -4,9 +4,12 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { ProcessCuller } from './culler/process-culler.ts';
+import { HydroplaneError } from './errors.ts';
 import { createRuntime } from './runtimes/index.ts';
 import type { Runtime } from './runtimes/runtime.ts';
 import { openSecretStore } from './secrets/index.ts';
+import type { SecretStore } from './secrets/secret-store.ts';
+import type { ServerConfig } from './spec/config.ts';
 import { buildApp } from './server/app.ts';
 import { loadConfig } from './server/config-file.ts';
 import { VERSION } from './version.ts';
@@ -18,6 +21,10 @@ export interface ServerOptions {
   logger?: FastifyBaseLogger;
   /** Asked only when the config uses the local secret store. */
   password: () => Promise<string>;
+  /** The environment, for HYDROPLANE_API_TOKEN. */
+  env?: NodeJS.ProcessEnv;
+  /** Listen on a non-loopback address without an API token. */
+  allowUnauthenticated?: boolean;
 }
 
 export interface RunningServer {
@@ -32,12 +39,42 @@ export function makeLogger(level = process.env['LOG_LEVEL'] ?? 'info'): FastifyB
   return pino({ level: level.toLowerCase(), base: { name: 'hydroplane' } }) as FastifyBaseLogger;
 }
 
+export const API_TOKEN_ENV = 'HYDROPLANE_API_TOKEN';
+
+async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const fromEnv = env[API_TOKEN_ENV];
+  if (fromEnv !== undefined) {
+    if (fromEnv.trim() === '') throw new HydroplaneError('invalid_config', `${API_TOKEN_ENV} is set but empty`);
+    return fromEnv.trim();
+  }
+  if (!config.api_token) return undefined;
+  const token = (await secrets.get(config.api_token.secret_name, config.api_token.key)).trim();
+  if (token === '') throw new HydroplaneError('invalid_config', `the API token secret '${config.api_token.secret_name}' is empty`);
+  return token;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? makeLogger();
   const config = await loadConfig(options.configPath);
   const secrets = await openSecretStore(config.secret_store, options.password);
+  const apiToken = await resolveApiToken(config, secrets, options.env ?? process.env);
+  if (!apiToken && !isLoopback(options.host)) {
+    if (!options.allowUnauthenticated) {
+      throw new HydroplaneError(
+        'invalid_config',
+        `refusing to listen on ${options.host} without an API token: anyone who reaches it could start containers, ` +
+          'which is root on this machine. Set HYDROPLANE_API_TOKEN (or api_token in the config), listen on 127.0.0.1, ' +
+          'or pass --allow-unauthenticated if a proxy in front of the server checks access.',
+      );
+    }
+    logger.warn({ host: options.host }, 'listening on a non-loopback address without an API token (--allow-unauthenticated)');
+  }
   const runtime = await createRuntime(config.runtime, { secrets, logger });
-  const app = await buildApp({ runtime, logger, version: VERSION });
+  const app = await buildApp({ runtime, logger, version: VERSION, ...(apiToken ? { apiToken } : {}) });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

@@ -27,14 +27,16 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .description('Start, list and stop processes on a Hydroplane server.')
     .version(VERSION)
     .option('-s, --server <host:port>', 'the server (default: $HYDROPLANE_SERVER, else localhost:8000)')
+    .option('-t, --token <token>', 'the API token, when the server needs one (default: $HYDROPLANE_API_TOKEN)')
     .option('-d, --debug', 'show the full error')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-    .addHelpText('after', '\nEnvironment:\n  HYDROPLANE_SERVER   the server, when -s is not given\n');
+    .addHelpText('after', '\nEnvironment:\n  HYDROPLANE_SERVER      the server, when -s is not given\n  HYDROPLANE_API_TOKEN   the API token, when -t is not given\n');
 
   const client = () => {
-    const opts = program.opts<{ server?: string }>();
-    return new HydroplaneClient(opts.server ?? io.env['HYDROPLANE_SERVER'] ?? 'localhost:8000');
+    const opts = program.opts<{ server?: string; token?: string }>();
+    const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
+    return new HydroplaneClient(opts.server ?? io.env['HYDROPLANE_SERVER'] ?? 'localhost:8000', token ? { token } : {});
   };
   const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 

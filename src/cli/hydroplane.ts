@@ -20,15 +20,17 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option('-c, --conf <file>', 'configuration file (YAML)', 'basic-config.yml')
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', port, 8000)
+    .option('--allow-unauthenticated', 'listen on a non-loopback address without an API token (only behind a proxy that checks access)')
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
         '  LOG_LEVEL                          trace, debug, info (default), warn, error\n' +
         "  HYDROPLANE_SECRET_STORE_PASSWORD   the local secret store's password (asked on the terminal otherwise)\n" +
+        '  HYDROPLANE_API_TOKEN               the API token that clients must send (Authorization: Bearer ...)\n' +
         '  DOCKER_HOST                        the Docker Engine, unless the config names one\n',
     )
     .parse(argv);
-  const opts = program.opts<{ conf: string; host: string; port: number }>();
+  const opts = program.opts<{ conf: string; host: string; port: number; allowUnauthenticated?: boolean }>();
 
   const logger = makeLogger();
   let server;
@@ -39,6 +41,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       port: opts.port,
       logger,
       password: () => readPassword('Secret store password: '),
+      allowUnauthenticated: Boolean(opts.allowUnauthenticated),
     });
   } catch (error) {
     if (error instanceof PromptAborted) {

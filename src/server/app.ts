@@ -7,7 +7,9 @@ import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-prov
 import type { z } from 'zod';
 import type { Runtime } from '../runtimes/runtime.ts';
 import { parseOrThrow } from '../spec/validate.ts';
+import { installTokenAuth } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
+import { installRequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
 import { processRoutes } from './routes/processes.ts';
@@ -19,6 +21,8 @@ export interface AppOptions {
   /** Largest request body in bytes. */
   bodyLimit?: number;
   version?: string;
+  /** When set, every route but /health needs 'Authorization: Bearer <token>'. */
+  apiToken?: string;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -31,6 +35,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // One line per request, written by installRequestLog, with nothing from headers or bodies.
+    disableRequestLogging: true,
   });
 
   // Validation goes through the schemas' own parser, so coercions and defaults apply and every
@@ -45,6 +51,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setSerializerCompiler(createSerializerCompiler({}));
   installErrorHandling(app);
+  installRequestLog(app);
+  if (options.apiToken) installTokenAuth(app, options.apiToken);
 
   await app.register(swagger, {
     openapi: {

@@ -87,5 +87,8 @@ export const ServerConfig = z.strictObject({
   secret_store: SecretStoreConfig.default({ secret_store_type: 'none' }),
   runtime: RuntimeConfig,
   process_culling: ProcessCullingConfig.nullish(),
+  api_token: SecretRef.optional().describe(
+    'A secret holding the API token that clients must send as a bearer token. HYDROPLANE_API_TOKEN, when set, wins.',
+  ),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

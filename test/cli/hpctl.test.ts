@@ -119,4 +119,19 @@ describe('hpctl', () => {
     const res = await run(['list'], {});
     assert.match(res.stderr, /http:\/\/localhost:8000/);
   });
+
+  it('sends the API token from -t or HYDROPLANE_API_TOKEN', async () => {
+    const app = await buildApp({ runtime: new FakeRuntime(), logger: false, apiToken: 'tok' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const guarded = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    try {
+      const without = await run(['-s', guarded, 'list']);
+      assert.equal(without.code, 1);
+      assert.equal(JSON.parse(without.stderr).error, 401);
+      assert.equal((await run(['-s', guarded, '-t', 'tok', 'list'])).code, 0);
+      assert.equal((await run(['-s', guarded, 'list'], { HYDROPLANE_API_TOKEN: 'tok' })).code, 0);
+    } finally {
+      await app.close();
+    }
+  });
 });

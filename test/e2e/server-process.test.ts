@@ -46,4 +46,35 @@ describe('hydroplane server process', () => {
     assert.notEqual(code, 0);
     assert.match(output, /must be a port number/);
   });
+
+  it('refuses to listen beyond loopback without an API token', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    const { code, output } = await runServerToExit(['-c', config, '-H', '0.0.0.0', '-p', '0'], { HYDROPLANE_API_TOKEN: undefined });
+    assert.equal(code, 1);
+    assert.match(output, /refusing to listen on 0\.0\.0\.0 without an API token/);
+  });
+
+  it('listens beyond loopback with a token, and asks every client for it', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    const server = await startServerProcess(['-c', config, '-H', '0.0.0.0'], { HYDROPLANE_API_TOKEN: 'tok-123' });
+    try {
+      assert.equal((await fetch(`${server.url}/process`)).status, 401);
+      const authorized = await fetch(`${server.url}/process`, { headers: { authorization: 'Bearer tok-123' } });
+      assert.equal(authorized.status, 503, 'past the token check, the engine is away');
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    assert.doesNotMatch(server.output(), /tok-123/, 'the token never reaches the log');
+  });
+
+  it('listens beyond loopback without a token only when told to', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    const server = await startServerProcess(['-c', config, '-H', '0.0.0.0', '--allow-unauthenticated'], { HYDROPLANE_API_TOKEN: undefined });
+    try {
+      assert.equal((await fetch(`${server.url}/process`)).status, 503);
+    } finally {
+      assert.equal(await server.stop(), 0);
+    }
+    assert.match(server.output(), /without an API token/);
+  });
 });
