@@ -33,7 +33,7 @@ describe('engineConnection', () => {
   });
 
   it('refuses what it cannot use, naming the address', () => {
-    assert.throws(() => engineConnection('ssh://me@host', {}), (err: unknown) => err instanceof HydroplaneError && /ssh:\/\/me@host/.test(err.message));
+    assert.throws(() => engineConnection('ssh://me@host', {}), (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /ssh:\/\/me@host/.test(err.message));
   });
 });
 

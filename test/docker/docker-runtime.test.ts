@@ -420,7 +420,7 @@ describe('DockerRuntime with no Engine', () => {
   it('refuses an Engine address it does not understand', () => {
     assert.throws(
       () => new DockerRuntime({ config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: 'ssh://me@host' }), secrets }),
-      hydroplaneError('runtime_unavailable', (err) => assert.match(err.message, /ssh:\/\/me@host/)),
+      hydroplaneError('invalid_config', (err) => assert.match(err.message, /ssh:\/\/me@host/)),
     );
   });
 });

@@ -47,16 +47,25 @@ export function engineConnection(dockerHost: string | undefined, env: NodeJS.Pro
   const port = url.port || (tls ? '2376' : '2375');
   const options: Dockerode.DockerOptions = { ...base, host, port, protocol: tls ? 'https' : 'http' };
   if (tls && env.DOCKER_CERT_PATH) {
-    options.ca = readFileSync(join(env.DOCKER_CERT_PATH, 'ca.pem'));
-    options.cert = readFileSync(join(env.DOCKER_CERT_PATH, 'cert.pem'));
-    options.key = readFileSync(join(env.DOCKER_CERT_PATH, 'key.pem'));
+    const certs = env.DOCKER_CERT_PATH;
+    try {
+      options.ca = readFileSync(join(certs, 'ca.pem'));
+      options.cert = readFileSync(join(certs, 'cert.pem'));
+      options.key = readFileSync(join(certs, 'key.pem'));
+    } catch (err) {
+      throw new HydroplaneError(
+        'invalid_config',
+        `the docker runtime cannot read the TLS certificates for ${address} in DOCKER_CERT_PATH (${certs}): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   }
   return { options, endpoint: `${url.protocol}//${url.host}`, remoteHost: host };
 }
 
 function invalid(address: string): HydroplaneError {
   return new HydroplaneError(
-    'runtime_unavailable',
+    'invalid_config',
     `the docker runtime does not understand the Engine address '${address}' (from docker_host or DOCKER_HOST): ` +
       'use unix:///path/to/docker.sock, tcp://host:port, http://host:port or https://host:port',
   );
