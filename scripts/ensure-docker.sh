@@ -21,7 +21,7 @@ if ! command -v dockerd >/dev/null 2>&1 || ! command -v docker >/dev/null 2>&1; 
   apt-get install -y docker.io
 fi
 
-if pgrep -x dockerd >/dev/null 2>&1; then
+if command -v pgrep >/dev/null 2>&1 && pgrep -x dockerd >/dev/null 2>&1; then
   echo "ensure-docker: dockerd is running but does not answer yet; waiting for it"
 else
   echo "ensure-docker: starting dockerd (log: $LOG)"
