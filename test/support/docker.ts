@@ -2,7 +2,6 @@
 // cleanup that runs even when a test fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, type TestContext } from 'node:test';
 import Dockerode from 'dockerode';
 import { DockerRuntime, type DockerRuntimeOptions } from '../../src/runtimes/docker/docker-runtime.ts';
@@ -111,14 +110,7 @@ export class DockerTestRun {
   }
 }
 
-/** A TCP port that nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from './net.ts';
 
 export interface EngineRequest {
   method: string;

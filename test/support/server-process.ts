@@ -1,21 +1,13 @@
 // Runs the real `hydroplane` command (the compiled dist/, as users run it) in a child process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './net.ts';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const NODE = process.execPath;
 export const HYDROPLANE_BIN = join(ROOT, 'dist/cli/hydroplane.js');
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export async function writeConfig(yaml: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'hp-config-'));
