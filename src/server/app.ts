@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { HydroplaneError, errorBody } from '../errors.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 import { parseOrThrow } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
@@ -35,6 +36,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Names reach 253 characters (an older server's processes); longer path parameters are 414.
+    maxParamLength: 300,
+    // Router errors (a malformed URL) in the contract's shape too.
+    frameworkErrors: (error, request, reply) => {
+      const body = errorBody(new HydroplaneError('invalid_request', `bad request URL: ${error.message}`));
+      void reply.status(body.error).send(body);
+    },
     // One line per request, written by installRequestLog, with nothing from headers or bodies.
     disableRequestLogging: true,
   });
