@@ -327,6 +327,31 @@ describe('Kubernetes runtime', () => {
     assert.equal(service.spec!.ports![0]!.port, 81);
   });
 
+  it('reuses a leftover pull Secret of ours, and refuses to take over someone else\'s', async () => {
+    const private_ = (name: string) =>
+      spec({ process_name: name, container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } } });
+    const stale = uniqueName('stale');
+    await k8s.core.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: stale, labels: { 'hydroplane/process-id': stale } }, type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': '{"auths":{}}' } },
+    });
+    await runtime.start(private_(stale));
+    const secret = await k8s.core.readNamespacedSecret({ namespace: 'default', name: stale });
+    assert.ok(JSON.parse(Buffer.from(secret.data!['.dockerconfigjson']!, 'base64').toString()).auths['ghcr.io'], 'the credentials were written');
+
+    const taken = uniqueName('taken');
+    await k8s.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: taken }, stringData: { a: 'b' } } });
+    await rejectsWith(runtime.start(private_(taken)), 'name_taken', /a Secret of that name that Hydroplane does not manage exists/);
+    assert.equal(api.controls.objects('deployments', 'default').some((d) => d.metadata.name === taken), false);
+    assert.deepEqual((await k8s.core.readNamespacedSecret({ namespace: 'default', name: taken })).data, { a: Buffer.from('b').toString('base64') });
+  });
+
+  it('says when the namespace does not exist', async () => {
+    const elsewhere = new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), { namespace: 'nowhere' });
+    assert.deepEqual(await elsewhere.list(), []);
+    await rejectsWith(elsewhere.start(spec({ process_name: uniqueName('lost') })), 'runtime_error', /namespace 'nowhere' does not exist in the cluster at http:\/\/127\.0\.0\.1:\d+: create it, or set namespace in the runtime config/);
+  });
+
   it('does not take a terminating pod of a stopped process for its restarted namesake', async () => {
     const slow = await startKubeStandin({ podStartDelayMs: 20, podTerminationMs: 2000 });
     try {
