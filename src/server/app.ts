@@ -2,7 +2,7 @@
 // tests drive it through inject() without sockets.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { HydroplaneError, errorBody } from '../errors.ts';
@@ -10,7 +10,7 @@ import type { Runtime } from '../runtimes/runtime.ts';
 import { parseOrThrow } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { installErrorHandling } from './error-handler.ts';
-import { installRequestLog } from './request-log.ts';
+import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
 import { processRoutes } from './routes/processes.ts';
@@ -36,15 +36,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
-    // Names reach 253 characters (an older server's processes); longer path parameters are 414.
-    maxParamLength: 300,
+    // A process launched by an older server may have a name of up to 253 characters.
+    routerOptions: { maxParamLength: 300 },
     // Router errors (a malformed URL) in the contract's shape too.
     frameworkErrors: (error, request, reply) => {
-      const body = errorBody(new HydroplaneError('invalid_request', `bad request URL: ${error.message}`));
-      void reply.status(body.error).send(body);
+      const message = error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message;
+      const body = errorBody(new HydroplaneError('invalid_request', `bad request URL: ${message}`));
+      void (reply as FastifyReply).status(body.error).send(body);
     },
-    // One line per request, written by installRequestLog, with nothing from headers or bodies.
-    disableRequestLogging: true,
+    logController: new RequestLog(),
   });
 
   // Validation goes through the schemas' own parser, so coercions and defaults apply and every
@@ -59,7 +59,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setSerializerCompiler(createSerializerCompiler({}));
   installErrorHandling(app);
-  installRequestLog(app);
   if (options.apiToken) installTokenAuth(app, options.apiToken);
 
   await app.register(swagger, {
