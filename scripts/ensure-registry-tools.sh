@@ -19,4 +19,3 @@ echo "ensure-registry-tools: installing ${packages[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y "${packages[@]}"
-
