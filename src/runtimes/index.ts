@@ -17,7 +17,10 @@ export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): P
       const { DockerRuntime } = await import('./docker/docker-runtime.ts');
       return new DockerRuntime({ config, secrets: deps.secrets, logger: deps.logger });
     }
-    case 'kubernetes':
+    case 'kubernetes': {
+      const { kubernetesRuntimeFromConfig } = await import('./kubernetes/cluster.ts');
+      return kubernetesRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
+    }
     case 'eks':
     case 'gke':
       throw new HydroplaneError(
