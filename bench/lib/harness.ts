@@ -1,0 +1,240 @@
+// What every scenario shares: the Engine (raw, through dockerode), Hydroplane servers as child
+// processes, unique names, and cleanup of everything the run made, also after failures and Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Dockerode from 'dockerode';
+import { HydroplaneClient } from '../../src/client.ts';
+import { PROCESS_LABEL } from '../../src/labels.ts';
+import { containerCreateOptions } from '../../src/runtimes/docker/container-options.ts';
+import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
+import { freePort } from '../../test/support/net.ts';
+import { sleep } from './stats.ts';
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+export const HYDROPLANE_BIN = join(ROOT, 'dist/cli/hydroplane.js');
+export const IMAGE = process.env.HYDROPLANE_TEST_IMAGE ?? 'hydroplane-test/busybox:latest';
+
+export interface ServerChild {
+  pid: number;
+  url: string;
+  client: HydroplaneClient;
+  /** From spawn to the first 200 on /health. */
+  readyMs: number;
+  output(): string;
+  rssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** The runtime section; defaults to docker on the bench network, stop_grace_seconds 0. */
+  runtime?: Record<string, unknown>;
+  nodeArgs?: string[];
+  /** A command other than the hydroplane server (the bare Node baseline). */
+  command?: (port: number) => string[];
+}
+
+/** VmRSS of a live process, in MB (10^6 bytes). */
+export async function rssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return (Number(kb[1]) * 1024) / 1e6;
+}
+
+export class Bench {
+  readonly id = randomBytes(4).toString('hex');
+  /** Every container and network of this run is named with it. */
+  readonly prefix = `hp-bench-${this.id}-`;
+  readonly network = `${this.prefix}net`;
+  readonly docker = new Dockerode();
+  tmp = '';
+  #count = 0;
+  readonly #children = new Set<ChildProcess>();
+  readonly #closers = new Set<() => Promise<void>>();
+  #cleaned: Promise<void> | undefined;
+
+  async init(): Promise<void> {
+    this.tmp = await mkdtemp(join(tmpdir(), 'hp-bench-'));
+    await this.docker.createNetwork({ Name: this.network, Driver: 'bridge', CheckDuplicate: true });
+  }
+
+  /** A process name unique to this run. */
+  name(tag: string): string {
+    this.#count += 1;
+    return `${this.prefix}${tag}${this.#count}`;
+  }
+
+  spec(name: string, group?: string, hostPort?: number): ProcessSpecInput {
+    return {
+      process_name: name,
+      ...(group === undefined ? {} : { group }),
+      container: {
+        image_uri: IMAGE,
+        command: ['sleep', '3600'],
+        ports: hostPort === undefined ? [] : [{ container_port: 8080, host_port: hostPort }],
+      },
+    };
+  }
+
+  /** The very body that Hydroplane sends to POST /containers/create for this spec. */
+  createOptions(spec: ProcessSpecInput): Dockerode.ContainerCreateOptions {
+    return containerCreateOptions(ProcessSpec.parse(spec), new Map(), { network: this.network });
+  }
+
+  /** The raw side of a start: create, then start. Returns the container's id. */
+  async rawStart(spec: ProcessSpecInput): Promise<string> {
+    const container = await this.docker.createContainer(this.createOptions(spec));
+    await container.start();
+    return container.id;
+  }
+
+  /** The raw side of a stop, with Hydroplane's semantics at stop_grace_seconds 0. */
+  async rawStop(id: string): Promise<void> {
+    const container = this.docker.getContainer(id);
+    await container.stop({ t: 0 });
+    await container.remove({ force: true, v: true });
+  }
+
+  /** The raw side of a list: the same label filter as Hydroplane's. */
+  rawList(group?: string): Promise<Dockerode.ContainerInfo[]> {
+    const label = group === undefined ? [PROCESS_LABEL] : [PROCESS_LABEL, `hydroplane/group-id=${group}`];
+    return this.docker.listContainers({ all: true, filters: { label } });
+  }
+
+  async writeConfig(runtime: Record<string, unknown>): Promise<string> {
+    this.#count += 1;
+    const file = join(this.tmp, `config-${this.#count}.yml`);
+    // JSON is YAML.
+    await writeFile(file, JSON.stringify({ secret_store: { secret_store_type: 'none' }, runtime }, null, 2));
+    return file;
+  }
+
+  /** Starts a server (the compiled hydroplane, as users run it) and waits for its first 200 on /health. */
+  async spawnServer(options: SpawnOptions = {}): Promise<ServerChild> {
+    const port = await freePort();
+    let args: string[];
+    if (options.command) {
+      args = options.command(port);
+    } else {
+      const runtime = options.runtime ?? { runtime_type: 'docker', network: this.network, stop_grace_seconds: 0 };
+      args = [...(options.nodeArgs ?? []), HYDROPLANE_BIN, '-c', await this.writeConfig(runtime), '-p', String(port)];
+    }
+    const url = `http://127.0.0.1:${port}`;
+    const started = performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
+    this.#children.add(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    void exited.then(() => this.#children.delete(child));
+    // Kept short, and always drained: a full pipe would stall the server.
+    let output = '';
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-20_000);
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+
+    let readyMs: number | undefined;
+    while (readyMs === undefined) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}) before answering:\n${output}`);
+      try {
+        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        await res.arrayBuffer();
+        if (res.ok) readyMs = performance.now() - started;
+      } catch {
+        // not listening yet
+      }
+      if (readyMs === undefined) {
+        if (performance.now() - started > 30_000) {
+          child.kill('SIGKILL');
+          throw new Error(`the server did not answer /health within 30 s:\n${output}`);
+        }
+        await sleep(5);
+      }
+    }
+    const pid = child.pid!;
+    return {
+      pid,
+      url,
+      client: new HydroplaneClient(url),
+      readyMs,
+      output: () => output,
+      rssMb: () => rssMb(pid),
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(killer);
+        }
+      },
+    };
+  }
+
+  /** Something to close at cleanup (a proxy, a socket server, a stand-in). */
+  onCleanup(close: () => Promise<void>): void {
+    this.#closers.add(close);
+  }
+
+  /** Removes every container of this run (by name, and by network). */
+  async sweep(): Promise<number> {
+    const [byName, byNetwork] = await Promise.all([
+      this.docker.listContainers({ all: true, filters: { name: [this.prefix] } }).catch(() => []),
+      this.docker.listContainers({ all: true, filters: { network: [this.network] } }).catch(() => []),
+    ]);
+    const ids = new Set([...byName, ...byNetwork].map((c) => c.Id));
+    await Promise.all([...ids].map((id) => this.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {})));
+    return ids.size;
+  }
+
+  /** Everything this run made: child servers, sockets, containers, the network, the temp folder. Idempotent. */
+  cleanup(): Promise<void> {
+    this.#cleaned ??= (async () => {
+      await Promise.all(
+        [...this.#children].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+              setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+            }),
+        ),
+      );
+      await Promise.all([...this.#closers].map((close) => close().catch(() => {})));
+      await this.sweep();
+      // A create still in flight when the sweep listed would escape it.
+      await sleep(1000);
+      await this.sweep();
+      await this.docker.getNetwork(this.network).remove().catch(() => {});
+      if (this.tmp) await rm(this.tmp, { recursive: true, force: true });
+    })();
+    return this.#cleaned;
+  }
+}
+
+/** Counts container events on the Engine that are not this run's: other people's activity. */
+export async function watchOtherActivity(bench: Bench): Promise<{ count: () => number; stop: () => void }> {
+  let others = 0;
+  const stream = (await bench.docker.getEvents({ filters: { type: ['container'], event: ['create', 'start', 'die', 'destroy'] } })) as NodeJS.ReadableStream & {
+    destroy?: () => void;
+  };
+  let buffered = '';
+  stream.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        const event = JSON.parse(line) as { Actor?: { Attributes?: { name?: string } } };
+        if (!event.Actor?.Attributes?.name?.startsWith(bench.prefix)) others++;
+      } catch {
+        // a partial line
+      }
+    }
+  });
+  stream.on('error', () => {});
+  return { count: () => others, stop: () => stream.destroy?.() };
+}

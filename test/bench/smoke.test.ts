@@ -1,0 +1,54 @@
+// The benchmark's smoke mode still works: it runs every scenario at the smallest sizes, prints the
+// table, exits 0 and leaves nothing behind on the Engine, also when interrupted.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { describe, it } from 'node:test';
+import Dockerode from 'dockerode';
+import { dockerSkip } from '../support/docker.ts';
+import { ROOT } from '../support/server-process.ts';
+
+describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
+  it('prints the table, exits 0 and cleans up', { timeout: 180_000 }, async () => {
+    const { code, stdout, stderr } = await runBench();
+    assert.equal(code, 0, `exit code ${code}\n${stderr}\n${stdout}`);
+
+    assert.match(stdout, /^\| scenario +\| raw +\| hydroplane +\| ratio +\| target +\| result +\| cv +\|$/m);
+    for (const scenario of ['sequential start', 'concurrent starts', 'group stop', 'list during a burst', 'list at', 'Engine calls per list', 'cold start', 'RSS idle', 'hung runtime', 'Kubernetes API calls per list']) {
+      assert.match(stdout, new RegExp(`^\\| [^|]*${scenario}`, 'm'), `no row for '${scenario}'`);
+    }
+    assert.doesNotMatch(stdout, /\*\*error\*\*/, 'a scenario failed');
+    assert.match(stdout, /^SMOKE run/m);
+
+    await assertNothingLeft(stderr);
+  });
+
+  it('cleans up when interrupted in the middle of a scenario', { timeout: 120_000 }, async () => {
+    const { code, stderr } = await runBench((child, progress) => {
+      if (/sequential starts/.test(progress)) child.kill('SIGINT');
+    });
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /SIGINT: cleaning up/);
+    await assertNothingLeft(stderr);
+  });
+});
+
+async function runBench(onProgress?: (child: ChildProcess, progress: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['bench/run.ts', '--smoke'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => {
+    stderr += d;
+    onProgress?.(child, String(d));
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  return { code, stdout, stderr };
+}
+
+async function assertNothingLeft(progress: string): Promise<void> {
+  const prefix = /names and network (hp-bench-[0-9a-f]+-)/.exec(progress)?.[1];
+  assert.ok(prefix, `no run prefix in the progress output:\n${progress}`);
+  const docker = new Dockerode();
+  assert.deepEqual(await docker.listContainers({ all: true, filters: { name: [prefix] } }), [], 'containers left behind');
+  assert.deepEqual(await docker.listNetworks({ filters: { name: [prefix] } }), [], 'a network left behind');
+}
