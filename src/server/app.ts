@@ -9,6 +9,7 @@ import { HydroplaneError, errorBody } from '../errors.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 import { parseOrThrow } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
+import { dashboard } from './dashboard.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
@@ -22,8 +23,10 @@ export interface AppOptions {
   /** Largest request body in bytes. */
   bodyLimit?: number;
   version?: string;
-  /** When set, every route but /health needs 'Authorization: Bearer <token>'. */
+  /** When set, every route but /health and the dashboard's page and files needs 'Authorization: Bearer <token>'. */
   apiToken?: string;
+  /** The web dashboard at /: false for none; root for built files other than dist/dashboard. */
+  dashboard?: false | { root?: string };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -84,5 +87,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(processRoutes, deps);
   await app.register(groupRoutes, deps);
+  if (options.dashboard !== false) {
+    const root = options.dashboard?.root;
+    await app.register(dashboard, { auth: options.apiToken ? 'token' : 'none', version: options.version ?? '0.0.0', ...(root ? { root } : {}) });
+  }
   return app;
 }
