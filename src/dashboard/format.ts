@@ -1,0 +1,28 @@
+import type { ProcessInfo } from './api.ts';
+
+type SocketAddress = ProcessInfo['socket_addresses'][number];
+
+/** "45s", "12m", "3h 20m", "5d 4h": how long ago `created` was. */
+export function age(created: string, now = Date.now()): string {
+  const start = Date.parse(created);
+  if (Number.isNaN(start)) return '?';
+  const seconds = Math.max(0, Math.floor((now - start) / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours}h ${minutes % 60}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+export function hostPort(address: SocketAddress): string {
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+}
+
+export function addressUrl(address: SocketAddress): string {
+  return `http://${hostPort(address)}/`;
+}
+
+export function byName(a: ProcessInfo, b: ProcessInfo): number {
+  return a.process_name.localeCompare(b.process_name);
+}
