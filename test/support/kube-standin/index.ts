@@ -28,6 +28,11 @@ export type { FaultEffect, FaultMatch, RequestRecord, Verb } from './server.ts';
 export interface KubeStandinOptions {
   /** Bearer token that requests must carry; random by default. */
   token?: string;
+  /**
+   * Decides which bearer tokens are accepted instead of `token`, for tokens that a cloud provider
+   * makes and renews (EKS, GKE); the kubeconfig still carries `token`.
+   */
+  authenticate?: (token: string) => boolean;
   /** Serve https with a fresh self-signed certificate (needs the openssl CLI); default plain http. */
   https?: boolean;
   /** The user named in Forbidden messages. */
@@ -125,7 +130,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const faults: Fault[] = [];
   const requests: RequestRecord[] = [];
   const hanging = new Set<ServerResponse>();
-  const handler = makeHandler({ token, user: options.user ?? 'system:serviceaccount:hydroplane:hydroplane', registry, faults, requests, hanging });
+  const handler = makeHandler({ token, authenticate: options.authenticate, user: options.user ?? 'system:serviceaccount:hydroplane:hydroplane', registry, faults, requests, hanging });
   const listener = (req: http.IncomingMessage, res: ServerResponse) => void handler(req, res);
 
   let ca: string | undefined;

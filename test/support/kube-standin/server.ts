@@ -118,6 +118,8 @@ export interface HandlerOptions {
   requests: RequestRecord[];
   /** Responses held open by a "hang" fault, ended by close(). */
   hanging: Set<ServerResponse>;
+  /** Decides which bearer tokens are accepted, instead of comparing them with `token`. */
+  authenticate?: ((token: string) => boolean) | undefined;
 }
 
 export function makeHandler(o: HandlerOptions) {
@@ -144,7 +146,8 @@ export function makeHandler(o: HandlerOptions) {
       res.end(text);
     };
     try {
-      if (req.headers.authorization !== `Bearer ${o.token}`) throw unauthorized();
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (bearer === undefined || !(o.authenticate ? o.authenticate(bearer) : bearer === o.token)) throw unauthorized();
       const fault = o.faults.find((f) => matchesFault(f, record));
       if (fault) {
         fault.hits++;
