@@ -1,6 +1,6 @@
 // A Kubernetes API server stand-in on loopback, for tests that go through the real client library.
 // It serves what Hydroplane uses (namespaces, nodes, pods, services, secrets, deployments,
-// replicasets), with the API's validation, defaults, allocations, Status bodies and owner
+// replicasets, pod logs), with the API's validation, defaults, allocations, Status bodies and owner
 // propagation, and it runs Deployments: pods are scheduled on fake nodes and go Running.
 //
 //   const api = await startKubeStandin();
@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controllers, type NodeSpec, type PodFailure, type PodMatch } from './controller.ts';
+import { PodLogs } from './logs.ts';
 import { Registry } from './registry.ts';
 import { RESOURCES, resourceOfKind, type KubeObject } from './resources.ts';
 import { makeHandler, type Fault, type FaultEffect, type FaultMatch, type RequestRecord, type Verb } from './server.ts';
@@ -76,6 +77,12 @@ export interface KubeStandinControls {
   objects(resource: string, namespace?: string): KubeObject[];
   /** Resolves once the controllers have no queued work (timed work such as pod start may remain). */
   settle(): Promise<void>;
+  /** Replaces a pod's log (what GET .../pods/{name}/log answers); its lines are stamped `at` (default now). */
+  setPodLog(pod: string, text: string, options?: { namespace?: string; at?: Date }): void;
+  /** Adds lines to a pod's log, stamped now, and sends them to every open follow. */
+  appendPodLog(pod: string, text: string, options?: { namespace?: string }): void;
+  /** Open follow requests on pod logs: of one pod, or in all. */
+  logFollowers(pod?: string, namespace?: string): number;
 }
 
 export interface KubeStandin {
@@ -130,7 +137,8 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const faults: Fault[] = [];
   const requests: RequestRecord[] = [];
   const hanging = new Set<ServerResponse>();
-  const handler = makeHandler({ token, authenticate: options.authenticate, user: options.user ?? 'system:serviceaccount:hydroplane:hydroplane', registry, faults, requests, hanging });
+  const logs = new PodLogs(store);
+  const handler = makeHandler({ token, authenticate: options.authenticate, user: options.user ?? 'system:serviceaccount:hydroplane:hydroplane', registry, faults, requests, hanging, logs });
   const listener = (req: http.IncomingMessage, res: ServerResponse) => void handler(req, res);
 
   let ca: string | undefined;
@@ -203,6 +211,9 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
       return store.list(res, namespace);
     },
     settle: () => scheduler.settle(),
+    setPodLog: (pod, text, o = {}) => logs.set(o.namespace ?? 'default', pod, text, o.at),
+    appendPodLog: (pod, text, o = {}) => logs.append(o.namespace ?? 'default', pod, text),
+    logFollowers: (pod, namespace) => (pod === undefined ? logs.followers() : logs.followers(namespace ?? 'default', pod)),
   };
 
   let closed = false;

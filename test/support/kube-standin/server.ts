@@ -2,6 +2,7 @@
 // record of every request by verb and resource.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findResource, type ResourceType } from './resources.ts';
+import type { PodLogs } from './logs.ts';
 import type { DeleteOptions, ListOptions, Registry } from './registry.ts';
 import { ApiError, badRequest, failure, forbidden, statusFor, unauthorized } from './status.ts';
 
@@ -11,7 +12,7 @@ export interface RequestRecord {
   method: string;
   path: string;
   verb: Verb | undefined;
-  /** "deployments", "pods", "deployments/status"; undefined for non-resource paths. */
+  /** "deployments", "pods", "deployments/status", "pods/log"; undefined for non-resource paths. */
   resource: string | undefined;
   namespace: string | undefined;
   name: string | undefined;
@@ -70,7 +71,7 @@ function parseRoute(pathname: string): Route | undefined {
   const res = findResource(group, plural);
   if (!res) return undefined;
   if (namespace !== undefined && !res.namespaced) return undefined;
-  if (subresource !== undefined && subresource !== 'status') return undefined;
+  if (subresource !== undefined && subresource !== 'status' && !(subresource === 'log' && res.plural === 'pods')) return undefined;
   return { res, namespace, name, subresource };
 }
 
@@ -120,6 +121,7 @@ export interface HandlerOptions {
   hanging: Set<ServerResponse>;
   /** Decides which bearer tokens are accepted, instead of comparing them with `token`. */
   authenticate?: ((token: string) => boolean) | undefined;
+  logs: PodLogs;
 }
 
 export function makeHandler(o: HandlerOptions) {
@@ -170,6 +172,12 @@ export function makeHandler(o: HandlerOptions) {
       }
       if (!route) throw NOT_FOUND;
       if (!verb) throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      if (route.subresource === 'log') {
+        if (verb !== 'get') throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        o.logs.serve(o.registry, route.namespace ?? '', route.name!, url.searchParams, req, res);
+        record.status = 200;
+        return;
+      }
       const body = method === 'GET' ? undefined : await readBody(req);
       const [code, reply] = dispatch(o.registry, verb, route, url.searchParams, body, req.headers['content-type'] ?? '');
       send(code, reply);
