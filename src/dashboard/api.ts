@@ -47,9 +47,9 @@ async function errorFrom(response: Response): Promise<ApiError> {
   return new ApiError(response.status, `${response.status} ${response.statusText}${excerpt ? `: ${excerpt}` : ''}`);
 }
 
-async function call(path: string, init: RequestInit = {}): Promise<Response> {
+async function call(path: string, init: RequestInit = {}, withToken = true): Promise<Response> {
   const headers = new Headers(init.headers);
-  const bearer = token.get();
+  const bearer = withToken ? token.get() : null;
   if (bearer) headers.set('authorization', `Bearer ${bearer}`);
   let response: Response;
   try {
@@ -66,7 +66,7 @@ const json = async <T>(response: Response): Promise<T> => (await response.json()
 const name = (value: string) => encodeURIComponent(value);
 
 export const api = {
-  config: () => call('/dashboard/config').then(json<DashboardConfig>),
+  config: () => call('/dashboard/config', {}, false).then(json<DashboardConfig>),
   list: () => call('/process').then(json<ProcessInfo[]>),
   stop: (process: string) => call(`/process/${name(process)}`, { method: 'DELETE' }).then(json<{ stopped: string[] }>),
   stopGroup: (group: string) => call(`/group/${name(group)}`, { method: 'DELETE' }).then(json<{ stopped: string[] }>),
