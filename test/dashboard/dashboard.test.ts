@@ -1,7 +1,7 @@
 // The dashboard in headless Chromium, against the real server command and real containers: it
 // lists what runs, shows logs, and stops processes only behind the API token.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -20,9 +20,18 @@ const LOG_LINE = 'dashboard-log-line';
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/images/dashboard.png') : join(await mkdtemp(join(tmpdir(), 'hp-dashboard-shot-')), 'dashboard.png');
 await mkdir(dirname(SCREENSHOT), { recursive: true });
 
+function isProgram(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 async function skipReason(): Promise<string | false> {
   const missing: string[] = [];
-  if (!existsSync(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-chromium.sh)`);
+  if (!isProgram(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-chromium.sh)`);
   if (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html')) || !existsSync(HYDROPLANE_BIN)) missing.push('the server or its dashboard is not built; to build them: npm run build');
   const docker = await dockerProblem();
   if (docker) missing.push(`${docker}; to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh`);
