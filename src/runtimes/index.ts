@@ -21,7 +21,10 @@ export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): P
       const { kubernetesRuntimeFromConfig } = await import('./kubernetes/cluster.ts');
       return kubernetesRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
     }
-    case 'eks':
+    case 'eks': {
+      const { eksRuntimeFromConfig } = await import('./kubernetes/eks.ts');
+      return eksRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
+    }
     case 'gke':
       throw new HydroplaneError(
         'invalid_config',

@@ -39,30 +39,53 @@ export const KubernetesRuntimeConfig = z.strictObject({
   namespace: z.string().min(1).default('default'),
 });
 
+const endpointUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
 export const EksRuntimeConfig = z.strictObject({
   runtime_type: z.literal('eks'),
-  cluster_name: z.string().min(1),
-  region: z.string().min(1),
-  namespace: z.string().min(1).default('default'),
-  credentials: z.strictObject({
-    access_key: z.strictObject({ access_key_id: SecretRef, secret_access_key: SecretRef }),
-    assume_role: z
-      .strictObject({
-        role_arn: z.string().min(1),
-        external_id: SecretRef.optional(),
-        session_name: z.string().min(2).max(64).optional(),
-        session_duration_seconds: z.number().int().min(900).max(43200).default(900),
-      })
-      .optional(),
-  }),
+  cluster_name: z.string().min(1).describe('Name of the EKS cluster.'),
+  region: z.string().min(1).describe("The cluster's AWS region, e.g. us-west-2."),
+  namespace: z.string().min(1).default('default').describe('Namespace of the processes; it must exist.'),
+  credentials: z
+    .strictObject({
+      access_key: z
+        .strictObject({
+          access_key_id: SecretRef.describe('Secret holding the access key id.'),
+          secret_access_key: SecretRef.describe('Secret holding the secret access key.'),
+        })
+        .describe('An IAM access key, read from the secret store.'),
+      assume_role: z
+        .strictObject({
+          role_arn: z.string().min(1).describe('The role to assume with the access key (STS AssumeRole).'),
+          external_id: SecretRef.optional().describe("Secret holding the external id that the role's trust policy requires."),
+          session_name: z.string().min(2).max(64).optional().describe("Role session name, seen in CloudTrail. Default 'hydroplane'."),
+          session_duration_seconds: z
+            .number()
+            .int()
+            .min(900)
+            .max(43200)
+            .default(900)
+            .describe('Lifetime of the temporary credentials; they are renewed before they expire.'),
+        })
+        .optional()
+        .describe('Use the temporary credentials of a role instead of the access key itself.'),
+    })
+    .describe('How the server authenticates to AWS.'),
+  sts_endpoint: endpointUrl
+    .optional()
+    .describe('URL of AWS STS for AssumeRole, for tests or private endpoints. Default: the regional endpoint. The EKS token always names sts.<region>.amazonaws.com.'),
+  eks_endpoint: endpointUrl.optional().describe('URL of the EKS API for DescribeCluster, for tests or private endpoints. Default: the regional endpoint.'),
 });
 
 export const GkeRuntimeConfig = z.strictObject({
   runtime_type: z.literal('gke'),
-  cluster_id: z.string().min(1),
-  project: z.string().min(1),
-  region: z.string().min(1),
-  namespace: z.string().min(1).default('default'),
+  cluster_id: z.string().min(1).describe('Name of the GKE cluster.'),
+  project: z.string().min(1).describe("The cluster's project id; Application Default Credentials must be for this project."),
+  region: z.string().min(1).describe("The cluster's location: a region (us-central1) or, for a zonal cluster, a zone (us-central1-a)."),
+  namespace: z.string().min(1).default('default').describe('Namespace of the processes; it must exist.'),
+  gke_endpoint: endpointUrl
+    .optional()
+    .describe('URL of the GKE API (container.googleapis.com), for tests or private endpoints. Default https://container.googleapis.com.'),
 });
 
 export const RuntimeConfig = z.discriminatedUnion('runtime_type', [
