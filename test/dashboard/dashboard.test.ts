@@ -178,8 +178,6 @@ describe('the dashboard, with an API token', { skip }, () => {
       await logs.getByRole('alert').filter({ hasText: `no route GET /process/${web.name}/logs` }).waitFor();
     }
 
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
-
     // Following a log: lines written after it was opened arrive.
     if (await hasLogsRoute(api, workers[0]!.name)) {
       await row(page, workers[0]!.name).getByRole('button', { name: 'Logs' }).click();
@@ -189,7 +187,10 @@ describe('the dashboard, with an API token', { skip }, () => {
       await workerLogs.getByText('Following').waitFor();
       const seen = maxTick((await workerLogs.locator('pre').textContent()) ?? '');
       await eventually(async () => (maxTick((await workerLogs.locator('pre').textContent()) ?? '') > seen + 1 ? true : undefined), 'followed lines', 15_000);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
       await workerLogs.getByRole('button', { name: 'Close' }).click();
+    } else {
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
     }
 
     // Stop: nothing happens until confirmed.
