@@ -13,7 +13,15 @@ import { engineConnection } from './connection.ts';
 import { factsFromInspect, factsFromListEntry, isOurs, processInfo } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
-import { type ErrorContext, EngineError, isNetworkNotFound, isNotFound, isRemovalInProgress, translateEngineError } from './errors.ts';
+import {
+  type ErrorContext,
+  EngineError,
+  isNetworkAmbiguous,
+  isNetworkNotFound,
+  isNotFound,
+  isRemovalInProgress,
+  translateEngineError,
+} from './errors.ts';
 import { publicHostFor } from './host-address.ts';
 import { pullArguments, registryServerAddress } from './image-reference.ts';
 
@@ -192,6 +200,7 @@ export class DockerRuntime implements Runtime {
       await this.#engine.inspectNetwork(network);
       return;
     } catch (err) {
+      if (isNetworkAmbiguous(err)) return this.#removeDuplicateNetworks(network);
       if (!isNotFound(err)) throw err;
     }
     try {
@@ -201,6 +210,31 @@ export class DockerRuntime implements Runtime {
       // Another server or request created it in between.
       if (!(err instanceof EngineError && err.status === 409)) throw err;
     }
+    await this.#removeDuplicateNetworks(network);
+  }
+
+  /**
+   * The Engine's duplicate-name check is not atomic: servers that create the network at the same
+   * moment can each get one, and then no container can join it by name. Every racer keeps the same
+   * one (the one that containers already use, else the oldest) and removes the others.
+   */
+  async #removeDuplicateNetworks(network: string): Promise<void> {
+    const named = (await this.#engine.listNetworks(network)).filter((n) => n.Name === network);
+    if (named.length < 2) return;
+    // The list leaves Containers empty; only an inspect fills it in.
+    const found = await Promise.all(named.map((n) => this.#engine.inspectNetwork(n.Id).catch(() => n)));
+    found.sort((a, b) => inUse(b) - inUse(a) || compareCreated(a.Created, b.Created) || (a.Id < b.Id ? -1 : 1));
+    const [kept, ...extra] = found;
+    await Promise.all(
+      extra.map(async (n) => {
+        try {
+          await this.#engine.removeNetwork(n.Id);
+        } catch (err) {
+          if (!isNotFound(err)) this.#logger.warn({ network, id: n.Id.slice(0, 12), err: String(err) }, 'could not remove a duplicate network');
+        }
+      }),
+    );
+    this.#logger.warn({ network, kept: kept?.Id.slice(0, 12), removed: extra.map((n) => n.Id.slice(0, 12)) }, 'removed duplicate networks of the same name');
   }
 
   #forgetNetwork(): void {
@@ -247,7 +281,10 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  /** Creates and starts the container; when the start fails, removes it again. Returns its id. */
+  /**
+   * Creates and starts the container; when the start fails, removes it again. Returns its id.
+   * A network that vanished, or that racing servers made twice, is put right and the start retried.
+   */
   async #createAndStart(spec: ProcessSpec, secretEnv: ReadonlyMap<string, string>, ctx: ErrorContext): Promise<string> {
     const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network });
     for (let attempt = 1; ; attempt++) {
@@ -257,8 +294,8 @@ export class DockerRuntime implements Runtime {
         id = created.Id;
         for (const warning of created.Warnings ?? []) this.#logger.warn({ process: spec.process_name, warning }, 'Engine warning');
       } catch (err) {
-        if (attempt === 1 && isNetworkNotFound(err)) {
-          await this.#recreateNetwork(ctx);
+        if (attempt < 3 && networkTrouble(err)) {
+          await this.#recreateNetwork(err, ctx);
           continue;
         }
         if (err instanceof EngineError && err.status === 409) throw await this.#nameConflict(spec.process_name, ctx);
@@ -270,8 +307,8 @@ export class DockerRuntime implements Runtime {
       } catch (err) {
         // Nothing may be left behind: the container goes before the error is reported.
         await this.#removeQuietly(id, spec.process_name);
-        if (attempt === 1 && isNetworkNotFound(err)) {
-          await this.#recreateNetwork(ctx);
+        if (attempt < 3 && networkTrouble(err)) {
+          await this.#recreateNetwork(err, ctx);
           continue;
         }
         throw translateEngineError(err, { ...ctx, phase: 'start' });
@@ -279,8 +316,9 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async #recreateNetwork(ctx: ErrorContext): Promise<void> {
-    this.#logger.warn({ network: this.#config.network }, 'the network disappeared; creating it again');
+  async #recreateNetwork(err: unknown, ctx: ErrorContext): Promise<void> {
+    const what = isNetworkAmbiguous(err) ? 'the network exists more than once; keeping one' : 'the network disappeared; creating it again';
+    this.#logger.warn({ network: this.#config.network }, what);
     this.#forgetNetwork();
     await this.#ensureNetwork(ctx);
   }
@@ -332,6 +370,25 @@ function nameTaken(name: string): HydroplaneError {
     `a container named '${name}' exists that Hydroplane does not manage (it has no hydroplane/process-id label); ` +
       'choose another process_name, or remove that container yourself',
   );
+}
+
+function networkTrouble(err: unknown): boolean {
+  return isNetworkNotFound(err) || isNetworkAmbiguous(err);
+}
+
+function inUse(network: Dockerode.NetworkInspectInfo): number {
+  return Object.keys(network.Containers ?? {}).length > 0 ? 1 : 0;
+}
+
+/** Orders the Engine's RFC 3339 times to the nanosecond (Date.parse stops at milliseconds). */
+function compareCreated(a: string, b: string): number {
+  const nanos = (t: string): bigint => {
+    const m = /^([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(t);
+    if (!m) return 0n;
+    return BigInt(Date.parse(`${m[1]}${m[3]}`) || 0) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9));
+  };
+  const d = nanos(a) - nanos(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
 function byName(a: ProcessInfo, b: ProcessInfo): number {

@@ -90,6 +90,15 @@ export class EngineClient {
     return this.#call({ path: `/networks/${encodeURIComponent(name)}?`, method: 'GET' });
   }
 
+  /** Every network whose name contains `name` (the Engine's filter is a substring match). */
+  listNetworks(name: string): Promise<Dockerode.NetworkInspectInfo[]> {
+    return this.#call({ path: '/networks?', method: 'GET', options: { filters: { name: [name] } } });
+  }
+
+  removeNetwork(id: string): Promise<void> {
+    return this.#call({ path: `/networks/${encodeURIComponent(id)}?`, method: 'DELETE', options: {} });
+  }
+
   createNetwork(name: string): Promise<{ Id: string }> {
     return this.#call({
       path: '/networks/create?',

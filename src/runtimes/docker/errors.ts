@@ -94,6 +94,11 @@ export function isNetworkNotFound(err: unknown): boolean {
   return err instanceof EngineError && /network \S+ not found/i.test(err.message);
 }
 
+/** "network hydroplane is ambiguous (2 matches found on name)": the name is on several networks. */
+export function isNetworkAmbiguous(err: unknown): boolean {
+  return err instanceof EngineError && /network \S+ is ambiguous/i.test(err.message);
+}
+
 export interface ErrorContext {
   /** What Hydroplane was doing, as a phrase: "starting process 'web'". */
   action: string;
@@ -183,6 +188,14 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
   }
   if (err.status === 409 && ctx.phase === 'create' && /already in use/i.test(engineSays)) {
     return new HydroplaneError('process_exists', `a process named '${ctx.processName ?? '?'}' already exists`, { cause });
+  }
+  if (isNetworkAmbiguous(err)) {
+    return new HydroplaneError(
+      'runtime_error',
+      `the Docker Engine at ${ctx.endpoint} has several networks of the name that processes share, so none can join it by name ` +
+        `while ${ctx.action}; keep one ('docker network ls', 'docker network rm ID') (the Engine says: ${engineSays})`,
+      { cause },
+    );
   }
   const refused = err.status === 400 || (ctx.phase === 'start' && /OCI runtime \w+ failed|executable file not found/i.test(engineSays));
   if (refused && (ctx.phase === 'create' || ctx.phase === 'start')) {

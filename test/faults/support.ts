@@ -1,0 +1,282 @@
+// What the fault tests share: an in-process server with its logs captured, a small HTTP client,
+// and a second Docker daemon of the test's own, for tests that stop an Engine or cull everything
+// on it (neither may touch the Engine that everyone else uses).
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { after } from 'node:test';
+import { Writable } from 'node:stream';
+import Dockerode from 'dockerode';
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import { type RunningServer, startServer } from '../../src/main.ts';
+import { TEST_IMAGE, dockerProblem, randomId } from '../support/docker.ts';
+import { writeConfig } from '../support/server-process.ts';
+
+export interface LogLine {
+  level: number;
+  msg?: string;
+  [key: string]: unknown;
+}
+
+/** A pino logger whose every line is kept, parsed, for assertions. */
+export function captureLogger(): { logger: FastifyBaseLogger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  let partial = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop() ?? '';
+      for (const part of parts) if (part.trim() !== '') lines.push(JSON.parse(part) as LogLine);
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink) as FastifyBaseLogger, lines };
+}
+
+/** pino's numeric levels. */
+export const WARN = 40;
+
+/** The real server, in this process, on a free port, from a config file with this YAML. */
+export async function startInProcess(yaml: string, logger: FastifyBaseLogger): Promise<RunningServer> {
+  const configPath = await writeConfig(yaml);
+  return startServer({
+    configPath,
+    host: '127.0.0.1',
+    port: 0,
+    logger,
+    env: {},
+    password: () => Promise.reject(new Error('no secret store password in these tests')),
+  });
+}
+
+export interface Answer {
+  status: number;
+  /** The parsed JSON: a process, a list, {stopped} or an error body. */
+  body: any;
+}
+
+export async function call(base: string, method: string, path: string, body?: unknown): Promise<Answer> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const res = await fetch(base + path, init);
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+/** Counts of each value: [201, 409, 409] -> {201: 1, 409: 2}. */
+export function tally<T extends string | number>(values: T[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1;
+  return out;
+}
+
+const SECOND_ENGINE_HOW = 'these tests run a second dockerd of their own: they need root, dockerd on the PATH, and the main Engine with the test image';
+
+let secondEngineProblem: Promise<string | undefined> | undefined;
+
+/** Undefined when a second daemon can run here; else why not. */
+function secondEngineMissing(): Promise<string | undefined> {
+  secondEngineProblem ??= (async () => {
+    const main = await dockerProblem();
+    if (main !== undefined) return main;
+    if (process.getuid?.() !== 0) return 'not running as root';
+    if (spawnSync('dockerd', ['--version']).status !== 0) return 'no dockerd on the PATH';
+    if (spawnSync('docker', ['--version']).status !== 0) return 'no docker command on the PATH (to copy the test image)';
+    if (spawnSync('ip', ['-V']).status !== 0) return "no 'ip' command (iproute2), to make the second daemon's bridge";
+    return undefined;
+  })();
+  return secondEngineProblem;
+}
+
+/** For `describe(..., { skip })`: false, or why to skip; in CI (CI set), a failure instead. */
+export async function secondEngineSkip(): Promise<string | false> {
+  const missing = await secondEngineMissing();
+  if (missing === undefined) return false;
+  if (process.env.CI) throw new Error(`the fault tests must run in CI, but ${missing}; ${SECOND_ENGINE_HOW}`);
+  return `${missing}; ${SECOND_ENGINE_HOW}`;
+}
+
+/**
+ * A dockerd of the test's own, beside the main one: its own socket, data root, exec root (and so
+ * its own containerd), pidfile and config file. It must not touch the main daemon's docker0 nor
+ * its firewall: `--iptables=false`, and a default bridge of its own made here. (Not `--bridge
+ * none`: dockerd 20.10 then deletes any interface named docker0 at start-up, the main daemon's
+ * included.) Its other networks come from an address pool that the main daemon does not use.
+ * Registered with `after`: the daemon, whatever it left running, its mounts, its bridge and its
+ * folder always go, even when a test fails.
+ */
+export class SecondEngine {
+  readonly id = randomId();
+  readonly dir = `/tmp/hp-fault-${this.id}`;
+  readonly socket = `${this.dir}/docker.sock`;
+  readonly host = `unix://${this.socket}`;
+  readonly docker = new Dockerode({ socketPath: this.socket });
+  /** Its default bridge: an interface name of at most 15 characters. */
+  readonly bridge = `hpf${this.id}`;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> | undefined;
+  readonly #onExit = () => this.#killEverything();
+
+  constructor() {
+    after(() => this.destroy());
+    // Last resort when the test process ends without running its hooks.
+    process.on('exit', this.#onExit);
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
+  }
+
+  args(): string[] {
+    return [
+      '--host', this.host,
+      '--data-root', `${this.dir}/root`,
+      '--exec-root', `${this.dir}/exec`,
+      '--pidfile', `${this.dir}/docker.pid`,
+      '--config-file', `${this.dir}/daemon.json`,
+      '--bridge', this.bridge,
+      '--iptables=false',
+      '--ip-forward=false',
+      '--default-address-pool', 'base=10.213.0.0/16,size=24',
+      // Containers that ignore SIGTERM must not hold a daemon shutdown for the default 15 s.
+      '--shutdown-timeout', '2',
+    ];
+  }
+
+  /** Starts the daemon (again) and waits until it answers. */
+  async start(): Promise<void> {
+    assert.equal(this.pid, undefined, 'the second daemon is already running');
+    await mkdir(this.dir, { recursive: true });
+    // Its own (empty) config, so that /etc/docker/daemon.json (say, its "hosts") does not apply.
+    await writeFile(`${this.dir}/daemon.json`, '{}\n');
+    if (!existsSync(`/sys/class/net/${this.bridge}`)) this.#makeBridge();
+    const log = openSync(`${this.dir}/dockerd.log`, 'a');
+    const child = spawn('dockerd', this.args(), { stdio: ['ignore', log, log] });
+    closeSync(log);
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        assert.fail(`the second dockerd exited at start-up (${child.exitCode ?? child.signalCode}):\n${await this.logTail()}`);
+      }
+      try {
+        await this.docker.ping();
+        break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) assert.fail(`the second dockerd did not answer within 30 s:\n${await this.logTail()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const pidfile = Number((await readFile(`${this.dir}/docker.pid`, 'utf8')).trim());
+    assert.equal(pidfile, child.pid, 'the pidfile names the daemon that was started');
+  }
+
+  /** SIGTERM to the daemon, as an init system would; resolves once it has exited. */
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (child === undefined || this.pid === undefined) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  /** Copies the test image from the main Engine. */
+  async loadTestImage(): Promise<void> {
+    const save = spawn('docker', ['save', TEST_IMAGE], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const load = spawn('docker', ['-H', this.host, 'load', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    save.stdout.pipe(load.stdin);
+    let errors = '';
+    save.stderr.on('data', (d) => (errors += d));
+    load.stderr.on('data', (d) => (errors += d));
+    const codes = await Promise.all([save, load].map((p) => new Promise<number | null>((resolve) => p.once('exit', resolve))));
+    assert.deepEqual(codes, [0, 0], `docker save | docker load failed: ${errors}`);
+  }
+
+  async logTail(lines = 30): Promise<string> {
+    const text = await readFile(`${this.dir}/dockerd.log`, 'utf8').catch(() => '');
+    return text.split('\n').slice(-lines).join('\n');
+  }
+
+  /** Everything goes: containers, the daemon, its containerd and shims, mounts, the folder. */
+  async destroy(): Promise<void> {
+    process.off('exit', this.#onExit);
+    if (this.pid !== undefined) {
+      const containers = await this.docker.listContainers({ all: true }).catch(() => []);
+      await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      await this.stop();
+    }
+    this.#killEverything();
+    for (const mount of mountsUnder(this.dir)) spawnSync('umount', ['-l', mount]);
+    if (existsSync(`/sys/class/net/${this.bridge}`)) spawnSync('ip', ['link', 'delete', this.bridge]);
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** A bridge on a /24 of 10.214.0.0/16 that no route of this machine uses yet. */
+  #makeBridge(): void {
+    const routes = spawnSync('ip', ['-4', 'route'], { encoding: 'utf8' }).stdout;
+    const free = Array.from({ length: 256 }, (_, i) => i).filter((i) => !routes.includes(`10.214.${i}.`));
+    const octet = free[Math.floor(Math.random() * free.length)];
+    assert.ok(octet !== undefined, 'no free /24 in 10.214.0.0/16 for the second daemon');
+    for (const args of [
+      ['link', 'add', this.bridge, 'type', 'bridge'],
+      ['addr', 'add', `10.214.${octet}.1/24`, 'dev', this.bridge],
+      ['link', 'set', this.bridge, 'up'],
+    ]) {
+      const r = spawnSync('ip', args, { encoding: 'utf8' });
+      assert.equal(r.status, 0, `ip ${args.join(' ')}: ${r.stderr}`);
+    }
+  }
+
+  /** SIGKILL to the daemon and to every process that still belongs to it. Synchronous. */
+  #killEverything(): void {
+    const pid = this.pid;
+    if (pid !== undefined) this.#child?.kill('SIGKILL');
+    const containerIds = safeReaddir(`${this.dir}/root/containers`);
+    for (const other of safeReaddir('/proc')) {
+      if (!/^\d+$/.test(other) || Number(other) === process.pid) continue;
+      const cmdline = safeRead(`/proc/${other}/cmdline`);
+      const cgroup = safeRead(`/proc/${other}/cgroup`);
+      // Its containerd and shims name our folder; container processes sit in cgroups named by id.
+      if (cmdline.includes(this.dir) || containerIds.some((id) => cgroup.includes(id))) {
+        try {
+          process.kill(Number(other), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+}
+
+function safeReaddir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Mount points under a folder, deepest first. */
+function mountsUnder(dir: string): string[] {
+  return safeRead('/proc/self/mountinfo')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
