@@ -25,11 +25,10 @@ export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): P
       const { eksRuntimeFromConfig } = await import('./kubernetes/eks.ts');
       return eksRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
     }
-    case 'gke':
-      throw new HydroplaneError(
-        'invalid_config',
-        `runtime_type '${config.runtime_type}' is not available in this version yet; use runtime_type: docker`,
-      );
+    case 'gke': {
+      const { gkeRuntimeFromConfig } = await import('./kubernetes/gke.ts');
+      return gkeRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
+    }
     default: {
       const unknown: never = config;
       throw new HydroplaneError('invalid_config', `unknown runtime ${JSON.stringify(unknown)}`);
