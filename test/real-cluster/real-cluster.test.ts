@@ -47,19 +47,20 @@ runtimeContract(
   { skip, prefix: contractPrefix },
 );
 
-describe('real cluster: a process runs', { skip, timeout: STARTUP_MS + 60_000 }, () => {
+// Skipped at the test, not the suite, so that the run's summary counts it as skipped.
+describe('real cluster: a process runs', () => {
   const prefix = `hp-rs-${randomBytes(3).toString('hex')}-`;
   const name = `${prefix}web`;
   let runtime: KubernetesRuntime;
 
   before(() => {
-    runtime = makeRuntime();
+    if (!skip) runtime = makeRuntime();
   });
   after(async () => {
     if (runtime) await sweep(runtime, prefix);
   });
 
-  it('starts a process, reports it RUNNING with its cluster address, and stops it', async () => {
+  it('starts a process, reports it RUNNING with its cluster address, and stops it', { skip, timeout: STARTUP_MS + 60_000 }, async () => {
     const spec = ProcessSpec.parse({ process_name: name, group: `${prefix}g`, container: { image_uri: image, ports: [{ container_port: 80 }] } });
     const started = await runtime.start(spec);
     assert.equal(started.process_name, name);
