@@ -296,17 +296,25 @@ describe('eks runtime end to end', () => {
     }
   });
 
-  it('fails a request when the role cannot be renewed, with AWS\'s message', async () => {
+  it('keeps the current role credentials while STS fails, and fails requests with AWS\'s message once they run out', async () => {
     const runtime = await eksRuntimeFromConfig(eksConfig(aws, {}, withRole), { secrets: secrets(), now });
     assert.deepEqual(await runtime.list(), []);
+    const assumed = aws.requests({ action: 'AssumeRole' }).length;
     aws.fail('AssumeRole', { status: 403, code: 'AccessDenied', message: `User: arn:aws:iam::123456789012:user/hydroplane is not authorized to perform: sts:AssumeRole on resource: ${ROLE}` });
     try {
+      // 4 minutes left: renewal is due and fails, but the credentials still sign a token that works.
       skew += 11 * MINUTE;
+      assert.deepEqual(await runtime.list(), []);
+      assert.ok(aws.requests({ action: 'AssumeRole' }).length > assumed, 'renewal was tried');
+      assert.deepEqual(rejected, []);
+      // Under a minute left: nothing usable remains.
+      skew += 3 * MINUTE + 30_000;
       await rejectsWith(runtime.list(), 'runtime_forbidden', /AWS STS in us-west-2/, /not authorized to perform: sts:AssumeRole/);
     } finally {
       aws.fail('AssumeRole', undefined);
     }
     assert.deepEqual(await runtime.list(), [], 'works again once STS does');
+    assert.deepEqual(rejected, []);
     skew = 0;
   });
 

@@ -3,13 +3,14 @@
 // transport (gke_endpoint), with a Kubernetes stand-in on https whose certificate reaches the
 // runtime only through the GKE API, and which accepts only tokens that the GCP stand-in issued.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { HydroplaneError } from '../../src/errors.ts';
+import { startServer } from '../../src/main.ts';
 import { createRuntime } from '../../src/runtimes/index.ts';
 import { connectGke } from '../../src/runtimes/kubernetes/gke.ts';
 import { GkeRuntimeConfig } from '../../src/spec/config.ts';
@@ -200,5 +201,30 @@ describe('gke runtime', () => {
       /no GKE cluster 'nope' in project demo-project, location us-central1/,
       /Not found: projects\/demo-project\/locations\/us-central1\/clusters\/nope/,
     );
+  });
+
+  it('a server whose cluster cannot be read refuses to start, saying why; with the right one it serves', async () => {
+    const configPath = join(gcloudDir, 'config.yml');
+    const yaml = (cluster: string) =>
+      `runtime:\n  runtime_type: gke\n  cluster_id: ${cluster}\n  project: ${PROJECT}\n  region: ${REGION}\n  gke_endpoint: ${gcp.url}\n`;
+    const options = { configPath, host: '127.0.0.1', port: 0, logger: silent, password: async () => '', env: {} };
+    await writeFile(configPath, yaml('missing'));
+    await rejectsWith(startServer(options), 'invalid_config', /no GKE cluster 'missing' in project demo-project, location us-central1/);
+
+    await writeFile(configPath, yaml(CLUSTER));
+    const server = await startServer(options);
+    try {
+      const created = await fetch(`${server.url}/process`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ process_name: 'api', container: { image_uri: 'nginxdemos/hello' } }),
+      });
+      assert.equal(created.status, 201, await created.clone().text());
+      const listed = (await (await fetch(`${server.url}/process`)).json()) as Array<{ process_name: string }>;
+      assert.deepEqual(listed.map((p) => p.process_name), ['api']);
+      assert.equal((await fetch(`${server.url}/process/api`, { method: 'DELETE' })).status, 200);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -28,6 +28,8 @@ export const EKS_TOKEN_RENEW_MS = 10 * 60_000;
 /** Temporary credentials are renewed when they have less than this left. */
 export const CREDENTIALS_RENEW_MARGIN_MS = 5 * 60_000;
 export const DEFAULT_SESSION_NAME = 'hydroplane';
+/** Temporary credentials with less than this left are not used to sign a token. */
+const STILL_USABLE_MS = 60_000;
 
 const CLIENT_OPTIONS = { maxAttempts: 3, requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000 } };
 
@@ -114,9 +116,18 @@ export class EksAuth {
     if (!this.#o.assumeRole) return Promise.resolve(this.#o.accessKey);
     const current = this.#credentials;
     if (current?.expiration && current.expiration.getTime() - this.#now() > CREDENTIALS_RENEW_MARGIN_MS) return Promise.resolve(current);
-    this.#pendingCredentials ??= this.#assumeRole(this.#o.assumeRole).finally(() => {
-      this.#pendingCredentials = undefined;
-    });
+    this.#pendingCredentials ??= this.#assumeRole(this.#o.assumeRole)
+      .catch((err: unknown) => {
+        // STS failing for a moment need not fail requests while the current credentials still work.
+        if (current?.expiration && current.expiration.getTime() - this.#now() > STILL_USABLE_MS) {
+          this.#o.logger?.warn({ err, expires: current.expiration.toISOString() }, 'could not renew the AWS role credentials; using the current ones');
+          return current;
+        }
+        throw err;
+      })
+      .finally(() => {
+        this.#pendingCredentials = undefined;
+      });
     return this.#pendingCredentials;
   }
 
@@ -140,7 +151,7 @@ export class EksAuth {
     const value = await eksToken({ clusterName: this.#o.clusterName, region: this.#o.region, credentials, signingDate: new Date(issued) });
     let renewAt = issued + EKS_TOKEN_RENEW_MS;
     // A token signed with temporary credentials stops working when they expire.
-    if (credentials.expiration) renewAt = Math.min(renewAt, credentials.expiration.getTime() - 60_000);
+    if (credentials.expiration) renewAt = Math.min(renewAt, credentials.expiration.getTime() - STILL_USABLE_MS);
     this.#token = { value, renewAt };
     return value;
   }
