@@ -7,6 +7,19 @@ export interface ListFilter {
   group?: string;
 }
 
+export interface LogOptions {
+  /** Only the last N lines (0: none, then what comes with follow). */
+  tail?: number;
+  /** Only what was written at or after this time. */
+  since?: Date;
+  /** Keep the stream open for new output until the process ends or `signal` aborts. */
+  follow?: boolean;
+  /** Start each line with its RFC 3339 time (nanoseconds) and a space. */
+  timestamps?: boolean;
+  /** Aborting it ends the stream and releases the runtime's connection. */
+  signal?: AbortSignal;
+}
+
 export interface Runtime {
   /** The runtime's type as configured ('docker', 'kubernetes', 'eks', 'gke'); named in errors. */
   readonly type: string;
@@ -25,6 +38,13 @@ export interface Runtime {
 
   /** Stops and removes a process. Throws process_not_found when none of Hydroplane's has the name. */
   stop(name: string): Promise<void>;
+
+  /**
+   * The output of a process, stdout and stderr interleaved, as UTF-8 text chunks. Resolves once
+   * the runtime has the log open, so that process_not_found (and any runtime error) comes before
+   * the first chunk. A process that has not started yet has an empty log.
+   */
+  logs(name: string, options?: LogOptions): Promise<AsyncIterable<string>>;
 
   /** Stops every process of the group; returns their names (none is not an error). */
   stopGroup(group: string): Promise<string[]>;

@@ -1,7 +1,7 @@
 // An in-memory runtime with the same semantics as the real ones (the shared runtime contract
 // suite holds it to them), for route tests that need no engine.
 import { HydroplaneError } from '../../src/errors.ts';
-import type { ListFilter, Runtime } from '../../src/runtimes/runtime.ts';
+import type { ListFilter, LogOptions, Runtime } from '../../src/runtimes/runtime.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
 
@@ -12,6 +12,13 @@ export class FakeRuntime implements Runtime {
   /** When set, every call fails with it (e.g. to play an unreachable daemon). */
   failWith: HydroplaneError | undefined;
   now: () => Date = () => new Date();
+  /** Each process's log, line by line with the time it was written. */
+  readonly logLines = new Map<string, Array<{ at: Date; text: string }>>();
+  /** Follows that are open now, to check that every one is released. */
+  openFollows = 0;
+  /** The options of the last logs() call. */
+  lastLogOptions: LogOptions | undefined;
+  readonly #followers = new Map<string, Set<() => void>>();
 
   async start(spec: ProcessSpec): Promise<ProcessInfo> {
     this.check();
@@ -49,7 +56,71 @@ export class FakeRuntime implements Runtime {
     this.check();
     if (!this.processes.delete(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     this.specs.delete(name);
+    this.logLines.delete(name);
+    this.#wake(name);
   }
+
+  /** Replaces a process's log; its lines are stamped `at`. */
+  setLog(name: string, text: string, at: Date = this.now()): void {
+    this.logLines.set(name, splitLines(text).map((t) => ({ at, text: t })));
+  }
+
+  /** Adds to a process's log, for followers too. */
+  appendLog(name: string, text: string): void {
+    const lines = this.logLines.get(name) ?? [];
+    lines.push(...splitLines(text).map((t) => ({ at: this.now(), text: t })));
+    this.logLines.set(name, lines);
+    this.#wake(name);
+  }
+
+  /** Ends a process as a container does that exits: its status is EXITED and follows end. */
+  exit(name: string, exitCode: number): void {
+    const info = this.processes.get(name);
+    if (info) this.processes.set(name, { ...info, status: 'EXITED', exit_code: exitCode, socket_addresses: [] });
+    this.#wake(name);
+  }
+
+  async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
+    this.check();
+    if (!this.processes.has(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    this.lastLogOptions = options;
+    const render = (from: number, lines: Array<{ at: Date; text: string }>) =>
+      lines
+        .slice(from)
+        .map((l) => (options.timestamps ? `${l.at.toISOString()} ${l.text}` : l.text))
+        .join('');
+    const live = () => {
+      const status = this.processes.get(name)?.status;
+      return status === 'RUNNING' || status === 'STARTING';
+    };
+    const self = this;
+    return (async function* () {
+      let lines = self.logLines.get(name) ?? [];
+      let selected = lines.filter((l) => options.since === undefined || l.at >= options.since);
+      if (options.tail !== undefined) selected = options.tail === 0 ? [] : selected.slice(-options.tail);
+      const first = render(0, selected);
+      if (first !== '') yield first;
+      if (!options.follow) return;
+      let seen = lines.length;
+      self.openFollows++;
+      try {
+        while (!options.signal?.aborted) {
+          lines = self.logLines.get(name) ?? [];
+          if (lines.length > seen) {
+            const more = render(seen, lines);
+            seen = lines.length;
+            yield more;
+            continue;
+          }
+          if (!live()) break;
+          await self.#changed(name, options.signal);
+        }
+      } finally {
+        self.openFollows--;
+      }
+    })();
+  }
+
 
   async stopGroup(group: string): Promise<string[]> {
     const members = await this.list({ group });
@@ -62,4 +133,27 @@ export class FakeRuntime implements Runtime {
   private check(): void {
     if (this.failWith) throw this.failWith;
   }
+
+  /** Resolves at the next append, exit or stop of the process, or when the signal aborts. */
+  #changed(name: string, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const set = this.#followers.get(name) ?? new Set<() => void>();
+      this.#followers.set(name, set);
+      const done = () => {
+        set.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      set.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #wake(name: string): void {
+    for (const wake of [...(this.#followers.get(name) ?? [])]) wake();
+  }
+}
+
+function splitLines(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }

@@ -102,6 +102,14 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
       assert.equal(await runtime.get(name('missing')), undefined);
     });
 
+    it('answers 404 process_not_found for the logs of a name that does not exist', async () => {
+      await assert.rejects(runtime.logs(name('nolog')), (err: unknown) => {
+        assert.ok(err instanceof HydroplaneError);
+        assert.equal(err.code, 'process_not_found');
+        return true;
+      });
+    });
+
     it('lists and stops one group only', async () => {
       const a1 = name('a');
       const a2 = name('a');

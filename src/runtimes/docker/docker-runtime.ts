@@ -8,7 +8,8 @@ import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { DockerRuntimeConfig } from '../../spec/config.ts';
 import type { ProcessInfo } from '../../spec/process-info.ts';
 import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spec/process-spec.ts';
-import type { ListFilter, Runtime } from '../runtime.ts';
+import { logText, noText, utf8Text } from '../log-text.ts';
+import type { ListFilter, LogOptions, Runtime } from '../runtime.ts';
 import { engineConnection } from './connection.ts';
 import { factsFromInspect, factsFromListEntry, isOurs, processInfo } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
@@ -24,6 +25,7 @@ import {
 } from './errors.ts';
 import { publicHostFor } from './host-address.ts';
 import { pullArguments, registryServerAddress } from './image-reference.ts';
+import { demultiplexedText } from './log-stream.ts';
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
 /** A pino-like logger. */
@@ -115,16 +117,34 @@ export class DockerRuntime implements Runtime {
 
   async stop(name: string): Promise<void> {
     const ctx = this.#context(`stopping process '${name}'`, { processName: name });
-    const container = await this.#inspectByName(name, ctx);
-    if (container === undefined) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
-    if (!isOurs(container.Config?.Labels)) {
-      throw new HydroplaneError(
-        'process_not_found',
-        `no process named '${name}': a container of that name exists, but Hydroplane does not manage it, so it is left alone`,
-      );
-    }
+    const container = await this.#ourContainer(name, ctx);
     await this.#stopAndRemove(container.Id, ctx);
     this.#logger.info({ process: name }, 'process stopped');
+  }
+
+  async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
+    const ctx = this.#context(`reading the logs of process '${name}'`, { processName: name });
+    const container = await this.#ourContainer(name, ctx);
+    const query: Record<string, string | number | boolean> = {
+      stdout: true,
+      stderr: true,
+      follow: options.follow ?? false,
+      timestamps: options.timestamps ?? false,
+      tail: options.tail ?? 'all',
+    };
+    // The Engine takes seconds since the epoch, with a fraction.
+    if (options.since !== undefined) query['since'] = (options.since.getTime() / 1000).toFixed(3);
+    const { signal } = options;
+    let stream;
+    try {
+      stream = await this.#engine.openLogs(container.Id, query, signal);
+    } catch (err) {
+      if (signal?.aborted) return noText();
+      if (isNotFound(err)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+      throw translateEngineError(err, ctx);
+    }
+    const decode = container.Config?.Tty ? utf8Text : demultiplexedText;
+    return logText(stream, decode, signal, (err) => translateEngineError(err, ctx));
   }
 
   async stopGroup(group: string): Promise<string[]> {
@@ -321,6 +341,19 @@ export class DockerRuntime implements Runtime {
     this.#logger.warn({ network: this.#config.network }, what);
     this.#forgetNetwork();
     await this.#ensureNetwork(ctx);
+  }
+
+  /** The container of a process of ours, or process_not_found. */
+  async #ourContainer(name: string, ctx: ErrorContext): Promise<Dockerode.ContainerInspectInfo> {
+    const container = await this.#inspectByName(name, ctx);
+    if (container === undefined) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    if (!isOurs(container.Config?.Labels)) {
+      throw new HydroplaneError(
+        'process_not_found',
+        `no process named '${name}': a container of that name exists, but Hydroplane does not manage it, so it is left alone`,
+      );
+    }
+    return container;
   }
 
   /** Docker's own name uniqueness decided a race of two starts: say who holds the name. */

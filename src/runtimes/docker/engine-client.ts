@@ -1,6 +1,7 @@
 // The Engine calls that the docker runtime makes, each with a per-call timeout, each failing
 // with an EngineError. Built on docker-modem's dial (through Dockerode) rather than Dockerode's
 // methods because only some of those accept an abort signal.
+import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import type DockerModem from 'docker-modem';
 import { EngineError, toEngineError } from './errors.ts';
@@ -84,6 +85,27 @@ export class EngineClient {
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       throw toEngineError(err);
     }
+  }
+
+  /**
+   * GET /containers/{id}/logs as an open stream. The timeout covers the wait for the Engine's
+   * answer only: a followed log lasts as long as the container, or until `signal` aborts.
+   */
+  openLogs(id: string, query: Record<string, string | number | boolean>, signal?: AbortSignal): Promise<IncomingMessage> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    const abortSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      this.#dial({ path: `/containers/${encodeURIComponent(id)}/logs?`, method: 'GET', options: query, isStream: true, statusCodes: { 200: true }, abortSignal }, (err, data) => {
+        clearTimeout(timer);
+        if (err) reject(toEngineError(err, timedOut));
+        else resolve(data as IncomingMessage);
+      });
+    });
   }
 
   inspectNetwork(name: string): Promise<Dockerode.NetworkInspectInfo> {

@@ -21,9 +21,11 @@ import { PROCESS_LABEL, labelSelector } from '../../labels.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
-import type { ListFilter, Runtime } from '../runtime.ts';
+import { logText, noText, utf8Text } from '../log-text.ts';
+import type { ListFilter, LogOptions, Runtime } from '../runtime.ts';
 import { apiFailure, isAlreadyExists, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
+import { openPodLog } from './pod-log.ts';
 import { isPublic, processInfo } from './process-status.ts';
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
@@ -58,6 +60,20 @@ const SILENT: KubernetesRuntimeLogger = { info: noop, warn: noop, error: noop, d
 const isOurs = (obj: { metadata?: { labels?: Record<string, string> } } | undefined, name: string): boolean =>
   obj?.metadata?.labels?.[PROCESS_LABEL] === name;
 
+/** The pod whose log is the process's: not being deleted, else any; the newest. */
+function currentPod(pods: V1Pod[]): V1Pod | undefined {
+  const time = (p: V1Pod) => (p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0);
+  const live = pods.filter((p) => !p.metadata?.deletionTimestamp);
+  return (live.length > 0 ? live : pods).sort((a, b) => time(b) - time(a))[0];
+}
+
+/** A container that has never run has no log yet (the API answers 400 "waiting to start"). */
+function notStartedYet(pod: V1Pod, container: string): boolean {
+  const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+  if (!status) return true;
+  return status.state?.waiting !== undefined && status.restartCount === 0 && !status.lastState?.terminated;
+}
+
 const byName = (a: ProcessInfo, b: ProcessInfo) => (a.process_name < b.process_name ? -1 : a.process_name > b.process_name ? 1 : 0);
 
 export class KubernetesRuntime implements Runtime {
@@ -65,6 +81,7 @@ export class KubernetesRuntime implements Runtime {
   readonly namespace: string;
   readonly #apps: AppsV1Api;
   readonly #core: CoreV1Api;
+  readonly #kubeConfig: KubeConfig;
   readonly #server: string;
   readonly #resolveSecret: ((ref: ProcessSecret) => Promise<string>) | undefined;
   readonly #logger: KubernetesRuntimeLogger;
@@ -75,6 +92,7 @@ export class KubernetesRuntime implements Runtime {
     this.type = options.type ?? 'kubernetes';
     this.namespace = options.namespace;
     this.#server = kubeConfig.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
+    this.#kubeConfig = kubeConfig;
     this.#apps = kubeConfig.makeApiClient(AppsV1Api);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#resolveSecret = options.resolveSecret;
@@ -155,6 +173,51 @@ export class KubernetesRuntime implements Runtime {
     }
     await this.#remove(name, ourDeployment, ourService, action);
     this.#logger.info({ process: name, namespace: this.namespace }, 'process stopped');
+  }
+
+  /** The log of the process's current pod: the newest one that is not being deleted. */
+  async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
+    const action = `reading the logs of process '${name}'`;
+    const [deployment, pods] = await Promise.all([
+      this.#maybe(this.#ctx(action, 'get', 'deployments', name), () =>
+        this.#apps.readNamespacedDeployment({ namespace: this.namespace, name }, this.#callOptions),
+      ),
+      this.#api(this.#ctx(action, 'list', 'pods'), () =>
+        this.#core.listNamespacedPod({ namespace: this.namespace, labelSelector: labelSelector({ processName: name }) }, this.#callOptions),
+      ),
+    ]);
+    if (!isOurs(deployment, name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    const pod = currentPod(pods.items);
+    const container = pod?.spec?.containers[0]?.name;
+    if (!pod || container === undefined || notStartedYet(pod, container)) return noText();
+
+    const { signal } = options;
+    const ctx = this.#ctx(action, 'get', 'pods/log', name);
+    let stream;
+    try {
+      stream = await openPodLog(
+        this.#kubeConfig,
+        {
+          namespace: this.namespace,
+          pod: pod.metadata!.name!,
+          container,
+          follow: options.follow ?? false,
+          timestamps: options.timestamps ?? false,
+          ...(options.tail === undefined ? {} : { tailLines: options.tail }),
+          // The API counts in whole seconds, and only forwards.
+          ...(options.since === undefined ? {} : { sinceSeconds: Math.max(1, Math.ceil((Date.now() - options.since.getTime()) / 1000)) }),
+        },
+        this.#timeoutMs,
+        signal,
+      );
+    } catch (err) {
+      if (signal?.aborted) return noText();
+      // Between the list and this call the container may have gone back to waiting (a restart).
+      if (apiFailure(err).code === 400 && /waiting to start|PodInitializing/i.test(apiFailure(err).text)) return noText();
+      if (isNotFound(err)) return noText();
+      throw translateKubeError(err, ctx);
+    }
+    return logText(stream, utf8Text, signal, (err) => translateKubeError(err, ctx));
   }
 
   async stopGroup(group: string): Promise<string[]> {
