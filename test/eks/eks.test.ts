@@ -259,6 +259,12 @@ describe('eks runtime end to end', () => {
     }
     assert.equal(listed?.status, 'RUNNING');
     assert.equal(kube.controls.objects('deployments', 'default').filter((d) => d.metadata.name === 'web').length, 1);
+    // The pod log goes through the KubeConfig's own HTTPS options: the token reaches it too.
+    const pod = kube.controls.objects('pods', 'default').find((p) => p.metadata.labels?.['hydroplane/process-id'] === 'web')!;
+    kube.controls.setPodLog(pod.metadata.name, 'hello from web\n');
+    let log = '';
+    for await (const chunk of await runtime.logs('web')) log += chunk;
+    assert.equal(log, 'hello from web\n');
     await runtime.stop('web');
     assert.deepEqual(await runtime.list(), []);
     assert.ok(tokens.length >= 4, `${tokens.length} requests`);
