@@ -14,6 +14,7 @@ import { installErrorHandling } from './error-handler.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
+import { logRoutes } from './routes/logs.ts';
 import { processRoutes } from './routes/processes.ts';
 
 export interface AppOptions {
@@ -27,6 +28,8 @@ export interface AppOptions {
   apiToken?: string;
   /** The web dashboard at /: false for none; root for built files other than dist/dashboard. */
   dashboard?: false | { root?: string };
+  /** How often GET /process/{name}?wait=running asks the runtime, in ms. Default 1000. */
+  waitPollMs?: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -63,6 +66,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(createSerializerCompiler({}));
   installErrorHandling(app);
   if (options.apiToken) installTokenAuth(app, options.apiToken);
+  // Long-polls and followed logs end when the server closes, rather than holding the close up.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+  // The close waits for every connection to end, and one whose long answer ended after the close
+  // began stays open for keep-alive: close it once it is idle.
+  app.addHook('onResponse', async () => {
+    if (closing.signal.aborted) setImmediate(() => app.server.closeIdleConnections());
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -85,7 +96,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const deps = { runtime: options.runtime };
   await app.register(healthRoutes, deps);
-  await app.register(processRoutes, deps);
+  await app.register(processRoutes, { ...deps, waitPollMs: options.waitPollMs ?? 1000, closing: closing.signal });
+  await app.register(logRoutes, { ...deps, closing: closing.signal });
   await app.register(groupRoutes, deps);
   if (options.dashboard !== false) {
     const root = options.dashboard?.root;

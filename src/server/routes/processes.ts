@@ -6,7 +6,43 @@ import { ProcessInfo } from '../../spec/process-info.ts';
 import { ProcessSpec } from '../../spec/process-spec.ts';
 import { NameParam, StopResult } from './shared.ts';
 
-export const processRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (app, { runtime }) => {
+/** The longest long-poll, in seconds: long enough for most starts, short enough for proxies' idle timeouts. */
+export const MAX_WAIT_SECONDS = 300;
+
+export const WaitQuery = z
+  .object({
+    wait: z
+      .enum(['running'], { error: "expected 'running'" })
+      .optional()
+      .describe('running: answer once the status is RUNNING, EXITED or FAILED, or when the timeout passes (a long-poll). Without it, answer at once.'),
+    timeout: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/, 'expected a number of seconds')
+      .transform(Number)
+      .pipe(z.number().max(MAX_WAIT_SECONDS, `at most ${MAX_WAIT_SECONDS} seconds`))
+      .optional()
+      .describe(`With wait: the longest wait in seconds, up to ${MAX_WAIT_SECONDS}; default 30. At the timeout the answer is the process as it is then.`),
+  })
+  .describe('Whether to wait for the process to settle.');
+
+/** Statuses that a wait for running ends on: it runs, or it never will. */
+const SETTLED = new Set(['RUNNING', 'EXITED', 'FAILED']);
+
+export interface ProcessRouteOptions {
+  runtime: Runtime;
+  /** How often a waiting request asks the runtime, in ms. */
+  waitPollMs: number;
+  /** Aborts when the server closes: waiting requests answer at once. */
+  closing: AbortSignal;
+}
+
+export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (app, { runtime, waitPollMs, closing }) => {
+  const mustGet = async (name: string) => {
+    const info = await runtime.get(name);
+    if (!info) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    return info;
+  };
+
   app.post(
     '/process',
     {
@@ -42,14 +78,29 @@ export const processRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async 
     {
       schema: {
         summary: 'One process',
+        description:
+          'With wait=running, a long-poll: the answer comes as soon as the status is RUNNING, EXITED or FAILED, ' +
+          'or at the timeout with the status as it is then (still 200; look at status).',
         tags: ['processes'],
         params: NameParam,
-        response: { 200: ProcessInfo, 404: ErrorBody, 503: ErrorBody },
+        querystring: WaitQuery,
+        response: { 200: ProcessInfo, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
-    async (request) => {
-      const info = await runtime.get(request.params.name);
-      if (!info) throw new HydroplaneError('process_not_found', `no process named '${request.params.name}'`);
+    async (request, reply) => {
+      const { name } = request.params;
+      let info = await mustGet(name);
+      if (request.query.wait === undefined) return info;
+      const deadline = Date.now() + (request.query.timeout ?? 30) * 1000;
+      const gone = new AbortController();
+      reply.raw.once('close', () => gone.abort());
+      const stop = AbortSignal.any([gone.signal, closing]);
+      while (!SETTLED.has(info.status) && !stop.aborted) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        await sleep(Math.min(waitPollMs, left), stop);
+        info = await mustGet(name);
+      }
       return info;
     },
   );
@@ -72,3 +123,15 @@ export const processRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async 
     },
   );
 };
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
