@@ -11,6 +11,7 @@ import { parseOrThrow } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
 import { installErrorHandling } from './error-handler.ts';
+import { Metrics, metricsRoutes } from './metrics.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -66,6 +67,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(createSerializerCompiler({}));
   installErrorHandling(app);
   if (options.apiToken) installTokenAuth(app, options.apiToken);
+  const metrics = new Metrics();
+  metrics.install(app);
   // Long-polls and followed logs end when the server closes, rather than holding the close up.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
@@ -94,11 +97,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' });
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());
 
-  const deps = { runtime: options.runtime };
+  const deps = { runtime: metrics.instrument(options.runtime) };
   await app.register(healthRoutes, deps);
   await app.register(processRoutes, { ...deps, waitPollMs: options.waitPollMs ?? 1000, closing: closing.signal });
   await app.register(logRoutes, { ...deps, closing: closing.signal });
   await app.register(groupRoutes, deps);
+  await app.register(metricsRoutes, { ...deps, metrics });
   if (options.dashboard !== false) {
     const root = options.dashboard?.root;
     await app.register(dashboard, { auth: options.apiToken ? 'token' : 'none', version: options.version ?? '0.0.0', ...(root ? { root } : {}) });

@@ -155,7 +155,7 @@ describe('routes', () => {
     const body = post.requestBody.content['application/json'].schema;
     assert.ok(body.properties.process_name.description.length > 0);
     assert.ok(body.properties.container.properties.ports);
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/group/{group}', '/health', '/process', '/process/{name}', '/process/{name}/logs']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/group/{group}', '/health', '/metrics', '/process', '/process/{name}', '/process/{name}/logs']);
     const docs = await app.inject({ method: 'GET', url: '/docs' });
     assert.ok([200, 302].includes(docs.statusCode));
   });

@@ -1,0 +1,70 @@
+// A Runtime that times every call into a histogram, by runtime, operation and outcome, and
+// otherwise does exactly what the runtime it wraps does. Wrapping once at the app level keeps
+// metrics out of every backend.
+import type { Histogram } from 'prom-client';
+import { HydroplaneError } from '../errors.ts';
+import type { ListFilter, LogOptions, Runtime } from '../runtimes/runtime.ts';
+import type { ProcessInfo } from '../spec/process-info.ts';
+import type { ProcessSpec } from '../spec/process-spec.ts';
+
+export type RuntimeCallLabels = 'runtime' | 'operation' | 'outcome';
+
+/** 'ok', else the error's catalogue code (a bounded set), else 'internal'. */
+export function outcomeOf(err: unknown): string {
+  return err instanceof HydroplaneError ? err.code : 'internal';
+}
+
+export class InstrumentedRuntime implements Runtime {
+  readonly #inner: Runtime;
+  readonly #calls: Histogram<RuntimeCallLabels>;
+
+  constructor(inner: Runtime, calls: Histogram<RuntimeCallLabels>) {
+    this.#inner = inner;
+    this.#calls = calls;
+  }
+
+  get type(): string {
+    return this.#inner.type;
+  }
+
+  start(spec: ProcessSpec): Promise<ProcessInfo> {
+    return this.#time('start', () => this.#inner.start(spec));
+  }
+
+  get(name: string): Promise<ProcessInfo | undefined> {
+    return this.#time('get', () => this.#inner.get(name));
+  }
+
+  list(filter?: ListFilter): Promise<ProcessInfo[]> {
+    return this.#time('list', () => this.#inner.list(filter));
+  }
+
+  stop(name: string): Promise<void> {
+    return this.#time('stop', () => this.#inner.stop(name));
+  }
+
+  stopGroup(group: string): Promise<string[]> {
+    return this.#time('stop_group', () => this.#inner.stopGroup(group));
+  }
+
+  /** Times the opening of the log, not how long it is read or followed. */
+  logs(name: string, options?: LogOptions): Promise<AsyncIterable<string>> {
+    return this.#time('logs', () => this.#inner.logs(name, options));
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+
+  async #time<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    const end = this.#calls.startTimer({ runtime: this.#inner.type, operation });
+    try {
+      const result = await call();
+      end({ outcome: 'ok' });
+      return result;
+    } catch (err) {
+      end({ outcome: outcomeOf(err) });
+      throw err;
+    }
+  }
+}
