@@ -107,6 +107,9 @@ export async function secondEngineSkip(): Promise<string | false> {
  * its firewall: `--iptables=false`, and a default bridge of its own made here. (Not `--bridge
  * none`: dockerd 20.10 then deletes any interface named docker0 at start-up, the main daemon's
  * included.) Its other networks come from an address pool that the main daemon does not use.
+ * Published ports work (through docker-proxy), but containers on one of its bridge networks cannot
+ * reach each other when the host filters bridged traffic (br_netfilter) with a FORWARD policy of
+ * DROP, as the main daemon sets it: only a daemon with iptables on adds the ACCEPT rules for that.
  * Registered with `after`: the daemon, whatever it left running, its mounts, its bridge and its
  * folder always go, even when a test fails.
  */
