@@ -116,10 +116,13 @@ async function main(): Promise<number> {
       await server.client.stop(spec.process_name);
     }
 
+    const othersDuring: string[] = [];
     for (const [name, scenario] of SCENARIOS) {
       if (only && !only.includes(name)) continue;
+      const othersBefore = activity.count();
       try {
         await scenario(ctx);
+        othersDuring.push(`${name} ${activity.count() - othersBefore}`);
       } catch (err) {
         broke = true;
         progress(`scenario '${name}' failed: ${(err as Error).stack ?? String(err)}`);
@@ -141,6 +144,7 @@ async function main(): Promise<number> {
       `load average (1, 5, 15 min): ${loadStart.map((l) => l.toFixed(2)).join(', ')} at the start; ${loadEnd.map((l) => l.toFixed(2)).join(', ')} at the end; ` +
         `${activity.count()} container events on the Engine were not this run's (other users)`,
     );
+    console.log(`other users' container events during each scenario: ${othersDuring.join(', ')}`);
     console.log('cv: coefficient of variation of the repeated measures behind a figure (per-repetition medians, or the calls of one list level), the noisier side');
     for (const note of notes) console.log(note);
   } catch (err) {

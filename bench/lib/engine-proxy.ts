@@ -9,6 +9,9 @@ export interface EngineCall {
   method: string;
   /** The path without the API version prefix and the query: /containers/json */
   path: string;
+  /** performance.now() when the request arrived, and when its answer ended (NaN until then). */
+  start: number;
+  end: number;
 }
 
 export interface EngineProxy {
@@ -16,6 +19,22 @@ export interface EngineProxy {
   calls: EngineCall[];
   reset(): void;
   close(): Promise<void>;
+}
+
+/** "GET /containers/{id}/json": a call's kind, without the ids and names in its path. */
+export function callKind(call: EngineCall): string {
+  const path = call.path
+    .replace(/^\/containers\/(?!json$|create$)[^/]+/, '/containers/{id}')
+    .replace(/^\/networks\/(?!create$)[^/]+$/, '/networks/{id}')
+    .replace(/^\/images\/(?!create$|json$).+\/json$/, '/images/{ref}/json');
+  return `${call.method} ${path}`;
+}
+
+/** "5 (2× GET /containers/{id}/json, POST /containers/create, ...)" */
+export function describeCalls(calls: readonly EngineCall[]): string {
+  const byKind = new Map<string, number>();
+  for (const c of calls) byKind.set(callKind(c), (byKind.get(callKind(c)) ?? 0) + 1);
+  return `${calls.length} (${[...byKind].map(([k, v]) => (v > 1 ? `${v}× ${k}` : k)).join(', ')})`;
 }
 
 /** Where the real Engine is, as DOCKER_HOST says (unix or tcp), else the default socket. */
@@ -33,7 +52,9 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
   const calls: EngineCall[] = [];
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v\d+(\.\d+)?/, '');
-    calls.push({ method: req.method ?? 'GET', path });
+    const call: EngineCall = { method: req.method ?? 'GET', path, start: performance.now(), end: Number.NaN };
+    calls.push(call);
+    res.on('finish', () => (call.end = performance.now()));
     const forward = http.request({ ...target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

@@ -1,6 +1,7 @@
 // Lists at growing numbers of processes: latency against one raw list call, Engine calls per
 // list (through the counting proxy), and the server's RSS once it has listed the most.
 import type { Context } from '../lib/context.ts';
+import { describeCalls } from '../lib/engine-proxy.ts';
 import { cv, median, pool, timed } from '../lib/stats.ts';
 import { mb, ratioRow } from '../lib/table.ts';
 
@@ -63,14 +64,7 @@ export async function engineCallsPerVerb(ctx: Context): Promise<void> {
   const { bench, counting } = ctx;
   const { client } = counting.server;
   const { proxy } = counting;
-  const describe = () => {
-    const byCall = new Map<string, number>();
-    for (const c of proxy.calls) {
-      const key = `${c.method} ${c.path.replace(/\/containers\/[^/]+\//, '/containers/{id}/').replace(/\/containers\/(?!json|create)[^/]+$/, '/containers/{id}').replace(/\/networks\/[^/]+$/, '/networks/{id}').replace(/\/images\/.+\/json$/, '/images/{ref}/json')}`;
-      byCall.set(key, (byCall.get(key) ?? 0) + 1);
-    }
-    return `${proxy.calls.length} (${[...byCall].map(([k, v]) => (v > 1 ? `${v}× ${k}` : k)).join(', ')})`;
-  };
+  const describe = () => describeCalls(proxy.calls);
   const group = `${bench.prefix}calls`;
   const warm = bench.spec(bench.name('w'), group);
   await client.start(warm);
