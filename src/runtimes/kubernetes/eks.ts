@@ -195,7 +195,7 @@ interface AwsCall {
   clusterName?: string;
 }
 
-const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_.*|ERR_TLS.*|CERT.*|.*CERT.*)$/;
+const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_.*|ERR_TLS.*|.*CERT.*)$/;
 
 /** An AWS SDK failure -> the catalogue, naming the service, the region and what was being done. */
 export function awsError(err: unknown, call: AwsCall): HydroplaneError {

@@ -103,7 +103,8 @@ export function googleError(err: unknown, call: GoogleCall): HydroplaneError {
   return new HydroplaneError('runtime_error', `the gke runtime failed while ${call.action} with ${call.service} (${where}): ${says}`, { cause });
 }
 
-const NO_CREDENTIALS = /Could not load the default credentials|Unable to detect a Project Id|ENOENT|Unexpected token|JSON/;
+/** google-auth-library's message when no source names a project (not exported from its package root). */
+const NO_PROJECT = /Unable to detect a Project Id/;
 
 export interface GkeDeps {
   secrets: SecretStore;
@@ -138,7 +139,7 @@ export async function connectGke(config: GkeRuntimeConfig, deps: Pick<GkeDeps, '
   try {
     adcProject = await auth.getProjectId();
   } catch (err) {
-    if (!NO_CREDENTIALS.test((err as Error).message ?? '')) throw googleError(err, { ...tokenCall, action: 'finding the project of the credentials' });
+    if (!NO_PROJECT.test((err as Error).message ?? '')) throw googleError(err, { ...tokenCall, action: 'finding the project of the credentials' });
     adcProject = null;
   }
   if (adcProject === null || adcProject === undefined || adcProject === '') {
