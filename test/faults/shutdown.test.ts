@@ -1,0 +1,74 @@
+// SIGTERM to the `hydroplane` command while a slow request is in flight: that request still
+// completes, new connections are refused from the signal on, and the process exits 0.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { describe, it } from 'node:test';
+import { DockerTestRun, TEST_IMAGE, dockerSkip } from '../support/docker.ts';
+import { startServerProcess, writeConfig } from '../support/server-process.ts';
+import { call } from './support.ts';
+
+const skip = await dockerSkip();
+const run = new DockerTestRun();
+
+/** Resolves with the socket error code of a new connection, or 'connected'. */
+function tryConnect(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+  });
+}
+
+/** Resolves on the Engine's first event of that kind for that container. */
+async function nextEvent(container: string, event: string): Promise<void> {
+  const stream = (await run.docker.getEvents({ filters: { type: ['container'], container: [container], event: [event] } })) as NodeJS.ReadableStream & {
+    destroy(): void;
+  };
+  await new Promise<void>((resolve) => stream.once('data', () => resolve()));
+  stream.destroy();
+}
+
+describe('hydroplane command, graceful shutdown', { skip }, () => {
+  it('finishes a slow DELETE in flight at SIGTERM with 200, refuses new connections, and exits 0', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 2\n`);
+    const server = await startServerProcess(['-c', config]);
+    try {
+      const name = run.name('slow');
+      // The image's httpd ignores SIGTERM: the stop lasts the whole grace period, then SIGKILL.
+      const started = await call(server.url, 'POST', '/process', { process_name: name, container: { image_uri: TEST_IMAGE } });
+      assert.equal(started.status, 201, JSON.stringify(started.body));
+
+      const id = (await run.docker.getContainer(name).inspect()).Id;
+      const stopping = nextEvent(id, 'kill');
+      const events: string[] = [];
+      const deleted = call(server.url, 'DELETE', `/process/${name}`).then((answer) => {
+        events.push('delete answered');
+        return answer;
+      });
+      await stopping; // the Engine has sent SIGTERM: the DELETE is in flight
+      server.child.kill('SIGTERM');
+
+      // From the signal on, the listener is closed; the DELETE is still waiting out its grace period.
+      for (;;) {
+        const result = await tryConnect(server.port);
+        if (result === 'ECONNREFUSED') break;
+        assert.equal(result, 'connected', `a new connection either works (before the signal is handled) or is refused, not ${result}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      events.push('new connection refused');
+
+      const answer = await deleted;
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      assert.deepEqual(answer.body, { stopped: [name] });
+      assert.deepEqual(events, ['new connection refused', 'delete answered'], 'refused while the DELETE was still in flight');
+      assert.equal(await server.exited, 0, server.output());
+      await assert.rejects(run.docker.getContainer(name).inspect(), /no such container/i, 'the stop went through: the container is gone');
+      assert.match(server.output(), /shutting down: finishing requests in flight/);
+    } finally {
+      await server.stop('SIGKILL');
+    }
+  });
+});
