@@ -19,6 +19,20 @@ export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
 }
 
+export interface LogQuery {
+  tail?: number;
+  /** An ISO 8601 date-time with a time zone, or how long ago: 90 (seconds), 10m, 2h, 1d. */
+  since?: string;
+  follow?: boolean;
+  timestamps?: boolean;
+}
+
+export interface WaitQuery {
+  /** Long-poll: answer once the process is RUNNING, EXITED or FAILED, or after `timeout` seconds. */
+  wait: 'running';
+  timeout?: number;
+}
+
 /** "host:port", "http://host:port" or "https://..." -> a base URL. */
 export function serverUrl(server: string): string {
   const withScheme = /^[a-z]+:\/\//i.test(server) ? server : `http://${server}`;
@@ -43,8 +57,22 @@ export class HydroplaneClient {
     return this.request('GET', group === undefined ? '/process' : `/group/${encodeURIComponent(group)}`) as Promise<ProcessInfo[]>;
   }
 
-  get(name: string): Promise<ProcessInfo> {
-    return this.request('GET', `/process/${encodeURIComponent(name)}`) as Promise<ProcessInfo>;
+  get(name: string, wait?: WaitQuery, signal?: AbortSignal): Promise<ProcessInfo> {
+    const query = wait === undefined ? '' : `?wait=${wait.wait}${wait.timeout === undefined ? '' : `&timeout=${wait.timeout}`}`;
+    return this.request('GET', `/process/${encodeURIComponent(name)}${query}`, undefined, signal) as Promise<ProcessInfo>;
+  }
+
+  /** The log as text chunks, as they come; aborting `signal` ends it. */
+  async logs(name: string, query: LogQuery = {}, signal?: AbortSignal): Promise<AsyncIterable<string>> {
+    const params = new URLSearchParams();
+    if (query.tail !== undefined) params.set('tail', String(query.tail));
+    if (query.since !== undefined) params.set('since', query.since);
+    if (query.follow !== undefined) params.set('follow', String(query.follow));
+    if (query.timestamps !== undefined) params.set('timestamps', String(query.timestamps));
+    const qs = params.size > 0 ? `?${params}` : '';
+    const res = await this.#send('GET', `/process/${encodeURIComponent(name)}/logs${qs}`, undefined, signal, 'text/plain');
+    if (!res.ok) throw new ApiError(res.status, parseBody(await res.text()));
+    return textOf(res, signal);
   }
 
   stop(name: string): Promise<{ stopped: string[] }> {
@@ -55,25 +83,56 @@ export class HydroplaneClient {
     return this.request('DELETE', `/group/${encodeURIComponent(group)}`) as Promise<{ stopped: string[] }>;
   }
 
-  async request(method: string, path: string, body?: unknown): Promise<unknown> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
-    let res: Response;
+  async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
+    const res = await this.#send(method, path, body, signal);
+    let text: string;
     try {
-      res = await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? null : JSON.stringify(body) });
+      text = await res.text();
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ConnectionError(`cannot reach the Hydroplane server at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(error)}`, { cause: error });
+      if (signal?.aborted) throw error;
+      throw new ConnectionError(`the connection to the Hydroplane server at ${this.baseUrl} broke: ${String(error)}`, { cause: error });
     }
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text === '' ? null : JSON.parse(text);
-    } catch {
-      // A proxy's HTML error page, say: keep the text.
-    }
+    const parsed = parseBody(text);
     if (!res.ok) throw new ApiError(res.status, parsed);
     return parsed;
   }
+
+  async #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, accept = 'application/json'): Promise<Response> {
+    const headers: Record<string, string> = { accept };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    try {
+      return await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: signal ?? null });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      throw new ConnectionError(`cannot reach the Hydroplane server at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(error)}`, { cause: error });
+    }
+  }
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text === '' ? null : JSON.parse(text);
+  } catch {
+    // A proxy's HTML error page, say: keep the text.
+    return text;
+  }
+}
+
+/** A response body as text chunks; ends quietly when `signal` aborts. */
+async function* textOf(res: Response, signal: AbortSignal | undefined): AsyncGenerator<string> {
+  if (!res.body) return;
+  const decoder = new TextDecoder();
+  try {
+    for await (const chunk of res.body) {
+      const text = decoder.decode(chunk, { stream: true });
+      if (text !== '') yield text;
+    }
+  } catch (error) {
+    if (signal?.aborted) return;
+    throw new ConnectionError(`the log stream from the server broke: ${String((error as { cause?: unknown }).cause ?? error)}`, { cause: error });
+  }
+  const rest = decoder.decode();
+  if (rest !== '') yield rest;
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `hpctl`: the command line for a running Hydroplane server.
-import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import { ApiError, ConnectionError, HydroplaneClient } from '../client.ts';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ApiError, ConnectionError, HydroplaneClient, type LogQuery } from '../client.ts';
+import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
 
@@ -10,15 +12,36 @@ export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Calls `handler` on Ctrl-C until the returned function is called. Default: SIGINT. */
+  onInterrupt?: (handler: () => void) => () => void;
+  now?: () => number;
 }
 
 const defaultIo: Io = {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
+  onInterrupt: (handler) => {
+    process.once('SIGINT', handler);
+    return () => process.off('SIGINT', handler);
+  },
 };
 
 class UsageError extends Error {}
+
+/** A failure already reported to the user; only the exit code is left to give. */
+class Reported extends Error {
+  readonly exitCode: number;
+  constructor(exitCode: number) {
+    super(`exit ${exitCode}`);
+    this.exitCode = exitCode;
+  }
+}
+
+/** The exit code of a command that Ctrl-C ended. */
+const INTERRUPTED = 130;
+/** How long one wait request lasts, so that progress shows in between. */
+const WAIT_STEP_SECONDS = 3;
 
 /** Runs hpctl; returns the exit code. */
 export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
@@ -40,24 +63,115 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   };
   const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 
+  /** Reads and parses one spec file; a UsageError says what is wrong with it. */
+  const readSpec = async (file: string): Promise<unknown> => {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
+    }
+  };
+
+  /** Spec files from the arguments: files as given, folders as every *.json in them, by name. */
+  const specFiles = async (args: string[]): Promise<string[]> => {
+    const files: string[] = [];
+    for (const arg of args) {
+      const info = await stat(arg).catch(() => undefined);
+      if (!info?.isDirectory()) {
+        files.push(arg);
+        continue;
+      }
+      const inside = (await readdir(arg)).filter((f) => f.endsWith('.json')).sort();
+      if (inside.length === 0) throw new UsageError(`${arg} is a folder with no *.json spec files in it`);
+      files.push(...inside.map((f) => join(arg, f)));
+    }
+    return files;
+  };
+
+  /**
+   * Waits until the process runs; on the way, says on stderr what it is doing. Throws a
+   * Reported error saying why it will not run, or that time ran out.
+   */
+  const waitUntilRunning = async (first: ProcessInfo, timeoutSeconds: number): Promise<ProcessInfo> => {
+    const now = io.now ?? Date.now;
+    const name = first.process_name;
+    const began = now();
+    const elapsed = () => Math.round((now() - began) / 1000);
+    const interrupted = new AbortController();
+    const release = (io.onInterrupt ?? defaultIo.onInterrupt!)(() => interrupted.abort());
+    let info = first;
+    try {
+      for (;;) {
+        if (info.status === 'RUNNING') return info;
+        if (info.status === 'EXITED') {
+          io.stderr(`hpctl: ${name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? ` (${info.reason})` : ''}\n`);
+          throw new Reported(1);
+        }
+        if (info.status === 'FAILED') {
+          io.stderr(`hpctl: ${name} FAILED: ${info.reason ?? 'the runtime gave no reason'}\n`);
+          throw new Reported(1);
+        }
+        const left = timeoutSeconds - (now() - began) / 1000;
+        if (left <= 0) {
+          io.stderr(`hpctl: ${name} is still ${info.status} after ${elapsed()}s (--timeout ${timeoutSeconds})\n`);
+          throw new Reported(1);
+        }
+        io.stderr(`waiting for ${name}: ${info.status} (${elapsed()}s)\n`);
+        try {
+          info = await client().get(name, { wait: 'running', timeout: Math.min(WAIT_STEP_SECONDS, Math.ceil(left)) }, interrupted.signal);
+        } catch (error) {
+          if (!interrupted.signal.aborted) throw error;
+          io.stderr(`hpctl: stopped waiting; ${name} was ${info.status} after ${elapsed()}s and is left as it is\n`);
+          throw new Reported(INTERRUPTED);
+        }
+      }
+    } finally {
+      release();
+    }
+  };
+
   program
     .command('start')
-    .description('start the process that a spec file describes')
-    .argument('<spec>', 'a process spec, as a JSON file')
-    .action(async (file: string) => {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error) {
-        throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    .description('start the processes that spec files describe (a folder: every *.json in it)')
+    .argument('<spec...>', 'process specs, as JSON files or folders of them')
+    .option('-w, --wait', 'return once each process runs; fail if it exits, fails or does not run in time')
+    .option('--timeout <seconds>', 'with --wait: how long to wait for each process', parseSeconds, 60)
+    .action(async (args: string[], opts: { wait?: boolean; timeout: number }) => {
+      const startOne = async (spec: unknown) => {
+        const info = await client().start(spec);
+        return opts.wait ? waitUntilRunning(info, opts.timeout) : info;
+      };
+      const files = await specFiles(args);
+      // One spec file answers as it always did: its process's info, or the error.
+      if (files.length === 1 && args.length === 1 && files[0] === args[0]) {
+        print(await startOne(await readSpec(files[0]!)));
+        return;
       }
-      let spec: unknown;
-      try {
-        spec = JSON.parse(text);
-      } catch (error) {
-        throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
+      const started: ProcessInfo[] = [];
+      let failed = 0;
+      for (const file of files) {
+        try {
+          const info = await startOne(await readSpec(file));
+          started.push(info);
+          io.stderr(`${file}: started ${info.process_name} (${info.status})\n`);
+        } catch (error) {
+          if (error instanceof Reported && error.exitCode === INTERRUPTED) throw error;
+          failed++;
+          io.stderr(`${file}: ${describeFailure(error)}\n`);
+          if (debug && error instanceof Error) io.stderr(`${error.stack}\n`);
+        }
       }
-      print(await client().start(spec));
+      print(started);
+      if (failed > 0) {
+        io.stderr(`hpctl: ${failed} of ${files.length} spec files failed\n`);
+        throw new Reported(1);
+      }
     });
 
   program
@@ -72,10 +186,39 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
   program
     .command('list')
-    .description('list processes as a JSON array')
+    .description('list processes: a JSON array (default), or a table for people')
     .option('-g, --group <group>', 'only this group')
-    .action(async (opts: { group?: string }) => {
-      print(await client().list(opts.group));
+    .addOption(new Option('-o, --output <format>', 'json or table').choices(['json', 'table']).default('json'))
+    .action(async (opts: { group?: string; output: 'json' | 'table' }) => {
+      const processes = await client().list(opts.group);
+      if (opts.output === 'table') io.stdout(table(processes, (io.now ?? Date.now)()));
+      else print(processes);
+    });
+
+  program
+    .command('logs')
+    .description("print a process's output (stdout and stderr)")
+    .argument('<name>', 'the process')
+    .option('-f, --follow', 'keep printing new output until the process ends (Ctrl-C to stop)')
+    .option('--tail <lines>', 'only the last N lines', parseCount)
+    .option('--since <time>', 'only output since: an ISO 8601 date-time with a time zone, or how long ago (90, 10m, 2h, 1d)')
+    .option('--timestamps', 'start each line with its time')
+    .action(async (name: string, opts: { follow?: boolean; tail?: number; since?: string; timestamps?: boolean }) => {
+      const query: LogQuery = {};
+      if (opts.follow) query.follow = true;
+      if (opts.tail !== undefined) query.tail = opts.tail;
+      if (opts.since !== undefined) query.since = opts.since;
+      if (opts.timestamps) query.timestamps = true;
+      const interrupted = new AbortController();
+      const release = opts.follow ? (io.onInterrupt ?? defaultIo.onInterrupt!)(() => interrupted.abort()) : () => {};
+      try {
+        for await (const chunk of await client().logs(name, query, interrupted.signal)) io.stdout(chunk);
+      } catch (error) {
+        if (!interrupted.signal.aborted) throw error;
+      } finally {
+        release();
+      }
+      if (interrupted.signal.aborted) throw new Reported(INTERRUPTED);
     });
 
   program.hook('preAction', () => {
@@ -88,9 +231,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   } catch (error) {
     const commanderCode = (error as { code?: string }).code;
     if (commanderCode?.startsWith('commander.')) {
-      // Help and version end here too, with exit code 0.
-      return (error as { exitCode?: number }).exitCode ?? 2;
+      // Help and version end here too, with exit code 0; anything else commander refuses is a usage error.
+      return (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
     }
+    if (error instanceof Reported) return error.exitCode;
     if (error instanceof ApiError) {
       io.stderr(`${typeof error.body === 'string' ? error.body : JSON.stringify(error.body)}\n`);
       if (debug) io.stderr(`${error.stack}\n`);
@@ -106,6 +250,49 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (debug && error instanceof Error) io.stderr(`${error.stack}\n`);
     return 1;
   }
+}
+
+function parseSeconds(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a number of seconds');
+  return Number(value);
+}
+
+function parseCount(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return Number(value);
+}
+
+/** One line about why a spec did not start: the server's error body, or what went wrong. */
+function describeFailure(error: unknown): string {
+  if (error instanceof ApiError) return typeof error.body === 'string' ? error.body : JSON.stringify(error.body);
+  if (error instanceof Reported) return 'did not run (see above)';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** 5s, 3m, 2h, 4d: the largest whole unit. */
+export function age(created: string, now: number): string {
+  const seconds = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
+  if (Number.isNaN(seconds)) return '?';
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86400)}d`;
+}
+
+/** Columns NAME, GROUP, STATUS, ADDRESSES, AGE, padded to line up; '-' for nothing. */
+export function table(processes: ProcessInfo[], now: number): string {
+  const rows = [
+    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE'],
+    ...processes.map((p) => [
+      p.process_name,
+      p.group ?? '-',
+      p.status === 'EXITED' && p.exit_code != null ? `EXITED(${p.exit_code})` : p.status,
+      p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
+      age(p.created, now),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('   ').trimEnd() + '\n').join('');
 }
 
 if (isMain(import.meta.url)) {
