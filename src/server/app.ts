@@ -66,9 +66,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   app.setSerializerCompiler(createSerializerCompiler({}));
   installErrorHandling(app);
-  if (options.apiToken) installTokenAuth(app, options.apiToken);
   const metrics = new Metrics();
   metrics.install(app);
+  if (options.apiToken) installTokenAuth(app, options.apiToken);
   // Long-polls and followed logs end when the server closes, rather than holding the close up.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());

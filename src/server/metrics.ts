@@ -13,6 +13,8 @@ type HttpLabels = 'method' | 'route' | 'status';
 
 /** Route label of a request that matched no route: never the raw URL, which is unbounded. */
 export const UNMATCHED_ROUTE = 'unmatched';
+/** Status label of a request whose client went away before it was answered. */
+export const CLIENT_CLOSED = 499;
 
 export class Metrics {
   readonly registry = new Registry();
@@ -54,12 +56,20 @@ export class Metrics {
     return new InstrumentedRuntime(runtime, this.runtimeCalls);
   }
 
-  /** Counts every answered request by its route pattern. */
+  /**
+   * Counts every request by its route pattern once its response closes: finished, or cut short by
+   * the client (a followed log, a long-poll), which fastify's onResponse never sees. One that the
+   * client left before any answer counts as 499, as nginx says it. Install before any hook that
+   * may answer early (the token check), so that those answers count too.
+   */
   install(app: FastifyInstance): void {
-    app.addHook('onResponse', async (request, reply) => {
-      const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status: String(reply.statusCode) };
-      this.httpRequests.inc(labels);
-      this.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    app.addHook('onRequest', async (request, reply) => {
+      reply.raw.once('close', () => {
+        const status = reply.raw.headersSent ? reply.statusCode : CLIENT_CLOSED;
+        const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status: String(status) };
+        this.httpRequests.inc(labels);
+        this.httpDuration.observe(labels, reply.elapsedTime / 1000);
+      });
     });
   }
 

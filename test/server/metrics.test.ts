@@ -1,6 +1,7 @@
 // GET /metrics: the Prometheus text of one app, with route patterns (never raw URLs), runtime
 // call timings by outcome, and process counts from one list per scrape.
 import assert from 'node:assert/strict';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { HydroplaneError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
@@ -117,6 +118,35 @@ describe('GET /metrics', () => {
     assert.equal(res.statusCode, 200);
     // The refusal is counted too, under its route.
     assert.equal(sample(res.body, 'hydroplane_http_requests_total{method="GET",route="/metrics",status="401"}'), 1);
+  });
+
+  it('counts requests that the client cut short: a follow as 200, a wait left before its answer as 499', async () => {
+    const runtime = new FakeRuntime();
+    const app = await buildApp({ runtime, logger: false, dashboard: false, waitPollMs: 10 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      await app.inject({ method: 'POST', url: '/process', payload: spec('web') });
+      const follow = new AbortController();
+      await fetch(`${base}/process/web/logs?follow=true`, { signal: follow.signal });
+      follow.abort();
+      runtime.processes.set('web', { ...runtime.processes.get('web')!, status: 'STARTING' });
+      const wait = new AbortController();
+      const waiting = fetch(`${base}/process/web?wait=running`, { signal: wait.signal }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 50));
+      wait.abort();
+      await waiting;
+      const counted = async () => {
+        const text = (await app.inject({ url: '/metrics' })).body;
+        const logs = sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name/logs",status="200"}');
+        const left = sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name",status="499"}');
+        return logs === 1 && left === 1;
+      };
+      for (let i = 0; i < 100 && !(await counted()); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(await counted(), (await app.inject({ url: '/metrics' })).body.split('\n').filter((l) => l.startsWith('hydroplane_http_requests_total')).join('\n'));
+    } finally {
+      await app.close();
+    }
   });
 
   it('is described in the OpenAPI document as text', async () => {
