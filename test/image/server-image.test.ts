@@ -175,6 +175,13 @@ describe('the server container image', { skip: await dockerSkip() }, () => {
     ).catch(async (err: unknown) => assert.fail(`${(err as Error).message}\n${await logs()}`));
 
     assert.equal((await fetch(`${url}/process`)).status, 401, 'the token is required');
+    if (existsSync(join(ROOT, 'dist/dashboard/index.html'))) {
+      const page = await (await fetch(`${url}/`)).text();
+      assert.doesNotMatch(page, /has not been built/, 'the image serves the built dashboard');
+      const asset = /(?:src|href)="(\/dashboard\/assets\/[^"]+)"/.exec(page)?.[1];
+      assert.ok(asset, `an asset in the dashboard's page:\n${page}`);
+      assert.equal((await fetch(`${url}${asset}`)).status, 200, asset);
+    }
     const auth = { authorization: `Bearer ${TOKEN}` };
     const name = run.name();
     const hostPort = await freePort();
