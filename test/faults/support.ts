@@ -3,8 +3,8 @@
 // on it (neither may touch the Engine that everyone else uses).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { after } from 'node:test';
 import { Writable } from 'node:stream';
 import Dockerode from 'dockerode';
@@ -75,7 +75,8 @@ export function tally<T extends string | number>(values: T[]): Record<string, nu
   return out;
 }
 
-const SECOND_ENGINE_HOW = 'these tests run a second dockerd of their own: they need root, dockerd on the PATH, and the main Engine with the test image';
+const SECOND_ENGINE_HOW =
+  'these tests run a second dockerd of their own: they need root, dockerd and ip (iproute2) on the PATH, and the main Engine with the test image';
 
 let secondEngineProblem: Promise<string | undefined> | undefined;
 
@@ -123,12 +124,19 @@ export class SecondEngine {
   readonly bridge = `hpf${this.id}`;
   #child: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
-  readonly #onExit = () => this.#killEverything();
+  readonly #onExit = () => this.#removeEverything();
+  readonly #onSignal = (signal: NodeJS.Signals) => {
+    this.#removeEverything();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+  };
 
   constructor() {
     after(() => this.destroy());
-    // Last resort when the test process ends without running its hooks.
+    // Last resorts when the test process ends without running its hooks: exit() from somewhere, or
+    // a signal (the test runner's, a Ctrl-C). A leftover dockerd would break whatever runs next.
     process.on('exit', this.#onExit);
+    process.once('SIGTERM', this.#onSignal);
+    process.once('SIGINT', this.#onSignal);
   }
 
   get pid(): number | undefined {
@@ -208,18 +216,30 @@ export class SecondEngine {
     return text.split('\n').slice(-lines).join('\n');
   }
 
-  /** Everything goes: containers, the daemon, its containerd and shims, mounts, the folder. */
+  /** Everything goes: containers, the daemon, its containerd and shims, mounts, the bridge, the folder. */
   async destroy(): Promise<void> {
-    process.off('exit', this.#onExit);
     if (this.pid !== undefined) {
+      // Gracefully first, so that the daemon unmounts and unplugs what it made.
       const containers = await this.docker.listContainers({ all: true }).catch(() => []);
       await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
       await this.stop();
     }
+    this.#removeEverything();
+    process.off('exit', this.#onExit);
+    process.off('SIGTERM', this.#onSignal);
+    process.off('SIGINT', this.#onSignal);
+  }
+
+  /** The forceful, synchronous part of destroy(), also fit for an exit handler. */
+  #removeEverything(): void {
     this.#killEverything();
     for (const mount of mountsUnder(this.dir)) spawnSync('umount', ['-l', mount]);
-    if (existsSync(`/sys/class/net/${this.bridge}`)) spawnSync('ip', ['link', 'delete', this.bridge]);
-    await rm(this.dir, { recursive: true, force: true });
+    // The daemon leaves the bridges of its networks behind even when it stops gracefully (they
+    // outlive a restart); their names are in its network store.
+    const store = safeRead(`${this.dir}/root/network/files/local-kv.db`, 'latin1');
+    const bridges = new Set([this.bridge, ...[...store.matchAll(/"BridgeName":"([\w.-]{1,15})"/g)].map((m) => m[1]!)]);
+    for (const bridge of bridges) if (existsSync(`/sys/class/net/${bridge}`)) spawnSync('ip', ['link', 'delete', bridge]);
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** A bridge on a /24 of 10.214.0.0/16 that no route of this machine uses yet. */
@@ -267,9 +287,9 @@ function safeReaddir(path: string): string[] {
   }
 }
 
-function safeRead(path: string): string {
+function safeRead(path: string, encoding: BufferEncoding = 'utf8'): string {
   try {
-    return readFileSync(path, 'utf8');
+    return readFileSync(path, encoding);
   } catch {
     return '';
   }
