@@ -105,14 +105,6 @@ function spec(p: Launch) {
 const WEB_COMMAND = ['sh', '-c', `echo ${LOG_LINE}; exec httpd -f -p 8080 -h /www`];
 const TICK_COMMAND = ['sh', '-c', 'echo worker started; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done'];
 
-/** Whether the server has the logs endpoint yet (another change adds it), judged by its answer. */
-async function hasLogsRoute(api: ReturnType<typeof client>, name: string): Promise<boolean> {
-  const res = await api('GET', `/process/${name}/logs?tail=1`);
-  if (res.status === 200) return true;
-  assert.equal(res.json().code, 'route_not_found', res.text);
-  return false;
-}
-
 const row = (page: Page, name: string) => page.locator(`tr[data-process="${name}"]`);
 const maxTick = (text: string) => Math.max(0, ...[...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
 
@@ -169,29 +161,21 @@ describe('the dashboard, with an API token', { skip }, () => {
     await page.getByLabel('Filter by group').selectOption('');
     await row(page, web.name).waitFor();
 
-    // Logs: the process's own output, or, while the server has no logs endpoint, the API's error.
+    // Logs: the process's own output.
     await row(page, web.name).getByRole('button', { name: 'Logs' }).click();
-    const logs = page.getByRole('region', { name: `Logs of ${web.name}` });
-    if (await hasLogsRoute(api, web.name)) {
-      await logs.locator('pre').filter({ hasText: LOG_LINE }).waitFor();
-    } else {
-      await logs.getByRole('alert').filter({ hasText: `no route GET /process/${web.name}/logs` }).waitFor();
-    }
+    await page.getByRole('region', { name: `Logs of ${web.name}` }).locator('pre').filter({ hasText: LOG_LINE }).waitFor();
 
     // Following a log: lines written after it was opened arrive.
-    if (await hasLogsRoute(api, workers[0]!.name)) {
-      await row(page, workers[0]!.name).getByRole('button', { name: 'Logs' }).click();
-      const workerLogs = page.getByRole('region', { name: `Logs of ${workers[0]!.name}` });
-      await workerLogs.locator('pre').filter({ hasText: 'tick' }).waitFor();
-      await workerLogs.getByLabel('Follow').check();
-      await workerLogs.getByText('Following').waitFor();
-      const seen = maxTick((await workerLogs.locator('pre').textContent()) ?? '');
-      await eventually(async () => (maxTick((await workerLogs.locator('pre').textContent()) ?? '') > seen + 1 ? true : undefined), 'followed lines', 15_000);
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
-      await workerLogs.getByRole('button', { name: 'Close' }).click();
-    } else {
-      await page.screenshot({ path: SCREENSHOT, fullPage: true });
-    }
+    await row(page, workers[0]!.name).getByRole('button', { name: 'Logs' }).click();
+    const workerLogs = page.getByRole('region', { name: `Logs of ${workers[0]!.name}` });
+    await workerLogs.locator('pre').filter({ hasText: 'tick' }).waitFor();
+    await workerLogs.getByLabel('Follow').check();
+    await workerLogs.getByText('Following').waitFor();
+    const seen = maxTick((await workerLogs.locator('pre').textContent()) ?? '');
+    await eventually(async () => (maxTick((await workerLogs.locator('pre').textContent()) ?? '') > seen + 1 ? true : undefined), 'followed lines', 15_000);
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await workerLogs.getByRole('button', { name: 'Close' }).click();
+    await workerLogs.waitFor({ state: 'detached' });
 
     // Stop: nothing happens until confirmed.
     await row(page, web.name).getByRole('button', { name: 'Stop' }).click();
@@ -223,6 +207,16 @@ describe('the dashboard, with an API token', { skip }, () => {
     await row(page, backend.name).waitFor();
     assert.equal(await page.getByLabel('API token').count(), 0);
 
+    // An error of the API is shown with its details: here, the logs of a process that has gone.
+    await row(page, backend.name).getByRole('button', { name: 'Logs' }).click();
+    const backendLogs = page.getByRole('region', { name: `Logs of ${backend.name}` });
+    await backendLogs.locator('pre').filter({ hasText: LOG_LINE }).waitFor();
+    assert.equal((await api('DELETE', `/process/${backend.name}`)).status, 200);
+    await backendLogs.getByRole('button', { name: 'Reload' }).click();
+    await backendLogs.getByRole('alert').filter({ hasText: `no process named '${backend.name}'` }).waitFor();
+    await backendLogs.getByRole('button', { name: 'Close' }).click();
+    await row(page, backend.name).waitFor({ state: 'detached' });
+
     // Only this server was asked, and every API call carried the token.
     const origin = new URL(server.url).origin;
     for (const r of requests) if (!r.url.startsWith('data:')) assert.equal(new URL(r.url).origin, origin, r.url);
@@ -249,7 +243,7 @@ describe('the dashboard, without an API token', { skip }, () => {
     if (server) assert.equal(await server.stop(), 0, server.output());
   });
 
-  it('is read-only: the processes and a note, no stop buttons', async () => {
+  it('is read-only: the processes, their logs and a note, no stop buttons', async () => {
     const { page, problems } = await openPage(server.url);
     await row(page, p.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
     await page.getByText('Read-only: this server has no API token').waitFor();
@@ -257,7 +251,8 @@ describe('the dashboard, without an API token', { skip }, () => {
     assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0);
     await page.getByLabel('Filter by group').selectOption(p.group);
     assert.equal(await page.getByRole('button', { name: 'Stop group' }).count(), 0);
-    assert.equal(await row(page, p.name).getByRole('button', { name: 'Logs' }).count(), 1);
+    await row(page, p.name).getByRole('button', { name: 'Logs' }).click();
+    await page.getByRole('region', { name: `Logs of ${p.name}` }).locator('pre').filter({ hasText: LOG_LINE }).waitFor();
     assert.deepEqual(problems, []);
     await page.close();
   });
