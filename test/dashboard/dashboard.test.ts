@@ -31,7 +31,7 @@ function isProgram(path: string): boolean {
 
 async function skipReason(): Promise<string | false> {
   const missing: string[] = [];
-  if (!isProgram(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-chromium.sh)`);
+  if (!isProgram(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)`);
   if (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html')) || !existsSync(HYDROPLANE_BIN)) missing.push('the server or its dashboard is not built; to build them: npm run build');
   const docker = await dockerProblem();
   if (docker) missing.push(`${docker}; to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh`);
