@@ -76,7 +76,7 @@ describe('concurrent requests on the real Engine', { skip }, () => {
     assert.deepEqual(errorsIn(logs), []);
   });
 
-  it('two servers that both find the network missing end up on one network, and every start works', async () => {
+  it('two servers that both find the network missing end up on one network, and every start works', async (t) => {
     const network = `${run.prefix}shared`;
     after(async () => {
       // Best effort, a few times: Docker 20.10 can leak an endpoint count in such races, and then
@@ -103,6 +103,8 @@ describe('concurrent requests on the real Engine', { skip }, () => {
       // A start after the race still works on both servers.
       for (const s of servers) assert.equal((await call(s.url, 'POST', '/process', sleeper(run.name('after')))).status, 201);
       assert.deepEqual([...errorsIn(a.lines), ...errorsIn(b.lines)], []);
+      const removed = [...a.lines, ...b.lines].filter((l) => l.msg === 'removed duplicate networks of the same name');
+      t.diagnostic(`duplicate networks made by the race and removed: ${removed.flatMap((l) => l['removed'] as string[]).length}`);
     } finally {
       await Promise.all(servers.map((s) => s.close()));
       await run.cleanupContainers();
