@@ -105,9 +105,11 @@ export async function secondEngineSkip(): Promise<string | false> {
 /**
  * A dockerd of the test's own, beside the main one: its own socket, data root, exec root (and so
  * its own containerd), pidfile and config file. It must not touch the main daemon's docker0 nor
- * its firewall: `--iptables=false`, and a default bridge of its own made here. (Not `--bridge
- * none`: dockerd 20.10 then deletes any interface named docker0 at start-up, the main daemon's
- * included.) Its other networks come from an address pool that the main daemon does not use.
+ * its firewall: `--iptables=false`, and a default bridge of its own made here. Two flags that look
+ * right delete the host's docker0, the main daemon's (dockerd's removeDefaultBridgeInterface):
+ * `--bridge none`, at every start, and `--default-address-pool`, at every restart (when it clears
+ * its stale default network). Its other networks take free subnets of the usual pools: dockerd
+ * skips those that a route of this machine (the main daemon's bridges included) already covers.
  * Published ports work (through docker-proxy), but containers on one of its bridge networks cannot
  * reach each other when the host filters bridged traffic (br_netfilter) with a FORWARD policy of
  * DROP, as the main daemon sets it: only a daemon with iptables on adds the ACCEPT rules for that.
@@ -124,6 +126,7 @@ export class SecondEngine {
   readonly bridge = `hpf${this.id}`;
   #child: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
+  readonly #hadDocker0 = existsSync('/sys/class/net/docker0');
   readonly #onExit = () => this.#removeEverything();
   readonly #onSignal = (signal: NodeJS.Signals) => {
     this.#removeEverything();
@@ -153,7 +156,6 @@ export class SecondEngine {
       '--bridge', this.bridge,
       '--iptables=false',
       '--ip-forward=false',
-      '--default-address-pool', 'base=10.213.0.0/16,size=24',
       // Containers that ignore SIGTERM must not hold a daemon shutdown for the default 15 s.
       '--shutdown-timeout', '2',
     ];
@@ -187,6 +189,12 @@ export class SecondEngine {
     }
     const pidfile = Number((await readFile(`${this.dir}/docker.pid`, 'utf8')).trim());
     assert.equal(pidfile, child.pid, 'the pidfile names the daemon that was started');
+    this.assertDocker0Kept();
+  }
+
+  /** Fails when the main daemon's docker0 was there before this daemon and is gone now. */
+  assertDocker0Kept(): void {
+    assert.ok(!this.#hadDocker0 || existsSync('/sys/class/net/docker0'), "the second dockerd deleted the main daemon's docker0");
   }
 
   /** SIGTERM to the daemon, as an init system would; resolves once it has exited. */
@@ -228,6 +236,7 @@ export class SecondEngine {
     process.off('exit', this.#onExit);
     process.off('SIGTERM', this.#onSignal);
     process.off('SIGINT', this.#onSignal);
+    this.assertDocker0Kept();
   }
 
   /** The forceful, synchronous part of destroy(), also fit for an exit handler. */
