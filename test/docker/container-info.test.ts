@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
-import { factsFromInspect, factsFromListEntry, processInfo, socketAddresses } from '../../src/runtimes/docker/container-info.ts';
+import { factsFromInspect, factsFromListEntry, needsPublicHost, processInfo, socketAddresses } from '../../src/runtimes/docker/container-info.ts';
 
 const HOST = '192.0.2.7';
 const created = 1_700_000_000;
@@ -86,6 +86,19 @@ describe('socketAddresses', () => {
       { host: HOST, port: 8080, is_public: true },
       { host: HOST, port: 8081, is_public: true },
     ]);
+  });
+});
+
+describe('needsPublicHost', () => {
+  const port = (IP: string, PublicPort: number) => ({ IP, PrivatePort: 80, PublicPort, Type: 'tcp' }) as Dockerode.Port;
+
+  it('is true only for a running container with a port published on every interface', () => {
+    assert.equal(needsPublicHost(factsFromListEntry(entry({ Ports: [port('0.0.0.0', 8080)] }))), true);
+    assert.equal(needsPublicHost(factsFromListEntry(entry({ Ports: [port('', 8080)], State: 'paused' }))), true);
+    assert.equal(needsPublicHost(factsFromListEntry(entry({ Ports: [port('127.0.0.1', 8080), port('10.1.2.3', 81)] }))), false);
+    assert.equal(needsPublicHost(factsFromListEntry(entry({ Ports: [port('0.0.0.0', 0)] }))), false);
+    assert.equal(needsPublicHost(factsFromListEntry(entry({ Ports: [port('0.0.0.0', 8080)], State: 'exited' }))), false);
+    assert.equal(needsPublicHost(factsFromListEntry(entry({}))), false);
   });
 });
 

@@ -112,6 +112,12 @@ function isLoopback(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === 'localhost';
 }
 
+/** Whether processInfo would report an address at the public host for this container. */
+export function needsPublicHost(facts: ContainerFacts): boolean {
+  const running = facts.state === 'running' || facts.state === 'paused';
+  return running && facts.ports.some((port) => Boolean(port.PublicPort) && UNSPECIFIED.has(port.IP ?? ''));
+}
+
 /** A container that carries Hydroplane's process label -> its ProcessInfo. */
 export function processInfo(facts: ContainerFacts, publicHost: string): ProcessInfo {
   const name = facts.labels[PROCESS_LABEL] ?? '';

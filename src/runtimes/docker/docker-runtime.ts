@@ -11,7 +11,7 @@ import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spe
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { ListFilter, LogOptions, Runtime } from '../runtime.ts';
 import { engineConnection } from './connection.ts';
-import { factsFromInspect, factsFromListEntry, isOurs, processInfo } from './container-info.ts';
+import { type ContainerFacts, factsFromInspect, factsFromListEntry, isOurs, needsPublicHost, processInfo } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
 import {
@@ -90,7 +90,8 @@ export class DockerRuntime implements Runtime {
     const id = await this.#createAndStart(spec, secretEnv, ctx);
     this.#logger.info({ process: name, container: id.slice(0, 12), image: spec.container.image_uri }, 'process started');
     try {
-      return processInfo(factsFromInspect(await this.#engine.inspectContainer(id)), await this.#publicHost());
+      const facts = factsFromInspect(await this.#engine.inspectContainer(id));
+      return processInfo(facts, await this.#publicHost([facts]));
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
@@ -100,7 +101,8 @@ export class DockerRuntime implements Runtime {
     const ctx = this.#context(`looking up process '${name}'`);
     const container = await this.#inspectByName(name, ctx);
     if (container === undefined || !isOurs(container.Config?.Labels)) return undefined;
-    return processInfo(factsFromInspect(container), await this.#publicHost());
+    const facts = factsFromInspect(container);
+    return processInfo(facts, await this.#publicHost([facts]));
   }
 
   async list(filter: ListFilter = {}): Promise<ProcessInfo[]> {
@@ -111,8 +113,9 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
-    const host = await this.#publicHost();
-    return entries.map((entry) => processInfo(factsFromListEntry(entry), host)).sort(byName);
+    const facts = entries.map(factsFromListEntry);
+    const host = await this.#publicHost(facts);
+    return facts.map((f) => processInfo(f, host)).sort(byName);
   }
 
   async stop(name: string): Promise<void> {
@@ -392,8 +395,12 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  #publicHost(): Promise<string> {
-    return publicHostFor(this.#remoteHost);
+  /**
+   * The address reported for public ports, looked up only when one of these containers has one:
+   * the lookup walks every network interface, and Docker adds one per running container.
+   */
+  async #publicHost(facts: readonly ContainerFacts[]): Promise<string> {
+    return facts.some(needsPublicHost) ? publicHostFor(this.#remoteHost) : '';
   }
 }
 
