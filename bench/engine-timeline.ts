@@ -1,7 +1,8 @@
 // Where the time of N concurrent starts goes, Engine call by Engine call: the raw side (dockerode)
 // and a Hydroplane server both go through the timing proxy, and each call's latency is summarised
 // by kind. For profiling a missed target; `npm run bench` does not run it.
-//   node bench/engine-timeline.ts [N=50] [repetitions=2] [--stop]   (--stop: the group stop too)
+//   node bench/engine-timeline.ts [N=50] [repetitions=2] [--stop] [--urls]
+// --stop: the group stop too; --urls: one URL of each kind, as sent.
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { callKind, startEngineProxy, type EngineCall } from './lib/engine-proxy.ts';
@@ -10,6 +11,7 @@ import { median, percentile, since, sleep } from './lib/stats.ts';
 
 const [n = 50, reps = 2] = process.argv.slice(2).filter((a) => !a.startsWith('--')).map(Number);
 const withStop = process.argv.includes('--stop');
+const showUrls = process.argv.includes('--urls');
 const bench = new Bench();
 process.once('SIGINT', () => void bench.cleanup().finally(() => process.exit(130)));
 
@@ -27,6 +29,7 @@ function summary(label: string, wallMs: number, calls: readonly EngineCall[]): v
       `  ${String(list.length).padStart(5)} ${median(ms).toFixed(1).padStart(7)} ${percentile(ms, 90).toFixed(1).padStart(7)} ${Math.max(...ms).toFixed(1).padStart(7)} ` +
         `${first.toFixed(0).padStart(11)} ${last.toFixed(0).padStart(11)}   ${kind}`,
     );
+    if (showUrls) console.log(`${' '.repeat(58)}e.g. ${list[0]!.url.slice(0, 200)}`);
   }
   // How many calls the Engine had in flight, on average over the wall time.
   const busy = calls.reduce((a, c) => a + (c.end - c.start), 0) / wallMs;

@@ -9,6 +9,8 @@ export interface EngineCall {
   method: string;
   /** The path without the API version prefix and the query: /containers/json */
   path: string;
+  /** As sent, with the query. */
+  url: string;
   /** performance.now() when the request arrived, and when its answer ended (NaN until then). */
   start: number;
   end: number;
@@ -52,7 +54,7 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
   const calls: EngineCall[] = [];
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v\d+(\.\d+)?/, '');
-    const call: EngineCall = { method: req.method ?? 'GET', path, start: performance.now(), end: Number.NaN };
+    const call: EngineCall = { method: req.method ?? 'GET', path, url: req.url ?? '/', start: performance.now(), end: Number.NaN };
     calls.push(call);
     res.on('finish', () => (call.end = performance.now()));
     const forward = http.request({ ...target, method: req.method, path: req.url, headers: req.headers }, (answer) => {

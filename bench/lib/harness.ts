@@ -32,6 +32,8 @@ export interface SpawnOptions {
   /** The runtime section; defaults to docker on the bench network, stop_grace_seconds 0. */
   runtime?: Record<string, unknown>;
   nodeArgs?: string[];
+  /** Another build of the server (an A/B comparison): its dist/cli/hydroplane.js. */
+  bin?: string;
   /** A command other than the hydroplane server (the bare Node baseline). */
   command?: (port: number) => string[];
 }
@@ -120,7 +122,7 @@ export class Bench {
       args = options.command(port);
     } else {
       const runtime = options.runtime ?? { runtime_type: 'docker', network: this.network, stop_grace_seconds: 0 };
-      args = [...(options.nodeArgs ?? []), HYDROPLANE_BIN, '-c', await this.writeConfig(runtime), '-p', String(port)];
+      args = [...(options.nodeArgs ?? []), options.bin ?? HYDROPLANE_BIN, '-c', await this.writeConfig(runtime), '-p', String(port)];
     }
     const url = `http://127.0.0.1:${port}`;
     const started = performance.now();
