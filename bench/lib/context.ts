@@ -26,7 +26,7 @@ export const FULL: Sizes = {
   listLevels: [0, 50, 100],
   listCalls: 20,
   burst: 20,
-  burstReps: 5,
+  burstReps: 10,
   coldStarts: 7,
   hungTimeoutSeconds: 2,
   hungProbes: 5,

@@ -148,8 +148,11 @@ export async function listDuringBurst(ctx: Context): Promise<void> {
     raw.push(r.ms);
     await bench.sweep();
   }
-  const row = ratioRow(`list during a burst of ${n} starts vs a raw list then (× ${sizes.burstReps}, median)`, median(raw), median(hp), 2, Math.max(cv(raw), cv(hp)));
-  ctx.rows.push(row);
+  // Judged pair by pair: the Engine's own list time swings several-fold from one moment of a burst
+  // to the next, and each pair shares its moment.
+  const pairRatio = median(hp.map((h, i) => h / raw[i]!));
+  const row = ratioRow(`list during a burst of ${n} starts vs a raw list sent with it (× ${sizes.burstReps}; ratio: median of pairs)`, median(raw), median(hp), 2, Math.max(cv(raw), cv(hp)));
+  ctx.rows.push({ ...row, ratio: pairRatio, verdict: pairRatio <= 2 ? 'met' : 'missed' });
   ctx.notes.push(
     `list during a burst: sent when ${trigger} of ${n} starts had answered (${median(inFlight)} still in flight, median); ` +
       `Hydroplane list ${hp.map(ms).join(', ')}; raw list ${raw.map(ms).join(', ')}`,
