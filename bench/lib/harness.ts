@@ -11,7 +11,7 @@ import { PROCESS_LABEL } from '../../src/labels.ts';
 import { containerCreateOptions } from '../../src/runtimes/docker/container-options.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
 import { freePort } from '../../test/support/net.ts';
-import { sleep } from './stats.ts';
+import { pool, sleep } from './stats.ts';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const HYDROPLANE_BIN = join(ROOT, 'dist/cli/hydroplane.js');
@@ -187,8 +187,31 @@ export class Bench {
       this.docker.listContainers({ all: true, filters: { network: [this.network] } }).catch(() => []),
     ]);
     const ids = new Set([...byName, ...byNetwork].map((c) => c.Id));
-    await Promise.all([...ids].map((id) => this.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {})));
+    await pool([...ids], 8, (id) => this.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {}));
     return ids.size;
+  }
+
+  /**
+   * Retried for up to 10 s, for endpoints the Engine is still releasing. Docker 20.10 can also keep
+   * a network's endpoint count after many concurrent removals ("has active endpoints" with no
+   * container attached; seen with the tests' networks too): such an empty network stays until
+   * dockerd restarts, and is named on stderr.
+   */
+  async #removeNetwork(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.docker.getNetwork(this.network).remove();
+        return;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return;
+        if (attempt >= 10) {
+          process.stderr.write(`bench: could not remove the network ${this.network} (it has no containers left): ${(err as Error).message}\n`);
+          return;
+        }
+      }
+      await sleep(1000);
+      await this.sweep();
+    }
   }
 
   /** Everything this run made: child servers, sockets, containers, the network, the temp folder. Idempotent. */
@@ -210,7 +233,7 @@ export class Bench {
       // A create still in flight when the sweep listed would escape it.
       await sleep(1000);
       await this.sweep();
-      await this.docker.getNetwork(this.network).remove().catch(() => {});
+      await this.#removeNetwork();
       if (this.tmp) await rm(this.tmp, { recursive: true, force: true });
     })();
     return this.#cleaned;
