@@ -1,7 +1,8 @@
 // The docker runtime: one container per process on a shared bridge network. The Engine is the
 // only store; nothing here outlives a call except the knowledge that the network exists, which
 // is checked again whenever the Engine says otherwise.
-import Dockerode from 'dockerode';
+import DockerModem from 'docker-modem';
+import type Dockerode from 'dockerode';
 import { HydroplaneError } from '../../errors.ts';
 import { PROCESS_LABEL, dockerLabelFilter } from '../../labels.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
@@ -39,8 +40,8 @@ export interface DockerRuntimeLogger {
 export interface DockerRuntimeOptions {
   config: DockerRuntimeConfig;
   secrets: SecretStore;
-  /** An Engine client to use instead of one made from the config (tests). */
-  docker?: Dockerode;
+  /** An Engine connection to use instead of one made from the config (tests pass a Dockerode). */
+  docker?: { modem: DockerModem };
   logger?: DockerRuntimeLogger;
 }
 
@@ -69,12 +70,12 @@ export class DockerRuntime implements Runtime {
       const described = describeModem(options.docker);
       this.#endpoint = described.endpoint;
       this.#remoteHost = described.remoteHost;
-      this.#engine = new EngineClient(options.docker, options.config.request_timeout_seconds);
+      this.#engine = new EngineClient(options.docker.modem, options.config.request_timeout_seconds);
     } else {
       const connection = engineConnection(options.config.docker_host);
       this.#endpoint = connection.endpoint;
       this.#remoteHost = connection.remoteHost;
-      this.#engine = new EngineClient(new Dockerode(connection.options), options.config.request_timeout_seconds);
+      this.#engine = new EngineClient(new DockerModem(connection.options), options.config.request_timeout_seconds);
     }
   }
 
@@ -436,7 +437,7 @@ function byName(a: ProcessInfo, b: ProcessInfo): number {
 }
 
 /** Names the Engine that an injected client talks to, for messages. */
-function describeModem(docker: Dockerode): { endpoint: string; remoteHost: string | undefined } {
+function describeModem(docker: { modem: DockerModem }): { endpoint: string; remoteHost: string | undefined } {
   const modem = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: string | number; protocol?: string };
   if (typeof modem.socketPath === 'string') return { endpoint: `unix://${modem.socketPath}`, remoteHost: undefined };
   if (modem.host) {

@@ -1,6 +1,7 @@
 // The Engine calls that the docker runtime makes, each with a per-call timeout, each failing
-// with an EngineError. Built on docker-modem's dial (through Dockerode) rather than Dockerode's
-// methods because only some of those accept an abort signal.
+// with an EngineError. Built on docker-modem, dockerode's own transport, rather than on dockerode:
+// only some of dockerode's methods accept an abort signal, and importing dockerode loads gRPC and
+// protobuf (for BuildKit sessions that Hydroplane never opens), a third of the server's start-up.
 import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import type DockerModem from 'docker-modem';
@@ -15,11 +16,11 @@ export interface RegistryAuth {
 const OK = { 200: true, 201: true, 204: true } as const;
 
 export class EngineClient {
-  readonly #docker: Dockerode;
+  readonly #modem: DockerModem;
   readonly #timeoutMs: number;
 
-  constructor(docker: Dockerode, timeoutSeconds: number) {
-    this.#docker = docker;
+  constructor(modem: DockerModem, timeoutSeconds: number) {
+    this.#modem = modem;
     this.#timeoutMs = timeoutSeconds * 1000;
   }
 
@@ -147,7 +148,7 @@ export class EngineClient {
 
   #dial(dial: DockerModem.DialOptions, callback: DockerModem.RequestCallback): void {
     try {
-      this.#docker.modem.dial(dial, callback);
+      this.#modem.dial(dial, callback);
     } catch (err) {
       callback(err as Error, null);
     }
