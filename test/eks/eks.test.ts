@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
-import { HydroplaneError } from '../../src/errors.ts';
 import { startServer } from '../../src/main.ts';
 import { createRuntime } from '../../src/runtimes/index.ts';
 import { EKS_TOKEN_PREFIX, EksAuth, connectEks, eksRuntimeFromConfig, eksToken, stsHost } from '../../src/runtimes/kubernetes/eks.ts';
@@ -19,6 +18,7 @@ import { startAwsStandin, type AwsStandin } from '../support/aws-standin.ts';
 import { startKubeStandin, type KubeStandin } from '../support/kube-standin/index.ts';
 import { MemorySecretStore } from '../support/memory-secret-store.ts';
 import { freePort } from '../support/net.ts';
+import { assertServesProcesses, rejectsWith } from '../support/assertions.ts';
 
 const KEY_ID = 'AKIAIOSFODNN7EXAMPLE';
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
@@ -48,17 +48,6 @@ function eksConfig(aws: { url: string }, extra: Record<string, unknown> = {}, as
 
 const withRole = { role_arn: ROLE, external_id: { secret_name: 'eks-external-id' } };
 
-async function rejectsWith(promise: Promise<unknown>, code: string, ...messages: RegExp[]): Promise<HydroplaneError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof HydroplaneError, `expected a HydroplaneError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  for (const m of messages) assert.match(caught.message, m);
-  return caught;
-}
 
 /** The presigned URL inside a token. */
 function tokenUrl(token: string): URL {
@@ -341,15 +330,7 @@ describe('eks runtime end to end', () => {
       await writeFile(configPath, yaml(CLUSTER));
       const server = await startServer(options);
       try {
-        const created = await fetch(`${server.url}/process`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ process_name: 'api', container: { image_uri: 'nginxdemos/hello' } }),
-        });
-        assert.equal(created.status, 201, await created.clone().text());
-        const listed = (await (await fetch(`${server.url}/process`)).json()) as Array<{ process_name: string }>;
-        assert.deepEqual(listed.map((p) => p.process_name), ['api']);
-        assert.equal((await fetch(`${server.url}/process/api`, { method: 'DELETE' })).status, 200);
+        await assertServesProcesses(server.url);
       } finally {
         await server.close();
       }

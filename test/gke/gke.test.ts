@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { after, before, describe, it, mock } from 'node:test';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
-import { HydroplaneError } from '../../src/errors.ts';
 import { startServer } from '../../src/main.ts';
 import { createRuntime } from '../../src/runtimes/index.ts';
 import { connectGke } from '../../src/runtimes/kubernetes/gke.ts';
@@ -19,6 +18,7 @@ import { startGcpStandin, type GcpStandin } from '../support/gcp-standin.ts';
 import { startKubeStandin, type KubeStandin } from '../support/kube-standin/index.ts';
 import { MemorySecretStore } from '../support/memory-secret-store.ts';
 import { freePort } from '../support/net.ts';
+import { assertServesProcesses, rejectsWith } from '../support/assertions.ts';
 
 const PROJECT = 'demo-project';
 const REGION = 'us-central1';
@@ -26,17 +26,6 @@ const CLUSTER = 'c1';
 const silent = pino({ level: 'silent' }) as FastifyBaseLogger;
 const deps = () => ({ secrets: new MemorySecretStore({}), logger: silent });
 
-async function rejectsWith(promise: Promise<unknown>, code: string, ...messages: RegExp[]): Promise<HydroplaneError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof HydroplaneError, `expected a HydroplaneError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  for (const m of messages) assert.match(caught.message, m);
-  return caught;
-}
 
 describe('gke runtime', () => {
   let kube: KubeStandin;
@@ -214,15 +203,7 @@ describe('gke runtime', () => {
     await writeFile(configPath, yaml(CLUSTER));
     const server = await startServer(options);
     try {
-      const created = await fetch(`${server.url}/process`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ process_name: 'api', container: { image_uri: 'nginxdemos/hello' } }),
-      });
-      assert.equal(created.status, 201, await created.clone().text());
-      const listed = (await (await fetch(`${server.url}/process`)).json()) as Array<{ process_name: string }>;
-      assert.deepEqual(listed.map((p) => p.process_name), ['api']);
-      assert.equal((await fetch(`${server.url}/process/api`, { method: 'DELETE' })).status, 200);
+      await assertServesProcesses(server.url);
     } finally {
       await server.close();
     }

@@ -11,6 +11,7 @@ import { MemorySecretStore } from '../support/memory-secret-store.ts';
 import { runtimeContract } from '../support/runtime-contract.ts';
 import { startKubeStandin, type KubeStandin } from '../support/kube-standin/index.ts';
 import { clientsFor, uniqueName, waitFor } from './helpers.ts';
+import { rejectsWith } from '../support/assertions.ts';
 
 const IMAGE = 'nginxdemos/hello:plain-text';
 
@@ -25,17 +26,6 @@ function runtimeOn(api: KubeStandin, options: { requestTimeoutMs?: number; secre
 const spec = (input: Omit<ProcessSpecInput, 'container'> & { container?: Partial<ProcessSpecInput['container']> }) =>
   ProcessSpec.parse({ ...input, container: { image_uri: IMAGE, ...input.container } });
 
-async function rejectsWith(promise: Promise<unknown>, code: string, message?: RegExp): Promise<HydroplaneError> {
-  let caught: unknown;
-  await assert.rejects(promise, (err: unknown) => {
-    caught = err;
-    return true;
-  });
-  assert.ok(caught instanceof HydroplaneError, `expected a HydroplaneError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  if (message) assert.match(caught.message, message);
-  return caught;
-}
 
 // The shared contract that the Docker runtime passes too.
 {
