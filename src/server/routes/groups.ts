@@ -33,7 +33,6 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
     },
     async (request) => {
       const stopped = await runtime.stopGroup(request.params.group);
-      request.log.info({ group: request.params.group, stopped: stopped.length }, 'group stopped');
       return { stopped };
     },
   );

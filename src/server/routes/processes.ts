@@ -56,7 +56,6 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
     },
     async (request, reply) => {
       const info = await runtime.start(request.body);
-      request.log.info({ process: info.process_name }, 'process started');
       return reply.status(201).send(info);
     },
   );
@@ -118,7 +117,6 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
     },
     async (request) => {
       await runtime.stop(request.params.name);
-      request.log.info({ process: request.params.name }, 'process stopped');
       return { stopped: [request.params.name] };
     },
   );
