@@ -336,6 +336,13 @@ export class KubernetesRuntime implements Runtime {
     return undefined;
   }
 
+  #nameTaken(kind: 'Deployment' | 'Service', name: string): HydroplaneError {
+    return new HydroplaneError(
+      'name_taken',
+      `cannot start process '${name}': a ${kind} of that name that Hydroplane does not manage exists in namespace '${this.namespace}'`,
+    );
+  }
+
   async #createDeployment(deployment: V1Deployment, name: string, action: string): Promise<V1Deployment> {
     try {
       return await this.#apps.createNamespacedDeployment({ namespace: this.namespace, body: deployment }, this.#callOptions);
@@ -345,10 +352,7 @@ export class KubernetesRuntime implements Runtime {
           this.#apps.readNamespacedDeployment({ namespace: this.namespace, name }, this.#callOptions),
         );
         if (existing && !isOurs(existing, name)) {
-          throw new HydroplaneError(
-            'name_taken',
-            `cannot start process '${name}': a Deployment of that name that Hydroplane does not manage exists in namespace '${this.namespace}'`,
-          );
+          throw this.#nameTaken('Deployment', name);
         }
       }
       throw translateKubeError(err, this.#ctx(action, 'create', 'deployments', name));
@@ -369,10 +373,7 @@ export class KubernetesRuntime implements Runtime {
       this.#core.readNamespacedService({ namespace: this.namespace, name }, this.#callOptions),
     );
     if (existing && !isOurs(existing, name)) {
-      throw new HydroplaneError(
-        'name_taken',
-        `cannot start process '${name}': a Service of that name that Hydroplane does not manage exists in namespace '${this.namespace}'`,
-      );
+      throw this.#nameTaken('Service', name);
     }
     if (existing) await this.#deleteService(existing, action);
     return this.#api(ctx, create);
