@@ -27,6 +27,11 @@ const defaultIo: Io = {
   },
 };
 
+/** The server hpctl talks to: -s, else HYDROPLANE_SERVER, else localhost:8000. */
+export function serverAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  return flag ?? env['HYDROPLANE_SERVER'] ?? 'localhost:8000';
+}
+
 class UsageError extends Error {}
 
 /** A failure already reported to the user; only the exit code is left to give. */
@@ -59,7 +64,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const client = () => {
     const opts = program.opts<{ server?: string; token?: string }>();
     const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
-    return new HydroplaneClient(opts.server ?? io.env['HYDROPLANE_SERVER'] ?? 'localhost:8000', token ? { token } : {});
+    return new HydroplaneClient(serverAddress(opts.server, io.env), token ? { token } : {});
   };
   const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 

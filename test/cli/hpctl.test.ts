@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { main } from '../../src/cli/hpctl.ts';
+import { main, serverAddress } from '../../src/cli/hpctl.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 import { freePort } from '../support/net.ts';
@@ -107,9 +107,11 @@ describe('hpctl', () => {
     assert.match(res.stderr, /HYDROPLANE_SERVER/);
   });
 
-  it('defaults to localhost:8000', async () => {
-    const res = await run(['list'], {});
-    assert.match(res.stderr, /http:\/\/localhost:8000/);
+  it('defaults to localhost:8000, after -s and HYDROPLANE_SERVER', () => {
+    // Checked without connecting: whatever listens on this machine's port 8000 must not decide it.
+    assert.equal(serverAddress(undefined, {}), 'localhost:8000');
+    assert.equal(serverAddress(undefined, { HYDROPLANE_SERVER: 'h:1' }), 'h:1');
+    assert.equal(serverAddress('s:2', { HYDROPLANE_SERVER: 'h:1' }), 's:2');
   });
 
   it('sends the API token from -t or HYDROPLANE_API_TOKEN', async () => {
