@@ -1,7 +1,6 @@
 // The HTTP application, apart from process concerns (listening, signals, configuration), so that
 // tests drive it through inject() without sockets.
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifySchemaCompiler, type FastifyServerOptions } from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
@@ -10,6 +9,7 @@ import type { Runtime } from '../runtimes/runtime.ts';
 import { parseOrThrow } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
+import { docs } from './docs.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { Metrics, metricsRoutes } from './metrics.ts';
 import { RequestLog } from './request-log.ts';
@@ -101,7 +101,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', logLevel: 'warn' });
+  await app.register(docs);
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());
 
   const deps = { runtime: metrics.instrument(options.runtime) };

@@ -146,7 +146,7 @@ describe('routes', () => {
     assert.equal(res.json().error, 404);
   });
 
-  it('serves health, the OpenAPI document and the docs page', async () => {
+  it('serves health and the OpenAPI document', async () => {
     const { app } = await setup();
     assert.deepEqual((await app.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok', runtime: 'fake' });
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
@@ -156,7 +156,25 @@ describe('routes', () => {
     assert.ok(body.properties.process_name.description.length > 0);
     assert.ok(body.properties.container.properties.ports);
     assert.deepEqual(Object.keys(doc.paths).sort(), ['/group/{group}', '/health', '/metrics', '/process', '/process/{name}', '/process/{name}/logs']);
-    const docs = await app.inject({ method: 'GET', url: '/docs' });
-    assert.ok([200, 302].includes(docs.statusCode));
+  });
+
+  it('serves Swagger UI at /docs, reading /openapi.json, and only the files its page loads', async () => {
+    const { app } = await setup();
+    const page = await app.inject({ method: 'GET', url: '/docs' });
+    assert.equal(page.statusCode, 200);
+    assert.match(page.headers['content-type'] as string, /^text\/html/);
+    assert.match(page.headers['content-security-policy'] as string, /script-src 'self';/);
+    const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    assert.ok(assets.includes('/docs/static/swagger-ui-bundle.js') && assets.includes('/docs/start.js'), page.body);
+    for (const url of assets) {
+      const asset = await app.inject({ method: 'GET', url });
+      assert.equal(asset.statusCode, 200, url);
+      assert.ok(asset.rawPayload.length > 0, url);
+    }
+    assert.match((await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' })).headers['content-type'] as string, /javascript/);
+    assert.match((await app.inject({ method: 'GET', url: '/docs/start.js' })).body, /url: '\/openapi\.json'/);
+    for (const url of ['/docs/static/package.json', '/docs/static/swagger-ui.js.map', '/docs/static/../../package.json']) {
+      assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);
+    }
   });
 });

@@ -1,0 +1,69 @@
+// The interactive API documentation at /docs: Swagger UI (the swagger-ui-dist package) reading
+// /openapi.json. Its files are served from the package as they are, by @fastify/static; this
+// plugin adds the page and the few lines that start the UI.
+//
+// Why not @fastify/swagger-ui: it loaded a second copy of @fastify/static and set up its routes
+// at every start, about 50 ms and 10 MB of a server whose cold start has a 300 ms budget (see
+// bench/README.md). Here nothing of Swagger UI is read until somebody opens /docs.
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyPluginAsync } from 'fastify';
+
+/** The package's folder, found by Node's own resolution (the server may run bundled). */
+const UI_ROOT = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+/** Only the files the page loads; the package also holds sources, maps and licences. */
+const UI_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Hydroplane API</title>
+<link rel="stylesheet" href="/docs/static/swagger-ui.css">
+<link rel="icon" type="image/png" href="/docs/static/favicon-32x32.png" sizes="32x32">
+<link rel="icon" type="image/png" href="/docs/static/favicon-16x16.png" sizes="16x16">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/static/swagger-ui-bundle.js"></script>
+<script src="/docs/static/swagger-ui-standalone-preset.js"></script>
+<script src="/docs/start.js"></script>
+</body>
+</html>
+`;
+
+// A script of its own rather than inline, so that the page's policy can forbid inline scripts.
+const START = `window.ui = SwaggerUIBundle({
+  url: '/openapi.json',
+  dom_id: '#swagger-ui',
+  deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: 'StandaloneLayout',
+});
+`;
+
+const PAGE_HEADERS = {
+  // Swagger UI sets styles from script and shows its images as data: URLs; it calls this server only.
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+export const docs: FastifyPluginAsync = async (app) => {
+  const page = { schema: { hide: true }, logLevel: 'warn' as const };
+  for (const url of ['/docs', '/docs/']) {
+    app.get(url, page, async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(PAGE));
+  }
+  app.get('/docs/start.js', page, async (_request, reply) => reply.header('x-content-type-options', 'nosniff').type('text/javascript; charset=utf-8').send(START));
+  await app.register(fastifyStatic, {
+    root: UI_ROOT,
+    prefix: '/docs/static/',
+    decorateReply: false,
+    logLevel: 'warn',
+    allowedPath: (path) => UI_FILES.has(path.replace(/^\//, '')),
+  });
+};
