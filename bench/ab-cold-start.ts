@@ -2,7 +2,7 @@
 // of a start-up change. `npm run bench` does not run it.
 //   node bench/ab-cold-start.ts OTHER_CHECKOUT [runs=15]
 // OTHER_CHECKOUT is a checkout with its own dist/ (git archive HEAD | tar -x -C /tmp/x; link
-// node_modules; tsc -p tsconfig.build.json there); the other side is this checkout's dist/.
+// node_modules; npm run build there); the other side is this checkout's dist/.
 import { join, resolve } from 'node:path';
 import { Bench, HYDROPLANE_BIN } from './lib/harness.ts';
 import { median, percentile, sleep } from './lib/stats.ts';

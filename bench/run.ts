@@ -50,15 +50,12 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** The server runs from dist/, as users run it: rebuild it when src/ is newer. */
+/** The server runs from dist/, as users run it: rebuild it (npm run build) when src/ is newer. */
 function ensureBuilt(): void {
   if (existsSync(HYDROPLANE_BIN) && statSync(HYDROPLANE_BIN).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  progress('building dist/ (tsc -p tsconfig.build.json)');
-  const tsc = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  if (tsc.status !== 0) {
-    if (!existsSync(HYDROPLANE_BIN)) throw new Error(`the build failed and there is no dist/:\n${tsc.stdout}${tsc.stderr}`);
-    progress(`warning: the build reported errors (a colleague's work in progress?); running the dist/ it emitted:\n${tsc.stdout}${tsc.stderr}`);
-  }
+  progress('building dist/ (npm run build)');
+  const build = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 }
 
 async function machine(bench: Bench): Promise<string> {

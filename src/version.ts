@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+// The package's version; a bundled build carries it inline.
+import pkg from '../package.json' with { type: 'json' };
 
-const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 export const VERSION: string = pkg.version;

@@ -3,7 +3,7 @@
 // plugin adds the page and the few lines that start the UI.
 //
 // Why not @fastify/swagger-ui: it loaded a second copy of @fastify/static and set up its routes
-// at every start, about 50 ms and 10 MB of a server whose cold start has a 300 ms budget (see
+// at every start of the bundled server, about 50 ms and 10 MB of a cold start with a 300 ms budget (see
 // bench/README.md). Here nothing of Swagger UI is read until somebody opens /docs.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';

@@ -1,0 +1,39 @@
+// The three commands, bundled: dist/cli/{hydroplane,hpctl,local-secret-store}.js and the chunks
+// they share in dist/chunks/. One file instead of several hundred is most of the server's cold
+// start (bench/README.md), because Node's module loader costs per file, not per byte.
+//
+// What stays outside (in node_modules, loaded by Node as usual):
+// - the Kubernetes, AWS and Google clients: large, and loaded only when the config picks such a
+//   runtime (src/runtimes/index.ts imports them lazily);
+// - swagger-ui-dist: static files, served from the package's folder.
+// A bundled package must not look for files next to its own code (__dirname, require.resolve):
+// test/build/bundle.test.ts checks the built server for that.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'rolldown';
+
+const EXTERNAL_PACKAGES = ['@kubernetes/client-node', 'google-auth-library', 'swagger-ui-dist'];
+const EXTERNAL_SCOPES = ['@aws-sdk/', '@smithy/', '@google-cloud/'];
+
+function isExternal(id: string): boolean {
+  if (id.startsWith('node:')) return true;
+  return EXTERNAL_PACKAGES.some((p) => id === p || id.startsWith(`${p}/`)) || EXTERNAL_SCOPES.some((s) => id.startsWith(s));
+}
+
+export default defineConfig({
+  input: {
+    hydroplane: 'src/cli/hydroplane.ts',
+    hpctl: 'src/cli/hpctl.ts',
+    'local-secret-store': 'src/cli/local-secret-store.ts',
+  },
+  platform: 'node',
+  external: isExternal,
+  resolve: { alias: { ssh2: fileURLToPath(new URL('./no-ssh2.cjs', import.meta.url)) } },
+  output: {
+    dir: 'dist',
+    format: 'esm',
+    entryFileNames: 'cli/[name].js',
+    chunkFileNames: 'chunks/[name]-[hash].js',
+    sourcemap: true,
+    cleanDir: true,
+  },
+});

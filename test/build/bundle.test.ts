@@ -1,0 +1,66 @@
+// The bundled commands in dist/ (build/bundle.config.ts): a package bundled into them must not
+// look for files next to its own code, because that code now lives in dist/chunks/. The
+// end-to-end tests run these same files; this test names the package when one starts to.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from '../support/server-process.ts';
+
+const DIST = join(ROOT, 'dist');
+const built = existsSync(join(DIST, 'cli/hydroplane.js'));
+if (!built && process.env.CI) throw new Error('dist/ is not built; npm test builds it first (pretest)');
+
+/**
+ * Bundled packages that mention __dirname or __filename, and why that never runs in Hydroplane.
+ * Anything else that does is a bug: keep the package external in build/bundle.config.ts, or show
+ * here why its path is never taken.
+ */
+const NEVER_REACHED: Record<string, string> = {
+  pino: 'worker files of log transports; Hydroplane writes its logs to stdout and uses no transport',
+  'thread-stream': "pino's transport worker, as above",
+  '@fastify/swagger': 'reads its own package.json only for an info.version we always set, and catches the failure',
+  commander: 'only in comments (executable subcommands, which the commands do not use)',
+};
+
+function bundledFiles(): string[] {
+  return readdirSync(DIST, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.js') && !f.startsWith('dashboard'))
+    .map((f) => join(DIST, f));
+}
+
+/** The package a line of the bundle comes from: the nearest `// node_modules/...` marker above it. */
+function packageAt(lines: string[], index: number): string {
+  for (let i = index; i >= 0; i--) {
+    const marker = /^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(lines[i]!);
+    if (marker) return marker[1]!;
+    if (/^\/\/ src\//.test(lines[i]!)) return 'hydroplane';
+  }
+  return 'unknown';
+}
+
+describe('the bundled commands', { skip: built ? false : 'dist/ is not built; run npm run build' }, () => {
+  it('contain no package that reads files next to its code, but those known never to do it here', () => {
+    const offenders: string[] = [];
+    for (const file of bundledFiles()) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        if (!/\b__(dirname|filename)\b/.test(line)) return;
+        const pkg = packageAt(lines, i);
+        if (!(pkg in NEVER_REACHED)) offenders.push(`${relative(ROOT, file)}:${i + 1} (${pkg}): ${line.trim().slice(0, 120)}`);
+      });
+    }
+    assert.deepEqual(offenders, []);
+  });
+
+  it('leave the Kubernetes and cloud clients and Swagger UI in node_modules, and ssh2 out', () => {
+    const text = bundledFiles().map((f) => readFileSync(f, 'utf8')).join('\n');
+    for (const pkg of ['@kubernetes/client-node', '@aws-sdk/client-eks', '@google-cloud/container', 'google-auth-library', 'swagger-ui-dist', 'ssh2']) {
+      assert.doesNotMatch(text, new RegExp(`^// node_modules/${pkg.replace('/', '\\/')}/`, 'm'), `${pkg} is bundled`);
+    }
+    for (const pkg of ['@kubernetes/client-node', '@aws-sdk/client-eks', '@google-cloud/container']) {
+      assert.match(text, new RegExp(`import\\(["']${pkg.replace('/', '\\/')}["']\\)|from ["']${pkg.replace('/', '\\/')}["']`), `${pkg} is not imported`);
+    }
+    assert.match(text, /ssh:\/\/ Docker Engine addresses are not supported/);
+  });
+});
