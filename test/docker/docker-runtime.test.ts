@@ -8,6 +8,7 @@ import { after, describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
 import { HydroplaneError } from '../../src/errors.ts';
 import { DockerRuntime } from '../../src/runtimes/docker/docker-runtime.ts';
+import { PROCESS_LABEL } from '../../src/labels.ts';
 import { primaryIPv4 } from '../../src/runtimes/docker/host-address.ts';
 import { DockerRuntimeConfig } from '../../src/spec/config.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
@@ -311,6 +312,26 @@ describe('DockerRuntime', { skip }, () => {
     assert.deepEqual(JSON.parse(requests[0]?.query.get('filters') ?? ''), {
       label: ['hydroplane/process-id', `hydroplane/group-id=${run.prefix}count`],
     });
+  });
+
+  it('starts with three Engine calls (create, start, inspect) when the image is there and the name free', async () => {
+    const { docker, requests } = countingDocker();
+    const counted = new DockerRuntime({ config: run.config(), secrets, docker });
+    // The network is checked once per runtime, at its first start; the second start is the steady state.
+    await counted.start(spec({ process_name: run.name('calls1'), container: { command: IDLE } }));
+    requests.length = 0;
+    const info = await counted.start(spec({ process_name: run.name('calls2'), container: { command: IDLE } }));
+    assert.equal(info.status, 'RUNNING');
+    const calls = requests.map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{64}/, 'ID')}`);
+    assert.deepEqual(calls, ['POST /containers/create', 'POST /containers/ID/start', 'GET /containers/ID/json']);
+  });
+
+  it('refuses a name held by a container of ours that is only created (a start in flight), and leaves it alone', async () => {
+    const name = run.name('inflight');
+    const holder = await run.docker.createContainer({ name, Image: TEST_IMAGE, Cmd: IDLE, Labels: { [PROCESS_LABEL]: name } });
+    await assert.rejects(runtime.start(spec({ process_name: name, container: { command: IDLE } })), hydroplaneError('process_exists'));
+    assert.equal((await holder.inspect()).State.Status, 'created');
+    await holder.remove({ force: true });
   });
 
   it('stops with SIGTERM, then SIGKILL after the grace period', async () => {

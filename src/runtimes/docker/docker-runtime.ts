@@ -20,6 +20,8 @@ import {
   EngineError,
   isNetworkAmbiguous,
   isNetworkNotFound,
+  isImageMissing,
+  isNameInUse,
   isNotFound,
   isRemovalInProgress,
   translateEngineError,
@@ -49,7 +51,7 @@ const noop: LogFn = () => {};
 const SILENT: DockerRuntimeLogger = { info: noop, warn: noop, error: noop, debug: noop };
 
 /** States of a container of ours that a new start may replace. */
-const REPLACEABLE = new Set(['created', 'exited', 'dead']);
+const REPLACEABLE = new Set(['exited', 'dead']);
 
 export class DockerRuntime implements Runtime {
   readonly type = 'docker';
@@ -86,9 +88,7 @@ export class DockerRuntime implements Runtime {
     const { secretEnv, auth } = await this.#resolveSecrets(spec);
 
     await this.#ensureNetwork(ctx);
-    await this.#clearName(name, ctx);
-    await this.#ensureImage(spec.container.image_uri, auth, ctx);
-    const id = await this.#createAndStart(spec, secretEnv, ctx);
+    const id = await this.#createAndStart(spec, secretEnv, auth, ctx);
     this.#logger.info({ process: name, container: id.slice(0, 12), image: spec.container.image_uri }, 'process started');
     try {
       const facts = factsFromInspect(await this.#engine.inspectContainer(id));
@@ -277,7 +277,11 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  /** Makes the name free: removes our own ended container of that name, refuses anything else. */
+  /**
+   * Makes the name free: removes our own ended container of that name, refuses anything else. A
+   * container of ours that is only created is another request's start in flight (or what a failed
+   * removal left): it is refused too, never removed under that request.
+   */
   async #clearName(name: string, ctx: ErrorContext): Promise<void> {
     const existing = await this.#inspectByName(name, ctx);
     if (existing === undefined) return;
@@ -289,13 +293,7 @@ export class DockerRuntime implements Runtime {
     await this.#removeTolerant(existing.Id, ctx);
   }
 
-  async #ensureImage(image: string, auth: RegistryAuth | undefined, ctx: ErrorContext): Promise<void> {
-    try {
-      await this.#engine.inspectImage(image);
-      return;
-    } catch (err) {
-      if (!isNotFound(err)) throw translateEngineError(err, ctx);
-    }
+  async #pullImage(image: string, auth: RegistryAuth | undefined, ctx: ErrorContext): Promise<void> {
     const { fromImage, tag } = pullArguments(image);
     this.#logger.info({ image, registry: auth?.serveraddress, withCredentials: auth !== undefined }, 'pulling image');
     try {
@@ -307,18 +305,33 @@ export class DockerRuntime implements Runtime {
 
   /**
    * Creates and starts the container; when the start fails, removes it again. Returns its id.
-   * A network that vanished, or that racing servers made twice, is put right and the start retried.
+   * The create comes first, as the cheap common case costs two Engine calls: only when the Engine
+   * says the image is missing is it pulled, and only when the name is taken is the holder looked
+   * at (an ended process of ours gives way; anything else is refused). A network that vanished,
+   * or that racing servers made twice, is put right. Each of these is retried once at most.
    */
-  async #createAndStart(spec: ProcessSpec, secretEnv: ReadonlyMap<string, string>, ctx: ErrorContext): Promise<string> {
+  async #createAndStart(spec: ProcessSpec, secretEnv: ReadonlyMap<string, string>, auth: RegistryAuth | undefined, ctx: ErrorContext): Promise<string> {
     const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network });
-    for (let attempt = 1; ; attempt++) {
+    const retried = { pull: false, name: false, network: 0 };
+    for (;;) {
       let id: string;
       try {
         const created = await this.#engine.createContainer(options);
         id = created.Id;
         for (const warning of created.Warnings ?? []) this.#logger.warn({ process: spec.process_name, warning }, 'Engine warning');
       } catch (err) {
-        if (attempt < 3 && networkTrouble(err)) {
+        if (!retried.pull && isImageMissing(err)) {
+          retried.pull = true;
+          await this.#pullImage(spec.container.image_uri, auth, ctx);
+          continue;
+        }
+        if (!retried.name && isNameInUse(err)) {
+          retried.name = true;
+          await this.#clearName(spec.process_name, ctx);
+          continue;
+        }
+        if (retried.network < 2 && networkTrouble(err)) {
+          retried.network++;
           await this.#recreateNetwork(err, ctx);
           continue;
         }
@@ -331,7 +344,8 @@ export class DockerRuntime implements Runtime {
       } catch (err) {
         // Nothing may be left behind: the container goes before the error is reported.
         await this.#removeQuietly(id, spec.process_name);
-        if (attempt < 3 && networkTrouble(err)) {
+        if (retried.network < 2 && networkTrouble(err)) {
+          retried.network++;
           await this.#recreateNetwork(err, ctx);
           continue;
         }

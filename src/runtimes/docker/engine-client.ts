@@ -54,10 +54,6 @@ export class EngineClient {
     return this.#call({ path: `/containers/${encodeURIComponent(id)}?`, method: 'DELETE', options: { force: true, v: true } });
   }
 
-  inspectImage(ref: string): Promise<Dockerode.ImageInspectInfo> {
-    return this.#call({ path: `/images/${ref}/json`, method: 'GET' });
-  }
-
   /** Pulls one image and follows the progress stream to its end. No timeout: pulls take what they take. */
   async pullImage(fromImage: string, tag: string | undefined, auth: RegistryAuth | undefined): Promise<void> {
     const query: Record<string, string> = { fromImage };

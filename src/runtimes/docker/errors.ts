@@ -89,6 +89,16 @@ export function isRemovalInProgress(err: unknown): boolean {
   return err instanceof EngineError && err.status === 409 && /already in progress/i.test(err.message);
 }
 
+/** A create refused because the image is not on the Docker host (yet): pull it, then create. */
+export function isImageMissing(err: unknown): boolean {
+  return err instanceof EngineError && err.status === 404 && /no such image/i.test(err.message);
+}
+
+/** A create refused because a container already has the name. */
+export function isNameInUse(err: unknown): boolean {
+  return err instanceof EngineError && err.status === 409 && /already in use/i.test(err.message);
+}
+
 /** "network hydroplane not found": the network vanished after we checked it. */
 export function isNetworkNotFound(err: unknown): boolean {
   return err instanceof EngineError && /network \S+ not found/i.test(err.message);
