@@ -7,6 +7,7 @@ import { ApiError, ConnectionError, HydroplaneClient, type LogQuery } from '../c
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
+import { exitQuietlyOnClosedPipe } from './stdio.ts';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -301,5 +302,6 @@ export function table(processes: ProcessInfo[], now: number): string {
 }
 
 if (isMain(import.meta.url)) {
+  exitQuietlyOnClosedPipe();
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -7,6 +7,7 @@ import { HydroplaneError } from '../errors.ts';
 import { DEFAULT_STORE_LOCATION, expandStoreLocation, LocalSecretStore } from '../secrets/local-secret-store.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
+import { exitQuietlyOnClosedPipe } from './stdio.ts';
 import { decodeUtf8, EXIT_ABORTED, isTerminal, PASSWORD_ENV, PromptAborted, readNewPassword, readPassword, readSecretValue } from './password.ts';
 
 export interface CliIO {
@@ -161,4 +162,7 @@ async function readValueFile(file: string): Promise<string> {
   return decodeUtf8(bytes, file);
 }
 
-if (isMain(import.meta.url)) process.exitCode = await main(process.argv.slice(2));
+if (isMain(import.meta.url)) {
+  exitQuietlyOnClosedPipe();
+  process.exitCode = await main(process.argv.slice(2));
+}
