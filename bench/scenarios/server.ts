@@ -1,6 +1,7 @@
 // The server process itself: cold start and idle RSS (against a bare Node HTTP server), and a
 // runtime that accepts connections but never answers.
 import { join } from 'node:path';
+import { build } from 'rolldown';
 import { ApiError } from '../../src/client.ts';
 import { startSilentSocket } from '../lib/engine-proxy.ts';
 import type { Context } from '../lib/context.ts';
@@ -13,37 +14,42 @@ const BARE_NODE = (port: number) => [
   `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end('{"status":"ok"}'); }).listen(${port}, '127.0.0.1')`,
 ];
 
+/** bench/lib/fastify-floor.ts, bundled into the run's temp folder as the commands are. */
+async function bundleFastifyFloor(dir: string): Promise<string> {
+  // .mjs: the temp folder has no package.json saying "type": "module", and Node would otherwise
+  // parse the file twice (as CommonJS first), which costs it 7 MB.
+  const file = join(dir, 'fastify-floor.mjs');
+  await build({ input: join(import.meta.dirname, '../lib/fastify-floor.ts'), platform: 'node', logLevel: 'silent', output: { file, format: 'esm' } });
+  return file;
+}
+
 export async function coldStartAndRss(ctx: Context): Promise<void> {
   const { bench, sizes } = ctx;
-  const ready = { raw: [] as number[], hp: [] as number[] };
-  const rss = { raw: [] as number[], hp: [] as number[] };
+  const floor = await bundleFastifyFloor(bench.tmp);
+  const ready = { raw: [] as number[], hp: [] as number[], floor: [] as number[] };
+  const rss = { raw: [] as number[], hp: [] as number[], floor: [] as number[] };
+  const side = (key: keyof typeof ready, options: Parameters<typeof bench.spawnServer>[0]) => async () => {
+    const s = await bench.spawnServer(options);
+    ready[key].push(s.readyMs);
+    await sleep(1000);
+    rss[key].push(await s.rssMb());
+    await s.stop();
+  };
   for (let i = 0; i < sizes.coldStarts; i++) {
     ctx.progress(`cold start ${i + 1}/${sizes.coldStarts}`);
-    const sides = [
-      async () => {
-        const s = await bench.spawnServer({ command: BARE_NODE });
-        ready.raw.push(s.readyMs);
-        await sleep(1000);
-        rss.raw.push(await s.rssMb());
-        await s.stop();
-      },
-      async () => {
-        const s = await bench.spawnServer();
-        ready.hp.push(s.readyMs);
-        await sleep(1000);
-        rss.hp.push(await s.rssMb());
-        await s.stop();
-      },
-    ];
+    const sides = [side('raw', { command: BARE_NODE }), side('floor', { command: (port) => [floor, String(port)] }), side('hp', {})];
     if (i % 2 === 1) sides.reverse();
-    for (const side of sides) await side();
+    for (const run of sides) await run();
   }
   const n = `median of ${sizes.coldStarts}`;
   const cold = ratioRow(`cold start: spawn → first 200 on /health (${n}; raw = bare Node)`, median(ready.raw), median(ready.hp), undefined, Math.max(cv(ready.raw), cv(ready.hp)));
   ctx.rows.push({ ...cold, target: '≤ 300 ms', verdict: median(ready.hp) <= 300 ? 'met' : 'missed' });
   const idle = ratioRow(`server RSS idle, 1 s after the first answer (${n}; raw = bare Node)`, median(rss.raw), median(rss.hp), undefined, Math.max(cv(rss.raw), cv(rss.hp)), mb);
   ctx.rows.push({ ...idle, target: '≤ 60 MB', verdict: median(rss.hp) <= 60 ? 'met' : 'missed' });
-  ctx.notes.push(`cold starts: Hydroplane ${ready.hp.map(ms).join(', ')}; bare Node ${ready.raw.map(ms).join(', ')}`);
+  const floorCold = ratioRow(`cold start of fastify alone, bundled, one route (${n}; raw = bare Node)`, median(ready.raw), median(ready.floor), undefined, Math.max(cv(ready.raw), cv(ready.floor)));
+  const floorIdle = ratioRow(`RSS idle of fastify alone, bundled, one route (${n}; raw = bare Node)`, median(rss.raw), median(rss.floor), undefined, Math.max(cv(rss.raw), cv(rss.floor)), mb);
+  ctx.rows.push(floorCold, floorIdle);
+  ctx.notes.push(`cold starts: Hydroplane ${ready.hp.map(ms).join(', ')}; fastify alone ${ready.floor.map(ms).join(', ')}; bare Node ${ready.raw.map(ms).join(', ')}`);
 }
 
 interface Outcome {
