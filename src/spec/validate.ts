@@ -22,17 +22,18 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const fields = describeIssues(schema, result.error.issues);
+  const fields = describeIssues(schema, result.error.issues, raw);
   const summary = fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ');
   throw new HydroplaneError(what.code ?? 'invalid_spec', `invalid ${what.subject}: ${summary}`, { fields });
 }
 
-export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
+/** `input` is what was validated: where a discriminated union holds a field, it says which branch. */
+export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input?: unknown): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        problems.push({ path: formatPath([...issue.path, key]), message: unknownFieldMessage(schema, issue.path, key) });
+        problems.push({ path: formatPath([...issue.path, key]), message: unknownFieldMessage(schema, issue.path, key, valueAt(input, issue.path)) });
       }
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       problems.push({ path: formatPath(issue.path), message: 'is required' });
@@ -43,17 +44,43 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
   return problems;
 }
 
-function unknownFieldMessage(schema: z.ZodType, parentPath: Path, key: string): string {
+function unknownFieldMessage(schema: z.ZodType, parentPath: Path, key: string, parent: unknown): string {
   const places = fieldPlaces(schema).get(key);
   const here = formatPath(parentPath.map((p) => (typeof p === 'number' ? 0 : p))).replace(/\[0\]/g, '[]');
   if (places && !places.includes(here)) {
     const where = places.map((p) => (p === '' ? 'at the top level' : `in '${p}'`)).join(' or ');
     return `unknown field here; '${key}' belongs ${where}`;
   }
-  const siblings = objectKeysAt(schema, parentPath);
-  const near = siblings.filter((s) => editDistance(s, key) <= 2);
+  const branch = chosenBranch(schemasAt(schema, parentPath), parent);
+  const siblings = objectKeysAt(schema, parentPath, parent);
+  const near = siblings.filter((s) => s !== key && editDistance(s, key) <= 2);
   if (near.length > 0) return `unknown field; did you mean '${near[0]}'?`;
-  return siblings.length > 0 ? `unknown field; expected one of: ${siblings.join(', ')}` : 'unknown field';
+  // A field of another branch of the union: runtime.cluster_name with runtime_type gke, say.
+  const unknown = branch ? `unknown field for ${branch.discriminator} '${branch.value}'` : 'unknown field';
+  return siblings.length > 0 ? `${unknown}; expected one of: ${siblings.join(', ')}` : unknown;
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let value = input;
+  for (const part of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[part] : undefined;
+  return value;
+}
+
+/** The branch of a discriminated union among `schemas` that the input's discriminator picks, if any. */
+function chosenBranch(schemas: readonly z.core.$ZodType[], input: unknown): { discriminator: string; value: string; option: z.core.$ZodType } | undefined {
+  if (typeof input !== 'object' || input === null) return undefined;
+  for (const schema of schemas) {
+    const def = unwrap(schema)._zod.def as unknown as Record<string, unknown>;
+    const discriminator = def['discriminator'];
+    if (def['type'] !== 'union' || typeof discriminator !== 'string') continue;
+    const value = (input as Record<string, unknown>)[discriminator];
+    for (const option of def['options'] as z.core.$ZodType[]) {
+      const shape = (unwrap(option)._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> }).shape;
+      const tag = shape?.[discriminator]?._zod.def as unknown as { type: string; values?: unknown[] } | undefined;
+      if (tag?.type === 'literal' && tag.values?.includes(value)) return { discriminator, value: String(value), option };
+    }
+  }
+  return undefined;
 }
 
 /** Steps through wrappers (optional, default, pipe, ...) to the schema that holds the shape. */
@@ -126,12 +153,16 @@ function step(schema: z.core.$ZodType, part: PropertyKey): z.core.$ZodType[] {
   return [];
 }
 
-function objectKeysAt(schema: z.ZodType, path: Path): string[] {
+/** The field names of the object at `path`; of one branch only where the input picks a union's branch. */
+function objectKeysAt(schema: z.ZodType, path: Path, input: unknown): string[] {
   const keys = new Set<string>();
   const collect = (s: z.core.$ZodType): void => {
     const def = unwrap(s)._zod.def as unknown as Record<string, unknown>;
     if (def['type'] === 'object') Object.keys(def['shape'] as object).forEach((k) => keys.add(k));
-    if (def['type'] === 'union') (def['options'] as z.core.$ZodType[]).forEach(collect);
+    if (def['type'] === 'union') {
+      const branch = chosenBranch([s], input);
+      (branch ? [branch.option] : (def['options'] as z.core.$ZodType[])).forEach(collect);
+    }
   };
   schemasAt(schema, path).forEach(collect);
   return [...keys];
