@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createServer } from 'node:net';
 import { HydroplaneError } from '../../src/errors.ts';
 import { kubeConfigFor } from '../../src/runtimes/kubernetes/cluster.ts';
-import { KubernetesRuntime, secretResolver } from '../../src/runtimes/kubernetes/kubernetes-runtime.ts';
+import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from '../../src/runtimes/kubernetes/kubernetes-runtime.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
 import { MemorySecretStore } from '../support/memory-secret-store.ts';
@@ -15,11 +15,12 @@ import { rejectsWith } from '../support/assertions.ts';
 
 const IMAGE = 'nginxdemos/hello:plain-text';
 
-function runtimeOn(api: KubeStandin, options: { requestTimeoutMs?: number; secrets?: Record<string, string> } = {}): KubernetesRuntime {
+function runtimeOn(api: KubeStandin, options: { requestTimeoutMs?: number; secrets?: Record<string, string>; logger?: KubernetesRuntimeLogger } = {}): KubernetesRuntime {
   return new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
     namespace: 'default',
     resolveSecret: secretResolver(new MemorySecretStore(options.secrets ?? {})),
     requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+    logger: options.logger,
   });
 }
 
@@ -100,6 +101,32 @@ describe('Kubernetes runtime', () => {
       }, 'an address');
       const nodePort = (await clientsFor(solo).core.readNamespacedService({ namespace: 'default', name })).spec!.ports![0]!.nodePort;
       assert.deepEqual(info.socket_addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
+    } finally {
+      await solo.close();
+    }
+  });
+
+  it('lists public processes at their nodes\' internal IPs when it may not list nodes, and warns once', async () => {
+    const solo = await startKubeStandin({ nodes: [{ name: 'node-a', internalIP: '10.1.2.3', externalIP: '203.0.113.7' }] });
+    const warnings: unknown[][] = [];
+    const quiet = () => {};
+    try {
+      const rt = runtimeOn(solo, { logger: { info: quiet, warn: (...args: unknown[]) => warnings.push(args), error: quiet, debug: quiet } });
+      const name = uniqueName('norbac');
+      await rt.start(spec({ process_name: name, has_public_ip: true, container: { ports: [{ container_port: 80 }] } }));
+      solo.controls.injectFault({ verb: 'list', resource: 'nodes' }, { status: 403 });
+      const info = await waitFor(async () => {
+        const i = await rt.get(name);
+        return i?.socket_addresses.length ? i : undefined;
+      }, 'an address');
+      const nodePort = (await clientsFor(solo).core.readNamespacedService({ namespace: 'default', name })).spec!.ports![0]!.nodePort;
+      assert.deepEqual(info.socket_addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
+      assert.equal((await rt.list()).length, 1);
+      assert.equal(warnings.length, 1, JSON.stringify(warnings));
+      assert.match(String(warnings[0]![1]), /cannot list the cluster's nodes \(forbidden\)/);
+      // Another refusal is still an error.
+      solo.controls.injectFault({ verb: 'list', resource: 'pods' }, { status: 403 });
+      await rejectsWith(rt.list(), 'runtime_forbidden');
     } finally {
       await solo.close();
     }

@@ -67,6 +67,10 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiException && (err as ApiException<unknown>).code === 404;
 }
 
+export function isForbidden(err: unknown): boolean {
+  return err instanceof ApiException && (err as ApiException<unknown>).code === 403;
+}
+
 export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiException && (err as ApiException<unknown>).code === 409 && apiFailure(err).status?.reason === 'AlreadyExists';
 }

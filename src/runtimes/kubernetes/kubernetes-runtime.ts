@@ -23,7 +23,7 @@ import type { ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { ListFilter, LogOptions, Runtime } from '../runtime.ts';
-import { apiFailure, isAlreadyExists, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
+import { apiFailure, isAlreadyExists, isForbidden, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
 import { openPodLog } from './pod-log.ts';
 import { isPublic, processInfo } from './process-status.ts';
@@ -85,6 +85,7 @@ export class KubernetesRuntime implements Runtime {
   readonly #server: string;
   readonly #resolveSecret: ((ref: ProcessSecret) => Promise<string>) | undefined;
   readonly #logger: KubernetesRuntimeLogger;
+  #warnedNodes = false;
   readonly #timeoutMs: number;
   readonly #callOptions: ConfigurationOptions;
 
@@ -280,10 +281,7 @@ export class KubernetesRuntime implements Runtime {
       const name = d.metadata?.labels?.[PROCESS_LABEL] ?? '';
       return isPublic(serviceOf.get(name)) && (podsOf.get(name) ?? []).some((p) => p.spec?.nodeName);
     });
-    if (needNodes) {
-      const list = await this.#api(this.#ctx(action, 'list', 'nodes'), () => this.#core.listNode({}, this.#callOptions));
-      for (const node of list.items) if (node.metadata?.name) nodes.set(node.metadata.name, node);
-    }
+    if (needNodes) for (const node of await this.#nodes(action)) if (node.metadata?.name) nodes.set(node.metadata.name, node);
     return deployments.items
       .filter((d) => d.metadata?.labels?.[PROCESS_LABEL] !== undefined)
       .map((deployment) => {
@@ -291,6 +289,29 @@ export class KubernetesRuntime implements Runtime {
         return processInfo({ deployment, pods: podsOf.get(name) ?? [], service: serviceOf.get(name) }, nodes);
       })
       .sort(byName);
+  }
+
+  /**
+   * The cluster's nodes, for the external IPs of public processes. Listing them needs a
+   * ClusterRole; an account limited to its namespace may not. Then the list goes on without them:
+   * a public process is reported at its pod's hostIP (the node's internal IP), and a warning, once
+   * per runtime, says what to grant.
+   */
+  async #nodes(action: string): Promise<V1Node[]> {
+    try {
+      return (await this.#core.listNode({}, this.#callOptions)).items;
+    } catch (err) {
+      if (!isForbidden(err)) throw translateKubeError(err, this.#ctx(action, 'list', 'nodes'));
+      if (!this.#warnedNodes) {
+        this.#warnedNodes = true;
+        this.#logger.warn(
+          { namespace: this.namespace },
+          "cannot list the cluster's nodes (forbidden): public processes are shown at their nodes' internal IPs; " +
+            'to show external IPs, grant the server list on nodes (a ClusterRole, see src/runtimes/kubernetes/README.md)',
+        );
+      }
+      return [];
+    }
   }
 
   async #credentials(spec: ProcessSpec): Promise<RegistryCredentials | undefined> {
