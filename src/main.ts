@@ -25,6 +25,8 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   /** Listen on a non-loopback address without an API token. */
   allowUnauthenticated?: boolean;
+  /** false: the API only, without the web dashboard at /. */
+  dashboard?: boolean;
 }
 
 export interface RunningServer {
@@ -74,7 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.warn({ host: options.host }, 'listening on a non-loopback address without an API token (--allow-unauthenticated)');
   }
   const runtime = await createRuntime(config.runtime, { secrets, logger });
-  const app = await buildApp({ runtime, logger, version: VERSION, ...(apiToken ? { apiToken } : {}) });
+  const app = await buildApp({ runtime, logger, version: VERSION, ...(apiToken ? { apiToken } : {}), ...(options.dashboard === false ? { dashboard: false } : {}) });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

@@ -19,6 +19,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', port, 8000)
     .option('--allow-unauthenticated', 'listen on a non-loopback address without an API token (only behind a proxy that checks access)')
+    .option('--no-dashboard', 'serve the API only, without the web dashboard at /')
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -28,7 +29,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         '  DOCKER_HOST                        the Docker Engine, unless the config names one\n',
     )
     .parse(argv);
-  const opts = program.opts<{ conf: string; host: string; port: number; allowUnauthenticated?: boolean }>();
+  const opts = program.opts<{ conf: string; host: string; port: number; allowUnauthenticated?: boolean; dashboard: boolean }>();
 
   const logger = makeLogger();
   let server;
@@ -40,6 +41,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       logger,
       password: () => readPassword('Secret store password: '),
       allowUnauthenticated: Boolean(opts.allowUnauthenticated),
+      dashboard: opts.dashboard,
     });
   } catch (error) {
     if (error instanceof PromptAborted) {

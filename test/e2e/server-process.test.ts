@@ -77,4 +77,17 @@ describe('hydroplane server process', () => {
     }
     assert.match(server.output(), /without an API token/);
   });
+
+  it('serves the dashboard at / unless told --no-dashboard', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    for (const [args, status] of [[[], 200], [['--no-dashboard'], 404]] as const) {
+      const server = await startServerProcess(['-c', config, ...args]);
+      try {
+        assert.equal((await fetch(`${server.url}/`)).status, status, args.join(' '));
+        assert.equal((await fetch(`${server.url}/health`)).status, 200);
+      } finally {
+        assert.equal(await server.stop(), 0);
+      }
+    }
+  });
 });
