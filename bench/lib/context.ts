@@ -22,7 +22,7 @@ export const FULL: Sizes = {
   sequential: 20,
   sequentialReps: 3,
   concurrent: 50,
-  concurrentReps: 5,
+  concurrentReps: 6,
   listLevels: [0, 50, 100],
   listCalls: 20,
   burst: 20,
