@@ -109,6 +109,9 @@ export async function concurrentStartsAndGroupStop(ctx: Context): Promise<void> 
       await sleep(500);
     }
   }
+  ctx.notes.push(
+    `${n} concurrent starts, all answered, per repetition (raw first in the odd ones): raw ${m.rawAnswered.map(ms).join(', ')}; Hydroplane ${m.hpAnswered.map(ms).join(', ')}`,
+  );
   const label = `× ${sizes.concurrentReps}, median`;
   const noise = (a: number[], b: number[]) => Math.max(cv(a), cv(b));
   ctx.rows.push(ratioRow(`${n} concurrent starts: all answered (${label})`, median(m.rawAnswered), median(m.hpAnswered), 1.1, noise(m.rawAnswered, m.hpAnswered)));
