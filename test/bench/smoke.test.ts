@@ -13,7 +13,7 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
     assert.equal(code, 0, `exit code ${code}\n${stderr}\n${stdout}`);
 
     assert.match(stdout, /^\| scenario +\| raw +\| hydroplane +\| ratio +\| target +\| result +\| cv +\|$/m);
-    for (const scenario of ['sequential start', 'concurrent starts', 'group stop', 'list during a burst', 'list at', 'Engine calls per list', 'cold start', 'RSS idle', 'fastify alone', 'hung runtime', 'Kubernetes API calls per list']) {
+    for (const scenario of ['sequential start', 'concurrent starts', 'group stop', 'list during a burst', 'list at', 'Engine calls per list', 'cold start', 'RSS idle', 'fastify alone', 'hung runtime', 'Kubernetes API calls per list', 'Kubernetes API calls per get', 'Kubernetes API calls per start', 'Kubernetes API calls per stop']) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${scenario}`, 'm'), `no row for '${scenario}'`);
     }
     assert.doesNotMatch(stdout, /\*\*error\*\*/, 'a scenario failed');
