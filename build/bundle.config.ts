@@ -6,7 +6,7 @@
 // - the Kubernetes, AWS and Google clients: large, and loaded only when the config picks such a
 //   runtime (src/runtimes/index.ts imports them lazily);
 // - swagger-ui-dist: static files, served from the package's folder.
-// A bundled package must not look for files next to its own code (__dirname, require.resolve):
+// A bundled package must not look for files next to its own code (__dirname, __filename):
 // test/build/bundle.test.ts checks the built server for that.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'rolldown';
