@@ -2,9 +2,10 @@
 // /openapi.json. Its files are served from the package as they are, by @fastify/static; this
 // plugin adds the page and the few lines that start the UI.
 //
-// Why not @fastify/swagger-ui: it loaded a second copy of @fastify/static and set up its routes
-// at every start of the bundled server, about 50 ms and 10 MB of a cold start with a 300 ms budget (see
-// bench/README.md). Here nothing of Swagger UI is read until somebody opens /docs.
+// Why not @fastify/swagger-ui: outside the bundle (it serves files next to its code), it loaded a
+// second copy of @fastify/static and set up its routes at every start: about 50 ms and 10 MB of a
+// cold start with a 300 ms budget (bench/README.md). Here Swagger UI's files are read only when
+// somebody opens /docs.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import fastifyStatic from '@fastify/static';
