@@ -115,6 +115,7 @@ async function main(): Promise<number> {
 
     const othersDuring: string[] = [];
     for (const [name, scenario] of SCENARIOS) {
+      if (interrupted) break;
       if (only && !only.includes(name)) continue;
       const othersBefore = activity.count();
       try {

@@ -15,6 +15,8 @@ import { pool, sleep } from './stats.ts';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 export const HYDROPLANE_BIN = join(ROOT, 'dist/cli/hydroplane.js');
+/** Set in the environment of every process the bench starts, to the run's id: what finds strays. */
+export const RUN_MARKER = 'HYDROPLANE_BENCH_RUN';
 export const IMAGE = process.env.HYDROPLANE_TEST_IMAGE ?? 'hydroplane-test/busybox:latest';
 
 export interface ServerChild {
@@ -125,8 +127,11 @@ export class Bench {
       args = [...(options.nodeArgs ?? []), options.bin ?? HYDROPLANE_BIN, '-c', await this.writeConfig(runtime), '-p', String(port)];
     }
     const url = `http://127.0.0.1:${port}`;
+    // A scenario still running when a signal starts the cleanup must not leave a child behind it.
+    if (this.#cleaned) throw new Error('the bench is cleaning up: no new server');
     const started = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
+    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', [RUN_MARKER]: this.id };
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.#children.add(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     void exited.then(() => this.#children.delete(child));

@@ -1,10 +1,12 @@
 // The benchmark's smoke mode still works: it runs every scenario at the smallest sizes, prints the
-// table, exits 0 and leaves nothing behind on the Engine, also when interrupted.
+// table, exits 0 and leaves nothing behind, on the Engine or as a process, also when interrupted.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import Dockerode from 'dockerode';
 import { dockerSkip } from '../support/docker.ts';
+import { RUN_MARKER } from '../../bench/lib/harness.ts';
 import { ROOT } from '../support/server-process.ts';
 
 describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
@@ -22,14 +24,16 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
     await assertNothingLeft(stderr);
   });
 
-  it('cleans up when interrupted in the middle of a scenario', { timeout: 120_000 }, async () => {
-    const { code, stderr } = await runBench((child, progress) => {
-      if (/sequential starts/.test(progress)) child.kill('SIGINT');
+  for (const [scenario, progress] of [['sequential starts', /sequential starts/], ['cold starts', /cold start 1\//]] as const) {
+    it(`cleans up when interrupted in the middle of a scenario (${scenario})`, { timeout: 120_000 }, async () => {
+      const { code, stderr } = await runBench((child, line) => {
+        if (progress.test(line)) child.kill('SIGINT');
+      });
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /SIGINT: cleaning up/);
+      await assertNothingLeft(stderr);
     });
-    assert.equal(code, 130, stderr);
-    assert.match(stderr, /SIGINT: cleaning up/);
-    await assertNothingLeft(stderr);
-  });
+  }
 });
 
 async function runBench(onProgress?: (child: ChildProcess, progress: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -45,9 +49,25 @@ async function runBench(onProgress?: (child: ChildProcess, progress: string) => 
   return { code, stdout, stderr };
 }
 
+/** The processes still running with the run's marker in their environment (servers it started). */
+function strayProcesses(runId: string): string[] {
+  const strays: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`${RUN_MARKER}=${runId}`)) {
+        strays.push(`${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ').slice(0, 120)}`);
+      }
+    } catch {
+      // Gone meanwhile, or not ours to read.
+    }
+  }
+  return strays;
+}
+
 async function assertNothingLeft(progress: string): Promise<void> {
-  const prefix = /names and network (hp-bench-[0-9a-f]+-)/.exec(progress)?.[1];
-  assert.ok(prefix, `no run prefix in the progress output:\n${progress}`);
+  const [, prefix, runId] = /names and network (hp-bench-([0-9a-f]+)-)/.exec(progress) ?? [];
+  assert.ok(prefix && runId, `no run prefix in the progress output:\n${progress}`);
+  assert.deepEqual(strayProcesses(runId), [], 'processes left behind');
   const docker = new Dockerode();
   assert.deepEqual(await docker.listContainers({ all: true, filters: { name: [prefix] } }), [], 'containers left behind');
   // Docker 20.10 may refuse to remove an empty network whose endpoint count it did not bring down
