@@ -8,8 +8,10 @@
 // - swagger-ui-dist: static files, served from the package's folder.
 // A bundled package must not look for files next to its own code (__dirname, __filename):
 // test/build/bundle.test.ts checks the built server for that.
+import { chmod } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'rolldown';
+import { defineConfig, type Plugin } from 'rolldown';
 
 const EXTERNAL_PACKAGES = ['@kubernetes/client-node', 'google-auth-library', 'swagger-ui-dist'];
 const EXTERNAL_SCOPES = ['@aws-sdk/', '@smithy/', '@google-cloud/'];
@@ -18,6 +20,19 @@ function isExternal(id: string): boolean {
   if (id.startsWith('node:')) return true;
   return EXTERNAL_PACKAGES.some((p) => id === p || id.startsWith(`${p}/`)) || EXTERNAL_SCOPES.some((s) => id.startsWith(s));
 }
+
+/**
+ * The commands are run as programs (`npx hydroplane`, the package's bin links): their files must
+ * be executable. npm marks them so at install, before `prepare` builds them anew.
+ */
+const executableEntries: Plugin = {
+  name: 'executable-entries',
+  async writeBundle(options, bundle) {
+    for (const [file, output] of Object.entries(bundle)) {
+      if (output.type === 'chunk' && output.isEntry) await chmod(join(options.dir ?? 'dist', file), 0o755);
+    }
+  },
+};
 
 export default defineConfig({
   input: {
@@ -28,6 +43,7 @@ export default defineConfig({
   platform: 'node',
   external: isExternal,
   resolve: { alias: { ssh2: fileURLToPath(new URL('./no-ssh2.cjs', import.meta.url)) } },
+  plugins: [executableEntries],
   output: {
     dir: 'dist',
     format: 'esm',

@@ -2,9 +2,11 @@
 // look for files next to its own code, because that code now lives in dist/chunks/. The
 // end-to-end tests run these same files; this test names the package when one starts to.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
+import { VERSION } from '../../src/version.ts';
 import { ROOT } from '../support/server-process.ts';
 
 const DIST = join(ROOT, 'dist');
@@ -51,6 +53,13 @@ describe('the bundled commands', { skip: built ? false : 'dist/ is not built; ru
       });
     }
     assert.deepEqual(offenders, []);
+  });
+
+  it('run as programs, as the README starts them (npx hydroplane)', () => {
+    for (const name of ['hydroplane', 'hpctl', 'local-secret-store']) {
+      const out = execFileSync('npx', [name, '--version'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.equal(out.trim(), VERSION, name);
+    }
   });
 
   it('leave the Kubernetes and cloud clients and Swagger UI in node_modules, and ssh2 out', () => {
