@@ -16,7 +16,7 @@ import { type Context, FULL, SMOKE } from './lib/context.ts';
 import { startEngineProxy } from './lib/engine-proxy.ts';
 import { Bench, HYDROPLANE_BIN, IMAGE, ROOT, watchOtherActivity } from './lib/harness.ts';
 import { renderTable, type Row } from './lib/table.ts';
-import { kubernetesCallsPerList } from './scenarios/kubernetes.ts';
+import { kubernetesCallsPerOperation } from './scenarios/kubernetes.ts';
 import { engineCallsPerVerb, listsAtLevels } from './scenarios/lists.ts';
 import { coldStartAndRss, hungRuntime } from './scenarios/server.ts';
 import { concurrentStartsAndGroupStop, listDuringBurst, sequentialStarts } from './scenarios/starts.ts';
@@ -36,7 +36,7 @@ const SCENARIOS: Array<[string, (ctx: Context) => Promise<void>]> = [
   ['calls', engineCallsPerVerb],
   ['cold', coldStartAndRss],
   ['hung', hungRuntime],
-  ['kube', kubernetesCallsPerList],
+  ['kube', kubernetesCallsPerOperation],
 ];
 
 const runStart = performance.now();

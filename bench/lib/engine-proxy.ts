@@ -2,7 +2,7 @@
 // this socket makes the same Engine calls as usual, and each one is recorded. Only the counting
 // server goes through it, so the timed server's calls pay nothing for the counting.
 import http from 'node:http';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 
 export interface EngineCall {
@@ -69,11 +69,7 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
     res.on('close', () => forward.destroy());
     req.pipe(forward);
   });
-  await rm(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, resolve);
-  });
+  await listenOn(server, socketPath);
   return {
     socketPath,
     calls,
@@ -99,11 +95,7 @@ export async function startSilentSocket(socketPath: string): Promise<{ socketPat
     socket.on('error', () => {});
     socket.resume();
   });
-  await rm(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, resolve);
-  });
+  await listenOn(server, socketPath);
   return {
     socketPath,
     accepted: () => accepted,
@@ -113,4 +105,13 @@ export async function startSilentSocket(socketPath: string): Promise<{ socketPat
         server.close(() => resolve());
       }),
   };
+}
+
+/** Listens on a unix socket, replacing the file a former run may have left. */
+async function listenOn(server: http.Server | Server, socketPath: string): Promise<void> {
+  await rm(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, resolve);
+  });
 }

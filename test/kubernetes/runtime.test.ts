@@ -15,6 +15,17 @@ import { rejectsWith } from '../support/assertions.ts';
 
 const IMAGE = 'nginxdemos/hello:plain-text';
 
+/** Starts a public process with one port, waits until it has an address; its Service's node port too. */
+async function startPublic(api: KubeStandin, rt: KubernetesRuntime, name: string): Promise<{ addresses: ProcessInfo['socket_addresses']; nodePort: number | undefined }> {
+  await rt.start(spec({ process_name: name, has_public_ip: true, container: { ports: [{ container_port: 80 }] } }));
+  const info = await waitFor(async () => {
+    const i = await rt.get(name);
+    return i?.socket_addresses.length ? i : undefined;
+  }, 'an address');
+  const service = await clientsFor(api).core.readNamespacedService({ namespace: 'default', name });
+  return { addresses: info.socket_addresses, nodePort: service.spec!.ports![0]!.nodePort };
+}
+
 function runtimeOn(api: KubeStandin, options: { requestTimeoutMs?: number; secrets?: Record<string, string>; logger?: KubernetesRuntimeLogger } = {}): KubernetesRuntime {
   return new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
     namespace: 'default',
@@ -92,15 +103,8 @@ describe('Kubernetes runtime', () => {
   it('falls back to the node\'s internal IP when it has no external one', async () => {
     const solo = await startKubeStandin({ nodes: [{ name: 'private-node', internalIP: '10.1.2.3' }] });
     try {
-      const rt = runtimeOn(solo);
-      const name = uniqueName('inner');
-      await rt.start(spec({ process_name: name, has_public_ip: true, container: { ports: [{ container_port: 80 }] } }));
-      const info = await waitFor(async () => {
-        const i = await rt.get(name);
-        return i?.socket_addresses.length ? i : undefined;
-      }, 'an address');
-      const nodePort = (await clientsFor(solo).core.readNamespacedService({ namespace: 'default', name })).spec!.ports![0]!.nodePort;
-      assert.deepEqual(info.socket_addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
+      const { addresses, nodePort } = await startPublic(solo, runtimeOn(solo), uniqueName('inner'));
+      assert.deepEqual(addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
     } finally {
       await solo.close();
     }
@@ -112,15 +116,9 @@ describe('Kubernetes runtime', () => {
     const quiet = () => {};
     try {
       const rt = runtimeOn(solo, { logger: { info: quiet, warn: (...args: unknown[]) => warnings.push(args), error: quiet, debug: quiet } });
-      const name = uniqueName('norbac');
-      await rt.start(spec({ process_name: name, has_public_ip: true, container: { ports: [{ container_port: 80 }] } }));
       solo.controls.injectFault({ verb: 'list', resource: 'nodes' }, { status: 403 });
-      const info = await waitFor(async () => {
-        const i = await rt.get(name);
-        return i?.socket_addresses.length ? i : undefined;
-      }, 'an address');
-      const nodePort = (await clientsFor(solo).core.readNamespacedService({ namespace: 'default', name })).spec!.ports![0]!.nodePort;
-      assert.deepEqual(info.socket_addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
+      const { addresses, nodePort } = await startPublic(solo, rt, uniqueName('norbac'));
+      assert.deepEqual(addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
       assert.equal((await rt.list()).length, 1);
       assert.equal(warnings.length, 1, JSON.stringify(warnings));
       assert.match(String(warnings[0]![1]), /cannot list the cluster's nodes \(forbidden\)/);

@@ -325,16 +325,7 @@ export class Controllers {
       hostIP,
       hostIPs: hostIP ? [{ ip: hostIP }] : undefined,
       startTime: now,
-      containerStatuses: pod.spec.containers.map((c: Json) => ({
-        name: c.name,
-        image: c.image,
-        imageID: '',
-        ready: false,
-        started: false,
-        restartCount: 0,
-        state: { waiting: { reason: 'ContainerCreating' } },
-        lastState: {},
-      })),
+      containerStatuses: waitingContainers(pod, () => ({ reason: 'ContainerCreating' })),
       qosClass: pod.status?.qosClass,
     };
     this.store.put(PODS, pod);
@@ -390,16 +381,7 @@ export class Controllers {
         ...base,
         phase: 'Pending',
         conditions: pod.status.conditions.map((c: Json) => (c.type === 'Ready' || c.type === 'ContainersReady' ? notReady(pod, c.type, now) : c)),
-        containerStatuses: pod.spec.containers.map((c: Json) => ({
-          name: c.name,
-          image: c.image,
-          imageID: '',
-          ready: false,
-          started: false,
-          restartCount: 0,
-          state: { waiting: { reason: failure.reason, message: failure.message ?? defaultMessage(failure.reason, c.image) } },
-          lastState: {},
-        })),
+        containerStatuses: waitingContainers(pod, (c) => ({ reason: failure.reason, message: failure.message ?? defaultMessage(failure.reason, c.image) })),
       };
     }
     this.store.put(PODS, pod);
@@ -496,4 +478,18 @@ function defaultMessage(reason: string, image: string): string {
     default:
       return reason;
   }
+}
+
+/** The status of each of the pod's containers while it waits (to be created, or after a failure). */
+function waitingContainers(pod: Json, waiting: (container: Json) => Json): Json[] {
+  return pod.spec.containers.map((c: Json) => ({
+    name: c.name,
+    image: c.image,
+    imageID: '',
+    ready: false,
+    started: false,
+    restartCount: 0,
+    state: { waiting: waiting(c) },
+    lastState: {},
+  }));
 }
