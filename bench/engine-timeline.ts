@@ -5,7 +5,7 @@
 // --stop: the group stop too; --urls: one URL of each kind, as sent.
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { callKind, startEngineProxy, type EngineCall } from './lib/engine-proxy.ts';
+import { callKind, startEngineProxy, type EngineCall } from '../test/support/engine-proxy.ts';
 import { Bench } from './lib/harness.ts';
 import { median, percentile, since, sleep } from './lib/stats.ts';
 

@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type Context, FULL, SMOKE } from './lib/context.ts';
-import { startEngineProxy } from './lib/engine-proxy.ts';
+import { startEngineProxy } from '../test/support/engine-proxy.ts';
 import { Bench, HYDROPLANE_BIN, IMAGE, ROOT, watchOtherActivity } from './lib/harness.ts';
 import { renderTable, type Row } from './lib/table.ts';
 import { kubernetesCallsPerOperation } from './scenarios/kubernetes.ts';

@@ -1,6 +1,6 @@
 // The sizes of a run and what every scenario is given.
 import type { Bench, ServerChild } from './harness.ts';
-import type { EngineProxy } from './engine-proxy.ts';
+import type { EngineProxy } from '../../test/support/engine-proxy.ts';
 import type { Row } from './table.ts';
 
 export interface Sizes {

@@ -1,7 +1,7 @@
 // Lists at growing numbers of processes: latency against one raw list call, Engine calls per
 // list (through the counting proxy), and the server's RSS once it has listed the most.
 import type { Context } from '../lib/context.ts';
-import { describeCalls } from '../lib/engine-proxy.ts';
+import { describeCalls } from '../../test/support/engine-proxy.ts';
 import { cv, median, pool, timed } from '../lib/stats.ts';
 import { mb, ratioRow } from '../lib/table.ts';
 

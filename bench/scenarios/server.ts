@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { build } from 'rolldown';
 import { ApiError } from '../../src/client.ts';
-import { startSilentSocket } from '../lib/engine-proxy.ts';
+import { startSilentSocket } from '../../test/support/engine-proxy.ts';
 import type { Context } from '../lib/context.ts';
 import { cv, median, sleep, timed } from '../lib/stats.ts';
 import { mb, ms, ratioRow } from '../lib/table.ts';

@@ -1,6 +1,7 @@
 // A counting proxy in front of the Docker Engine, on a unix socket: a server whose docker_host is
-// this socket makes the same Engine calls as usual, and each one is recorded. Only the counting
-// server goes through it, so the timed server's calls pay nothing for the counting.
+// this socket makes the same Engine calls as usual, and each one is recorded with the Engine's
+// answer. The bench counts calls through it (only the counting server goes through it, so the
+// timed server's calls pay nothing for the counting); tests check which calls a server made.
 import http from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
@@ -14,6 +15,8 @@ export interface EngineCall {
   /** performance.now() when the request arrived, and when its answer ended (NaN until then). */
   start: number;
   end: number;
+  /** The Engine's HTTP status, once it has answered. */
+  status?: number;
 }
 
 export interface EngineProxy {
@@ -58,6 +61,7 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
     calls.push(call);
     res.on('finish', () => (call.end = performance.now()));
     const forward = http.request({ ...target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      if (answer.statusCode !== undefined) call.status = answer.statusCode;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
