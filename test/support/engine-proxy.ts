@@ -23,6 +23,11 @@ export interface EngineProxy {
   socketPath: string;
   calls: EngineCall[];
   reset(): void;
+  /**
+   * While on, every call but a GET is answered 403 without reaching the Engine (and still
+   * recorded): a test that must only read cannot change the Engine it shares with the user.
+   */
+  readOnly: boolean;
   close(): Promise<void>;
 }
 
@@ -55,11 +60,18 @@ function upstream(): http.RequestOptions {
 export async function startEngineProxy(socketPath: string): Promise<EngineProxy> {
   const target = upstream();
   const calls: EngineCall[] = [];
+  const state = { readOnly: false };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v\d+(\.\d+)?/, '');
     const call: EngineCall = { method: req.method ?? 'GET', path, url: req.url ?? '/', start: performance.now(), end: Number.NaN };
     calls.push(call);
     res.on('finish', () => (call.end = performance.now()));
+    if (state.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
+      call.status = 403;
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'refused by the test proxy: it lets only reads through now' }));
+      return;
+    }
     const forward = http.request({ ...target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       if (answer.statusCode !== undefined) call.status = answer.statusCode;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -79,6 +91,12 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
     calls,
     reset: () => {
       calls.length = 0;
+    },
+    get readOnly() {
+      return state.readOnly;
+    },
+    set readOnly(on: boolean) {
+      state.readOnly = on;
     },
     close: () =>
       new Promise<void>((resolve) => {
