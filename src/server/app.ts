@@ -17,6 +17,7 @@ import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
 import { logRoutes } from './routes/logs.ts';
 import { processRoutes } from './routes/processes.ts';
+import { NameParam, noSuchProcessName, printable } from './routes/shared.ts';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -42,6 +43,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // problem is reported with its path (a spec body is 422, a bad path or query 400).
   const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data) => {
     try {
+      // A name that no runtime can hold names no process: 404, as for any missing one.
+      if (schema === NameParam && !NameParam.safeParse(data).success) throw noSuchProcessName((data as { name?: unknown } | undefined)?.name);
       const body = httpPart === 'body';
       return { value: parseOrThrow(schema, data, body ? { subject: 'process spec' } : { code: 'invalid_request', subject: httpPart ?? 'request' }) };
     } catch (error) {
@@ -65,7 +68,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 300 },
     // Router errors (a malformed URL) in the contract's shape too.
     frameworkErrors: (error, request, reply) => {
-      const message = error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message;
+      const message = printable(error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message);
       const body = errorBody(new HydroplaneError('invalid_request', `bad request URL: ${message}`));
       void (reply as FastifyReply).status(body.error).send(body);
     },

@@ -1,6 +1,7 @@
 // Every error leaves the server in the contract's shape: {error: <status>, details, code, fields?}.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { HydroplaneError, errorBody, statusOf } from '../errors.ts';
+import { printable } from './routes/shared.ts';
 
 /** Fastify's own errors for a bad request, by their code. */
 const FASTIFY_ERRORS: Record<string, (err: FastifyError) => HydroplaneError> = {
@@ -34,7 +35,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     return reply.status(error.status).send(errorBody(error));
   });
   app.setNotFoundHandler((request, reply) => {
-    const body = errorBody(new HydroplaneError('route_not_found', `no route ${request.method} ${request.url.split('?')[0]}; see /docs for the API`));
+    const path = request.url.split('?')[0]!;
+    const shown = printable(path.length > 200 ? `${path.slice(0, 200)}…` : path);
+    const body = errorBody(new HydroplaneError('route_not_found', `no route ${request.method} ${shown}; see /docs for the API`));
     return reply.status(statusOf('route_not_found')).send(body);
   });
 }

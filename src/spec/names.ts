@@ -3,6 +3,14 @@
 // DNS-1035 label. A group becomes a label value on every runtime.
 // Rules: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/
 
+/**
+ * A name that some runtime can hold, as a path or query names it: the union of Docker's
+ * container-name rule ([a-zA-Z0-9][a-zA-Z0-9_.-]+) and a Kubernetes DNS-1123 subdomain (at most
+ * 253, may be one character). Processes launched by older servers keep names of either kind.
+ */
+export const STORED_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+export const STORED_NAME_MAX = 253;
+
 /** DNS-1035 label: lowercase letters, digits and '-', starting with a letter, ending alphanumeric. */
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_LABEL_MAX = 63;

@@ -3,9 +3,13 @@ import { z } from 'zod';
 import { ErrorBody } from '../../errors.ts';
 import type { Runtime } from '../../runtimes/runtime.ts';
 import { ProcessInfo } from '../../spec/process-info.ts';
-import { GroupParam, StopResult } from './shared.ts';
+import { GroupParam, StopResult, isLabelValue } from './shared.ts';
 
 export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (app, { runtime }) => {
+  // Only Docker labels hold the looser groups of older servers; on Kubernetes such a group cannot
+  // exist, and as a label selector it would be refused.
+  const mayExist = (group: string) => runtime.type === 'docker' || isLabelValue(group);
+
   app.get(
     '/group/:group',
     {
@@ -14,10 +18,10 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
         description: 'An unknown group has no processes: the answer is [].',
         tags: ['groups'],
         params: GroupParam,
-        response: { 200: z.array(ProcessInfo), 503: ErrorBody },
+        response: { 200: z.array(ProcessInfo), 400: ErrorBody, 503: ErrorBody },
       },
     },
-    async (request) => runtime.list({ group: request.params.group }),
+    async (request) => (mayExist(request.params.group) ? runtime.list({ group: request.params.group }) : []),
   );
 
   app.delete(
@@ -28,10 +32,11 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
         description: 'Stops the members in parallel. An empty or unknown group is not an error.',
         tags: ['groups'],
         params: GroupParam,
-        response: { 200: StopResult, 503: ErrorBody },
+        response: { 200: StopResult, 400: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {
+      if (!mayExist(request.params.group)) return { stopped: [] };
       const stopped = await runtime.stopGroup(request.params.group);
       return { stopped };
     },

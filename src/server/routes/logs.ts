@@ -10,13 +10,20 @@ const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
 // A date-time must say its zone: without one, "since" would depend on the server's clock setting.
 const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i;
 
-/** "2026-11-27T10:00:00Z", "90" (seconds ago), "10m", "2h", "1d" -> the time; undefined when it is none of these. */
+/** How far ahead of the server's clock a since may be (clocks differ); later is refused. */
+export const SINCE_AHEAD_MAX_MS = 24 * 3600 * 1000;
+
+/**
+ * "2026-11-27T10:00:00Z", "90" (seconds ago), "10m", "2h", "1d" -> the time; undefined when it is
+ * none of these. A time before the epoch (say 99999999999d ago) is the epoch: the whole log.
+ */
 export function parseSince(value: string, now = Date.now()): Date | undefined {
   const duration = DURATION.exec(value);
-  if (duration) return new Date(now - Number(duration[1]) * 1000 * UNIT_SECONDS[(duration[2] ?? 's') as keyof typeof UNIT_SECONDS]);
-  if (!DATE_TIME.test(value)) return undefined;
-  const time = Date.parse(value);
-  return Number.isNaN(time) ? undefined : new Date(time);
+  let time: number;
+  if (duration) time = now - Number(duration[1]) * 1000 * UNIT_SECONDS[(duration[2] ?? 's') as keyof typeof UNIT_SECONDS];
+  else if (DATE_TIME.test(value)) time = Date.parse(value);
+  else return undefined;
+  return Number.isNaN(time) ? undefined : new Date(Math.max(0, time));
 }
 
 const Flag = (what: string) =>
@@ -36,7 +43,12 @@ export const LogQuery = z
       .describe('Only the last N lines (then, with follow, what comes next). Default: the whole log.'),
     since: z
       .string()
-      .refine((v) => parseSince(v) !== undefined, 'expected an ISO 8601 date-time with a time zone, or a number of seconds (optionally with s, m, h or d: 90, 10m, 2h)')
+      .superRefine((v, ctx) => {
+        const now = Date.now();
+        const since = parseSince(v, now);
+        if (since === undefined) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time with a time zone, or a number of seconds (optionally with s, m, h or d: 90, 10m, 2h)' });
+        else if (since.getTime() > now + SINCE_AHEAD_MAX_MS) ctx.addIssue({ code: 'custom', message: "is more than a day ahead of the server's clock" });
+      })
       .optional()
       .describe('Only output written at or after this time: an ISO 8601 date-time with a time zone, or how long ago (90 = seconds; 10m, 2h, 1d).'),
     follow: Flag('true: keep the response open and send new output as it comes, until the process ends or the client goes away. Default false.'),

@@ -1,9 +1,47 @@
 import { z } from 'zod';
+import { HydroplaneError } from '../../errors.ts';
+import { LABEL_VALUE, LABEL_VALUE_MAX, STORED_NAME, STORED_NAME_MAX } from '../../spec/names.ts';
 
-// Path parameters are not held to the spec's name rules: a process launched by an older server
-// may carry any name, and it must still be found and stopped.
-export const NameParam = z.object({ name: z.string().min(1).max(253).describe('Name of the process.') });
-export const GroupParam = z.object({ group: z.string().min(1).max(253).describe('Name of the group.') });
+// Path parameters are held to what some runtime can hold, not to the spec's stricter rules: a
+// process launched by an older server keeps its name, and it must still be found and stopped.
+// Nothing else reaches a runtime, where a name becomes part of an Engine or API URL.
+const NAME_RULE = `letters, digits, '_', '.' and '-', starting with a letter or digit, at most ${STORED_NAME_MAX} characters`;
+
+export const NameParam = z.object({
+  name: z.string().max(STORED_NAME_MAX).regex(STORED_NAME).describe(`Name of the process: ${NAME_RULE}.`),
+});
+
+// Kubernetes label values and the spec's groups are a subset; a group written by an older server
+// on Docker may be longer or end with '_', '.' or '-'. No label-selector syntax (',', '=', '!',
+// spaces) gets through.
+export const GroupParam = z.object({
+  group: z
+    .string()
+    .max(STORED_NAME_MAX, `a group name is at most ${STORED_NAME_MAX} characters`)
+    .regex(STORED_NAME, `a group name is ${NAME_RULE}`)
+    .describe(`Name of the group: ${NAME_RULE}.`),
+});
+
+/** Whether a group can be a label value, hence exist on a Kubernetes runtime. */
+export function isLabelValue(group: string): boolean {
+  return group.length <= LABEL_VALUE_MAX && LABEL_VALUE.test(group);
+}
+
+/** Text for a message with its control characters escaped (\\uXXXX), so that no log or terminal acts on them. */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** A name shown in a message: quoted and escaped, and cut short when long. */
+export function quoteName(name: string, max = 80): string {
+  return printable(JSON.stringify(name.length > max ? `${name.slice(0, max)}…` : name));
+}
+
+/** The answer for a process name that no runtime can hold: there is no such process. */
+export function noSuchProcessName(name: unknown): HydroplaneError {
+  const given = typeof name === 'string' ? quoteName(name) : 'the one given';
+  return new HydroplaneError('process_not_found', `no process named ${given}: a process name is ${NAME_RULE}`);
+}
 
 export const StopResult = z
   .object({ stopped: z.array(z.string()).describe('Names of the processes that were stopped.') })
