@@ -316,6 +316,32 @@ describe('Kubernetes runtime', () => {
     assert.deepEqual(still.metadata!.labels, { app: name });
   });
 
+  it('gives a Deployment whose process label is not its own name no identity: not listed, read, stopped or stopped with its group', async () => {
+    // Made by hand (or by another tool): labelled as process 'shown', named otherwise. Listing it
+    // under 'shown' while get and stop act on the object named 'shown' would act on another thing.
+    const shown = uniqueName('shown');
+    const actual = uniqueName('actual');
+    const group = uniqueName('grp');
+    const labels = { 'hydroplane/process-id': shown, 'hydroplane/group-id': group };
+    await k8s.apps.createNamespacedDeployment({
+      namespace: 'default',
+      body: {
+        metadata: { name: actual, labels },
+        spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+      },
+    });
+    await waitFor(() => api.controls.objects('pods', 'default').some((p) => p.metadata.labels?.['hydroplane/process-id'] === shown), 'its pod');
+    assert.ok(!(await runtime.list()).some((p) => p.process_name === shown || p.process_name === actual));
+    assert.deepEqual(await runtime.list({ group }), []);
+    assert.equal(await runtime.get(shown), undefined);
+    await rejectsWith(runtime.stop(shown), 'process_not_found', /no process named/);
+    await rejectsWith(runtime.logs(shown), 'process_not_found', /no process named/);
+    assert.deepEqual(await runtime.stopGroup(group), []);
+    const still = await k8s.apps.readNamespacedDeployment({ namespace: 'default', name: actual });
+    assert.deepEqual(still.metadata!.labels, labels);
+    await k8s.apps.deleteNamespacedDeployment({ namespace: 'default', name: actual });
+  });
+
   it('stops a group: its Deployments and Services, not the other group\'s', async () => {
     const a = uniqueName('ga');
     const b = uniqueName('gb');

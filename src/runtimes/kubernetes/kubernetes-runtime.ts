@@ -60,6 +60,17 @@ const SILENT: KubernetesRuntimeLogger = { info: noop, warn: noop, error: noop, d
 const isOurs = (obj: { metadata?: { labels?: Record<string, string> } } | undefined, name: string): boolean =>
   obj?.metadata?.labels?.[PROCESS_LABEL] === name;
 
+/**
+ * The process a Deployment or Service is, by the one identity every operation uses: its process
+ * label, when that label is also its own name (as Hydroplane and the original create them). An
+ * object labelled for one process but named otherwise is nobody's: listing it under its label while
+ * get and stop act on the object of that name would act on something else.
+ */
+const processOf = (obj: { metadata?: { name?: string; labels?: Record<string, string> } }): string | undefined => {
+  const name = obj.metadata?.labels?.[PROCESS_LABEL];
+  return name !== undefined && obj.metadata?.name === name ? name : undefined;
+};
+
 /** The pod whose log is the process's: not being deleted, else any; the newest. */
 function currentPod(pods: V1Pod[]): V1Pod | undefined {
   const time = (p: V1Pod) => (p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : 0);
@@ -234,7 +245,7 @@ export class KubernetesRuntime implements Runtime {
     ]);
     const names = new Set<string>();
     for (const o of [...deployments.items, ...services.items]) {
-      const name = o.metadata?.labels?.[PROCESS_LABEL];
+      const name = processOf(o);
       if (name !== undefined) names.add(name);
     }
     const results = await Promise.allSettled(
@@ -249,7 +260,7 @@ export class KubernetesRuntime implements Runtime {
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const stopped = deployments.items.map((d) => d.metadata?.labels?.[PROCESS_LABEL] ?? '').sort();
+    const stopped = deployments.items.flatMap((d) => processOf(d) ?? []).sort();
     this.#logger.info({ group, processes: stopped }, 'group stopped');
     return stopped;
   }
@@ -273,22 +284,17 @@ export class KubernetesRuntime implements Runtime {
     }
     const serviceOf = new Map<string, V1Service>();
     for (const service of services.items) {
-      const name = service.metadata?.labels?.[PROCESS_LABEL];
-      if (name !== undefined && service.metadata?.name === name) serviceOf.set(name, service);
+      const name = processOf(service);
+      if (name !== undefined) serviceOf.set(name, service);
     }
-    const nodes = new Map<string, V1Node>();
-    const needNodes = deployments.items.some((d) => {
-      const name = d.metadata?.labels?.[PROCESS_LABEL] ?? '';
-      return isPublic(serviceOf.get(name)) && (podsOf.get(name) ?? []).some((p) => p.spec?.nodeName);
+    const ours = deployments.items.flatMap((deployment) => {
+      const name = processOf(deployment);
+      return name === undefined ? [] : [{ name, deployment }];
     });
+    const nodes = new Map<string, V1Node>();
+    const needNodes = ours.some(({ name }) => isPublic(serviceOf.get(name)) && (podsOf.get(name) ?? []).some((p) => p.spec?.nodeName));
     if (needNodes) for (const node of await this.#nodes(action)) if (node.metadata?.name) nodes.set(node.metadata.name, node);
-    return deployments.items
-      .filter((d) => d.metadata?.labels?.[PROCESS_LABEL] !== undefined)
-      .map((deployment) => {
-        const name = deployment.metadata!.labels![PROCESS_LABEL]!;
-        return processInfo({ deployment, pods: podsOf.get(name) ?? [], service: serviceOf.get(name) }, nodes);
-      })
-      .sort(byName);
+    return ours.map(({ name, deployment }) => processInfo({ deployment, pods: podsOf.get(name) ?? [], service: serviceOf.get(name) }, nodes)).sort(byName);
   }
 
   /**
