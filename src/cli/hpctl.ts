@@ -8,6 +8,7 @@ import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
 import { exitQuietlyOnClosedPipe } from './stdio.ts';
+import { escapeText, line, safeJson, TerminalText } from './terminal-text.ts';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -59,7 +60,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('-t, --token <token>', 'the API token, when the server needs one (default: $HYDROPLANE_API_TOKEN)')
     .option('-d, --debug', 'show the full error')
     .exitOverride()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    // Usage errors echo the arguments: escaped like everything else hpctl prints as text.
+    .configureOutput({ writeOut: (t) => io.stdout(escapeText(t, { keepNewlines: true })), writeErr: (t) => io.stderr(escapeText(t, { keepNewlines: true })) })
     .addHelpText('after', '\nEnvironment:\n  HYDROPLANE_SERVER      the server, when -s is not given\n  HYDROPLANE_API_TOKEN   the API token, when -t is not given\n');
 
   const client = () => {
@@ -67,7 +69,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
     return new HydroplaneClient(serverAddress(opts.server, io.env), token ? { token } : {});
   };
-  const print = (value: unknown) => io.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  const print = (value: unknown) => io.stdout(`${safeJson(value, 2)}\n`);
+  /** Every message on stderr goes through here, built by `line`, which escapes what it is given. */
+  const say = (text: TerminalText) => io.stderr(`${text.text}\n`);
 
   /** Reads and parses one spec file; a UsageError says what is wrong with it. */
   const readSpec = async (file: string): Promise<unknown> => {
@@ -116,24 +120,24 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       for (;;) {
         if (info.status === 'RUNNING') return info;
         if (info.status === 'EXITED') {
-          io.stderr(`hpctl: ${name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? ` (${info.reason})` : ''}\n`);
+          say(line`hpctl: ${name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? line` (${info.reason})` : ''}`);
           throw new Reported(1);
         }
         if (info.status === 'FAILED') {
-          io.stderr(`hpctl: ${name} FAILED: ${info.reason ?? 'the runtime gave no reason'}\n`);
+          say(line`hpctl: ${name} FAILED: ${info.reason ?? 'the runtime gave no reason'}`);
           throw new Reported(1);
         }
         const left = timeoutSeconds - (now() - began) / 1000;
         if (left <= 0) {
-          io.stderr(`hpctl: ${name} is still ${info.status} after ${elapsed()}s (--timeout ${timeoutSeconds})\n`);
+          say(line`hpctl: ${name} is still ${info.status} after ${elapsed()}s (--timeout ${timeoutSeconds})`);
           throw new Reported(1);
         }
-        io.stderr(`waiting for ${name}: ${info.status} (${elapsed()}s)\n`);
+        say(line`waiting for ${name}: ${info.status} (${elapsed()}s)`);
         try {
           info = await client().get(name, { wait: 'running', timeout: Math.min(WAIT_STEP_SECONDS, Math.ceil(left)) }, interrupted.signal);
         } catch (error) {
           if (!interrupted.signal.aborted) throw error;
-          io.stderr(`hpctl: stopped waiting; ${name} was ${info.status} after ${elapsed()}s and is left as it is\n`);
+          say(line`hpctl: stopped waiting; ${name} was ${info.status} after ${elapsed()}s and is left as it is`);
           throw new Reported(INTERRUPTED);
         }
       }
@@ -165,17 +169,17 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         try {
           const info = await startOne(await readSpec(file));
           started.push(info);
-          io.stderr(`${file}: started ${info.process_name} (${info.status})\n`);
+          say(line`${file}: started ${info.process_name} (${info.status})`);
         } catch (error) {
           if (error instanceof Reported && error.exitCode === INTERRUPTED) throw error;
           failed++;
-          io.stderr(`${file}: ${describeFailure(error)}\n`);
-          if (debug && error instanceof Error) io.stderr(`${error.stack}\n`);
+          say(line`${file}: ${describeFailure(error)}`);
+          if (debug && error instanceof Error) say(stackOf(error));
         }
       }
       print(started);
       if (failed > 0) {
-        io.stderr(`hpctl: ${failed} of ${files.length} spec files failed\n`);
+        say(line`hpctl: ${failed} of ${files.length} spec files failed`);
         throw new Reported(1);
       }
     });
@@ -209,6 +213,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('--tail <lines>', 'only the last N lines', parseCount)
     .option('--since <time>', 'only output since: an ISO 8601 date-time with a time zone, or how long ago (90, 10m, 2h, 1d)')
     .option('--timestamps', 'start each line with its time')
+    .addHelpText('after', LOGS_HELP_AFTER)
     .action(async (name: string, opts: { follow?: boolean; tail?: number; since?: string; timestamps?: boolean }) => {
       const query: LogQuery = {};
       if (opts.follow) query.follow = true;
@@ -242,21 +247,31 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     if (error instanceof Reported) return error.exitCode;
     if (error instanceof ApiError) {
-      io.stderr(`${typeof error.body === 'string' ? error.body : JSON.stringify(error.body)}\n`);
-      if (debug) io.stderr(`${error.stack}\n`);
+      // A proxy's error page keeps its lines; the server's JSON body stays JSON.
+      say(TerminalText.verbatim(typeof error.body === 'string' ? escapeText(error.body, { keepNewlines: true }) : safeJson(error.body)));
+      if (debug) say(stackOf(error));
       return 1;
     }
     if (error instanceof UsageError || error instanceof ConnectionError) {
-      io.stderr(`hpctl: ${error.message}\n`);
-      if (error instanceof ConnectionError) io.stderr('Is the server running? Point hpctl at it with -s HOST:PORT or HYDROPLANE_SERVER.\n');
-      if (debug) io.stderr(`${error.stack}\n${String((error as { cause?: unknown }).cause ?? '')}\n`);
+      say(line`hpctl: ${error.message}`);
+      if (error instanceof ConnectionError) say(line`Is the server running? Point hpctl at it with -s HOST:PORT or HYDROPLANE_SERVER.`);
+      if (debug) say(line`${stackOf(error)}\n${String((error as { cause?: unknown }).cause ?? '')}`);
       return error instanceof UsageError ? 2 : 1;
     }
-    io.stderr(`hpctl: ${error instanceof Error ? error.message : String(error)}\n`);
-    if (debug && error instanceof Error) io.stderr(`${error.stack}\n`);
+    say(line`hpctl: ${error instanceof Error ? error.message : String(error)}`);
+    if (debug && error instanceof Error) say(stackOf(error));
     return 1;
   }
 }
+
+// The one output that is not escaped: the process's own, as `docker logs` and `kubectl logs` print it.
+const LOGS_HELP_AFTER = `
+The output is printed as the process wrote it (as UTF-8 text), control characters included
+(colours, progress bars), as docker logs and kubectl logs do: a process that prints escape
+sequences can change your terminal. To read the log of a process you do not trust, see the
+control characters instead: hpctl logs NAME | cat -v (or | less, or > file).
+Everything else hpctl prints (tables, messages, errors) shows control characters escaped.
+`;
 
 function parseSeconds(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a number of seconds');
@@ -269,10 +284,21 @@ function parseCount(value: string): number {
 }
 
 /** One line about why a spec did not start: the server's error body, or what went wrong. */
-function describeFailure(error: unknown): string {
-  if (error instanceof ApiError) return typeof error.body === 'string' ? error.body : JSON.stringify(error.body);
-  if (error instanceof Reported) return 'did not run (see above)';
-  return error instanceof Error ? error.message : String(error);
+function describeFailure(error: unknown): TerminalText {
+  if (error instanceof ApiError) return typeof error.body === 'string' ? line`${error.body}` : TerminalText.verbatim(safeJson(error.body));
+  if (error instanceof Reported) return line`did not run (see above)`;
+  return line`${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * An error's stack for -d: its first line (the message, which may come from the server) escaped as
+ * one line, the frames below it (hpctl's own code) keeping their line breaks.
+ */
+function stackOf(error: Error): TerminalText {
+  const stack = error.stack ?? String(error);
+  const head = `${error.name}: ${error.message}`;
+  if (!stack.startsWith(head)) return TerminalText.verbatim(escapeText(stack, { keepNewlines: true }));
+  return line`${error.name}: ${error.message}${TerminalText.verbatim(escapeText(stack.slice(head.length), { keepNewlines: true }))}`;
 }
 
 /** 5s, 3m, 2h, 4d: the largest whole unit. */
@@ -285,7 +311,10 @@ export function age(created: string, now: number): string {
   return `${Math.floor(seconds / 86400)}d`;
 }
 
-/** Columns NAME, GROUP, STATUS, ADDRESSES, AGE, padded to line up; '-' for nothing. */
+/**
+ * Columns NAME, GROUP, STATUS, ADDRESSES, AGE, padded to line up; '-' for nothing. Every cell is
+ * escaped (newlines and tabs included) before the widths are measured, so each row stays one line.
+ */
 export function table(processes: ProcessInfo[], now: number): string {
   const rows = [
     ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE'],
@@ -296,7 +325,7 @@ export function table(processes: ProcessInfo[], now: number): string {
       p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
       age(p.created, now),
     ]),
-  ];
+  ].map((row) => row.map((cell) => escapeText(String(cell))));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('   ').trimEnd() + '\n').join('');
 }
