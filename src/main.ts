@@ -10,7 +10,7 @@ import type { Runtime } from './runtimes/runtime.ts';
 import { openSecretStore } from './secrets/index.ts';
 import type { SecretStore } from './secrets/secret-store.ts';
 import type { ServerConfig } from './spec/config.ts';
-import { buildApp } from './server/app.ts';
+import { buildApp, type ConnectionTimeouts } from './server/app.ts';
 import { loadConfig } from './server/config-file.ts';
 import { VERSION } from './version.ts';
 
@@ -27,6 +27,8 @@ export interface ServerOptions {
   allowUnauthenticated?: boolean;
   /** false: the API only, without the web dashboard at /. */
   dashboard?: boolean;
+  /** Connection limits; the defaults are buildApp's. */
+  timeouts?: Partial<ConnectionTimeouts>;
 }
 
 export interface RunningServer {
@@ -73,10 +75,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           'or pass --allow-unauthenticated if a proxy in front of the server checks access.',
       );
     }
-    logger.warn({ host: options.host }, 'listening on a non-loopback address without an API token (--allow-unauthenticated)');
+    logger.warn(
+      { host: options.host, allowed_hosts: config.allowed_hosts },
+      'listening on a non-loopback address without an API token (--allow-unauthenticated); only loopback Hosts and allowed_hosts are answered',
+    );
   }
   const runtime = await createRuntime(config.runtime, { secrets, logger });
-  const app = await buildApp({ runtime, logger, version: VERSION, ...(apiToken ? { apiToken } : {}), ...(options.dashboard === false ? { dashboard: false } : {}) });
+  // The Host check holds loopback names to the port actually bound (port 0 picks one).
+  const app = await buildApp({
+    runtime,
+    logger,
+    version: VERSION,
+    allowedHosts: config.allowed_hosts,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(apiToken ? { apiToken } : {}),
+    ...(options.dashboard === false ? { dashboard: false } : {}),
+  });
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {

@@ -12,6 +12,7 @@ import { dashboard } from './dashboard.ts';
 import { docs } from './docs.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { Metrics, metricsRoutes } from './metrics.ts';
+import { installRequestOriginChecks } from './request-origin.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -32,9 +33,29 @@ export interface AppOptions {
   dashboard?: false | { root?: string };
   /** How often GET /process/{name}?wait=running asks the runtime, in ms. Default 1000. */
   waitPollMs?: number;
+  /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
+  allowedHosts?: readonly string[];
+  /** The port that a loopback Host must name; by default the port the server is bound to. */
+  port?: number;
+  /** Connection limits; see DEFAULT_TIMEOUTS. */
+  timeouts?: Partial<ConnectionTimeouts>;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** How long a client may take, in ms, at each point where a slow one would hold a connection. */
+export interface ConnectionTimeouts {
+  /** From the connection (or the previous answer) to the end of the request's headers. */
+  headersMs: number;
+  /** To the end of the request's body. Answers may take longer: a long-poll or a followed log is not cut. */
+  requestMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveMs: number;
+}
+
+// Keep-alive outlasts the 60 s idle timeout of common load balancers and proxies, so that none
+// reuses a connection that the server is closing.
+export const DEFAULT_TIMEOUTS: ConnectionTimeouts = { headersMs: 15_000, requestMs: 60_000, keepAliveMs: 65_000 };
 
 type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
 
@@ -56,8 +77,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // fast-json-stringify), which no route uses: they were a sixth of the server's start-up. Fastify
   // types these factories for ajv's compilers; the zod ones are called the same way.
   const compilersFactory = { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as unknown as CompilersFactory;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     schemaController: { compilersFactory },
+    // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by
+    // default); fastify's connectionTimeout, an idle timeout on the socket, stays off because it
+    // would cut a followed log that is silent for a while.
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))) },
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionTimeout: 0,
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Deep nesting is refused by the spec's shape; this bounds the parser's own work.
@@ -78,6 +107,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandling(app);
   const metrics = new Metrics();
   metrics.install(app);
+  installRequestOriginChecks(app, {
+    tokenRequired: Boolean(options.apiToken),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
   if (options.apiToken) installTokenAuth(app, options.apiToken);
   // Long-polls and followed logs end when the server closes, rather than holding the close up.
   const closing = new AbortController();

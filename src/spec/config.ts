@@ -1,6 +1,7 @@
 // The server's configuration file (YAML). One schema gives the type, the start-up validation and
 // the documentation; each runtime and secret store owns its section, discriminated by its type.
 import { z } from 'zod';
+import { HOST_AND_PORT } from './names.ts';
 
 export const SecretRef = z
   .strictObject({
@@ -113,5 +114,21 @@ export const ServerConfig = z.strictObject({
   api_token: SecretRef.optional().describe(
     'A secret holding the API token that clients must send as a bearer token. HYDROPLANE_API_TOKEN, when set, wins.',
   ),
+  allowed_hosts: z
+    .array(
+      z
+        .string()
+        .max(260)
+        .regex(
+          HOST_AND_PORT,
+          "must be a host name or address, optionally with ':port' (hydroplane.internal, 10.0.0.5:8000, [fd00::5])",
+        ),
+    )
+    .max(100)
+    .default([])
+    .describe(
+      'Without an API token, the Host names that the server answers besides 127.0.0.1, localhost and [::1] on its own port: ' +
+        '"name" (any port) or "name:port". Other Hosts get 421, which stops DNS rebinding. Ignored with a token.',
+    ),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

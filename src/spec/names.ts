@@ -11,6 +11,9 @@
 export const STORED_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 export const STORED_NAME_MAX = 253;
 
+/** A host as a Host header names it: a DNS name, an IPv4 address or a bracketed IPv6 address, with an optional port. */
+export const HOST_AND_PORT = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*)(:\d{1,5})?$/;
+
 /** DNS-1035 label: lowercase letters, digits and '-', starting with a letter, ending alphanumeric. */
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_LABEL_MAX = 63;

@@ -1,0 +1,107 @@
+// Who may drive the API from a browser. Without an API token, any page that a browser loads from a
+// name resolving to this machine (DNS rebinding) shares the API's origin, so only Host values that
+// name loopback or a configured name are served (421 otherwise). Token or not, requests that a
+// browser marks as coming from another site are refused (403): a page elsewhere must not start,
+// stop or read anything, even with a user's cookie-less <form> or <img>. Programs (curl, hpctl,
+// the original's Python client) send neither Origin nor Sec-Fetch-Site and are not affected.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HydroplaneError, errorBody } from '../errors.ts';
+import { printable } from './routes/shared.ts';
+
+export interface RequestOriginOptions {
+  /** Whether an API token is required: then the token is the gate, and any Host is served. */
+  tokenRequired: boolean;
+  /** Host names served besides loopback when there is no token: "name" (any port) or "name:port". */
+  allowedHosts?: readonly string[];
+  /** The port that a loopback Host must name; by default the port that the request came in on. */
+  port?: number;
+}
+
+/** Probes carry whatever Host their platform gives them (a pod's IP, say). */
+const UNCHECKED_ROUTES = new Set(['/health']);
+
+/** Pages and files that hold no data: a link from another site to the dashboard still opens it. */
+function isPage(url: string): boolean {
+  return url === '/' || url.startsWith('/dashboard/') || url === '/docs' || url.startsWith('/docs/') || url === '/openapi.json';
+}
+
+/** "name", "name:port", "[v6]" or "[v6]:port" -> its parts, the name in lowercase; undefined when malformed. */
+export function splitHost(host: string): { name: string; port: number | undefined } | undefined {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+)(?::(\d{1,5}))?$/.exec(host);
+  if (!match) return undefined;
+  const port = match[2] === undefined ? undefined : Number(match[2]);
+  if (port !== undefined && port > 65535) return undefined;
+  return { name: match[1]!.toLowerCase(), port };
+}
+
+/** localhost, any 127.0.0.0/8 address, [::1]: names that only ever reach this machine. */
+export function isLoopbackName(name: string): boolean {
+  if (name === 'localhost' || name === '[::1]') return true;
+  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
+  return v4 !== null && v4.slice(1).every((octet) => Number(octet) <= 255);
+}
+
+function shown(value: string): string {
+  return printable(JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value));
+}
+
+export function installRequestOriginChecks(app: FastifyInstance, options: RequestOriginOptions): void {
+  const allowed = (options.allowedHosts ?? []).map((entry) => splitHost(entry)).filter((e) => e !== undefined);
+  // The port the connection came in on, which is the bound one (port 0 picks it at listen);
+  // inject() has no socket, hence no port to hold the Host to.
+  const serverPort = (request: FastifyRequest): number | undefined => options.port ?? request.socket.localPort;
+
+  const hostServed = (request: FastifyRequest, host: string): boolean => {
+    const parts = splitHost(host);
+    if (!parts) return false;
+    if (isLoopbackName(parts.name)) {
+      const port = serverPort(request);
+      return port === undefined || (parts.port ?? 80) === port;
+    }
+    return allowed.some((entry) => entry.name === parts.name && (entry.port === undefined || entry.port === parts.port));
+  };
+
+  app.addHook('onRequest', async (request, reply) => {
+    const url = request.routeOptions.url ?? '';
+    if (UNCHECKED_ROUTES.has(url)) return;
+    const host = request.headers.host;
+    // HTTP/1.0 may leave Host out; every browser sends it, so a request without one is a program's.
+    if (!options.tokenRequired && host !== undefined && !hostServed(request, host)) {
+      const error = new HydroplaneError(
+        'misdirected_request',
+        `this server does not answer for the host ${shown(host)}: without an API token it serves 127.0.0.1, localhost and [::1] on its own port, ` +
+          'and the names in allowed_hosts (docs/configuration.md)',
+      );
+      return reply.status(error.status).send(errorBody(error));
+    }
+    if (isPage(url)) return;
+    const problem = crossSiteProblem(request.headers.origin, request.headers['sec-fetch-site'], host);
+    if (problem) {
+      const error = new HydroplaneError('cross_site_request', `refused a request from another site (${problem}): the API answers programs and its own pages only`);
+      return reply.status(error.status).send(errorBody(error));
+    }
+  });
+}
+
+/** What makes a request cross-site in a browser's own words, or undefined when nothing does. */
+export function crossSiteProblem(origin: string | undefined, fetchSite: string | string[] | undefined, host: string | undefined): string | undefined {
+  // same-site is refused too: another port of localhost is the same site.
+  if (fetchSite === 'cross-site' || fetchSite === 'same-site') return `Sec-Fetch-Site: ${fetchSite}`;
+  if (origin === undefined) return undefined;
+  if (host === undefined || !sameOrigin(origin, host)) return `Origin ${shown(origin)}`;
+  return undefined;
+}
+
+/** Whether an Origin is scheme://Host; https too, for a server behind a proxy that ends TLS. */
+function sameOrigin(origin: string, host: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false; // "null", or not a URL
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin.toLowerCase().replace(/\/$/, '')) return false;
+  const defaultPort = url.protocol === 'https:' ? ':443' : ':80';
+  const requestHost = host.toLowerCase().endsWith(defaultPort) ? host.toLowerCase().slice(0, -defaultPort.length) : host.toLowerCase();
+  return url.host === requestHost;
+}
