@@ -20,17 +20,28 @@ export interface LogOptions {
   signal?: AbortSignal;
 }
 
+export interface StartOptions {
+  /**
+   * Aborted when the answer is no longer wanted (the client went away, the server is closing):
+   * the runtime stops what it was doing (an image pull) and removes anything it had created.
+   */
+  signal?: AbortSignal;
+}
+
 export interface Runtime {
   /** The runtime's type as configured ('docker', 'kubernetes', 'eks', 'gke'); named in errors. */
   readonly type: string;
 
   /**
    * Starts a process. Resolves once the runtime has accepted and started it; nothing is left
-   * behind when it fails. Throws process_exists when a live process has the name.
+   * behind when it fails or is aborted. Throws process_exists when a live process has the name.
    */
-  start(spec: ProcessSpec): Promise<ProcessInfo>;
+  start(spec: ProcessSpec, options?: StartOptions): Promise<ProcessInfo>;
 
-  /** One process, or undefined when no process of Hydroplane's has the name. */
+  /**
+   * One process, or undefined when no process of Hydroplane's has the name. get, stop and logs
+   * act on what list shows under that name, and get reports it as list does.
+   */
   get(name: string): Promise<ProcessInfo | undefined>;
 
   /** The processes that carry Hydroplane's labels, optionally of one group. */

@@ -3,7 +3,7 @@
 // metrics out of every backend.
 import type { Histogram } from 'prom-client';
 import { HydroplaneError } from '../errors.ts';
-import type { ListFilter, LogOptions, Runtime } from '../runtimes/runtime.ts';
+import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtimes/runtime.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import type { ProcessSpec } from '../spec/process-spec.ts';
 
@@ -27,8 +27,8 @@ export class InstrumentedRuntime implements Runtime {
     return this.#inner.type;
   }
 
-  start(spec: ProcessSpec): Promise<ProcessInfo> {
-    return this.#time('start', () => this.#inner.start(spec));
+  start(spec: ProcessSpec, options?: StartOptions): Promise<ProcessInfo> {
+    return this.#time('start', () => this.#inner.start(spec, options));
   }
 
   get(name: string): Promise<ProcessInfo | undefined> {

@@ -31,6 +31,12 @@ export const DockerRuntimeConfig = z.strictObject({
   network: z.string().min(1).default('hydroplane').describe('Bridge network that the containers share.'),
   stop_grace_seconds: z.number().min(0).max(3600).default(3).describe('Time between SIGTERM and SIGKILL when stopping.'),
   request_timeout_seconds: z.number().positive().max(3600).default(60).describe('Longest wait for one Engine call (pulls excepted).'),
+  pull_timeout_seconds: z
+    .number()
+    .positive()
+    .max(86400)
+    .default(900)
+    .describe('Longest time one image pull may take, from its request to its last layer; then the start fails and the pull is cancelled.'),
 });
 
 export const KubernetesRuntimeConfig = z.strictObject({

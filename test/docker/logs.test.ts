@@ -75,7 +75,8 @@ describe('DockerRuntime.logs', { skip }, () => {
     const seen: string[] = [];
     for await (const chunk of await runtime.logs(name, { follow: true })) seen.push(chunk);
     assert.equal(seen.join(''), 'first\nsecond\n');
-    assert.equal((await runtime.get(name))?.status, 'EXITED');
+    // get() reads the Engine's container list, which records the exit a moment after the output ends.
+    await eventually(async () => ((await runtime.get(name))?.status === 'EXITED' ? true : undefined), `${name} to be EXITED`);
   });
 
   it('closes the connection to the Engine when a follow is aborted, and leaves the process running', async () => {

@@ -4,6 +4,7 @@
 import type Dockerode from 'dockerode';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../labels.ts';
 import type { ProcessInfo, ProcessStatus, SocketAddress } from '../../spec/process-info.ts';
+import { boundedText } from './errors.ts';
 
 /** The facts about a container that a ProcessInfo needs. */
 export interface ContainerFacts {
@@ -30,6 +31,11 @@ export function factsFromListEntry(entry: Dockerode.ContainerInfo): ContainerFac
   };
 }
 
+/** A created container's facts with the Engine's reason why its start failed, if it did. */
+export function withStartError(facts: ContainerFacts, error: string | undefined): ContainerFacts {
+  return error ? { ...facts, reason: boundedText(error) } : facts;
+}
+
 export function factsFromInspect(info: Dockerode.ContainerInspectInfo): ContainerFacts {
   const ports: ContainerFacts['ports'] = [];
   for (const [key, bindings] of Object.entries(info.NetworkSettings?.Ports ?? {})) {
@@ -39,7 +45,7 @@ export function factsFromInspect(info: Dockerode.ContainerInspectInfo): Containe
     }
   }
   const state = info.State;
-  const reasons = [state.OOMKilled ? 'OOMKilled' : '', state.Error ?? ''].filter((r) => r !== '');
+  const reasons = [state.OOMKilled ? 'OOMKilled' : '', boundedText(state.Error ?? '')].filter((r) => r !== '');
   const facts: ContainerFacts = {
     labels: info.Config?.Labels ?? {},
     // The list gives whole seconds; so does this, so that get() and list() agree.

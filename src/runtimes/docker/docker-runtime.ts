@@ -10,14 +10,15 @@ import type { DockerRuntimeConfig } from '../../spec/config.ts';
 import type { ProcessInfo } from '../../spec/process-info.ts';
 import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
-import type { ListFilter, LogOptions, Runtime } from '../runtime.ts';
+import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.ts';
 import { engineConnection } from './connection.ts';
-import { type ContainerFacts, factsFromInspect, factsFromListEntry, isOurs, needsPublicHost, processInfo } from './container-info.ts';
+import { type ContainerFacts, factsFromInspect, factsFromListEntry, isOurs, needsPublicHost, processInfo, withStartError } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
 import {
   type ErrorContext,
   EngineError,
+  boundedText,
   isNetworkAmbiguous,
   isNetworkNotFound,
   isImageMissing,
@@ -27,7 +28,7 @@ import {
   translateEngineError,
 } from './errors.ts';
 import { publicHostFor } from './host-address.ts';
-import { pullArguments, registryServerAddress } from './image-reference.ts';
+import { parseImageReference, pullArguments, registryServerAddress } from './image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
@@ -81,28 +82,40 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async start(spec: ProcessSpec): Promise<ProcessInfo> {
+  async start(spec: ProcessSpec, options: StartOptions = {}): Promise<ProcessInfo> {
     const name = spec.process_name;
+    const { signal } = options;
     const ctx = this.#context(`starting process '${name}'`, { processName: name, image: spec.container.image_uri });
+    const cancelled = () => translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
     // Every secret first: a missing one must fail the start with nothing created.
     const { secretEnv, auth } = await this.#resolveSecrets(spec);
+    if (signal?.aborted) throw cancelled();
 
     await this.#ensureNetwork(ctx);
-    const id = await this.#createAndStart(spec, secretEnv, auth, ctx);
-    this.#logger.info({ process: name, container: id.slice(0, 12), image: spec.container.image_uri }, 'process started');
+    const id = await this.#createAndStart(spec, secretEnv, auth, ctx, signal);
     try {
+      // A create or start is never cut short (the Engine could finish it unseen); what it made
+      // is removed instead when nobody wants the answer any more.
+      if (signal?.aborted) throw cancelled();
       const facts = factsFromInspect(await this.#engine.inspectContainer(id));
+      if (signal?.aborted) throw cancelled();
+      this.#logger.info({ process: name, container: id.slice(0, 12), image: spec.container.image_uri }, 'process started');
       return processInfo(facts, await this.#publicHost([facts]));
     } catch (err) {
+      if (signal?.aborted) {
+        await this.#removeQuietly(id, name);
+        this.#logger.info({ process: name, container: id.slice(0, 12) }, 'start cancelled; container removed');
+        throw cancelled();
+      }
       throw translateEngineError(err, ctx);
     }
   }
 
   async get(name: string): Promise<ProcessInfo | undefined> {
     const ctx = this.#context(`looking up process '${name}'`);
-    const container = await this.#inspectByName(name, ctx);
-    if (container === undefined || !isOurs(container.Config?.Labels)) return undefined;
-    const facts = factsFromInspect(container);
+    const [entry] = await this.#containersOf(name, ctx);
+    if (entry === undefined) return undefined;
+    const facts = await this.#facts(entry);
     return processInfo(facts, await this.#publicHost([facts]));
   }
 
@@ -114,21 +127,35 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
-    const facts = entries.map(factsFromListEntry);
+    const facts = await Promise.all(entries.map((entry) => this.#facts(entry)));
     const host = await this.#publicHost(facts);
     return facts.map((f) => processInfo(f, host)).sort(byName);
   }
 
   async stop(name: string): Promise<void> {
     const ctx = this.#context(`stopping process '${name}'`, { processName: name });
-    const container = await this.#ourContainer(name, ctx);
-    await this.#stopAndRemove(container.Id, ctx);
-    this.#logger.info({ process: name }, 'process stopped');
+    const entries = await this.#containersOf(name, ctx);
+    if (entries.length === 0) throw notFound(name);
+    // Every container that the list shows under the name (more than one only from older servers
+    // or by hand): after a stop, the name is gone from the list.
+    const results = await Promise.allSettled(entries.map((entry) => this.#stopAndRemove(entry.Id, ctx)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.#logger.info({ process: name, containers: entries.map((e) => e.Id.slice(0, 12)) }, 'process stopped');
   }
 
   async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
     const ctx = this.#context(`reading the logs of process '${name}'`, { processName: name });
-    const container = await this.#ourContainer(name, ctx);
+    const [entry] = await this.#containersOf(name, ctx);
+    if (entry === undefined) throw notFound(name);
+    // The list does not say whether the container has a TTY, which decides the stream's framing.
+    let container: Dockerode.ContainerInspectInfo;
+    try {
+      container = await this.#engine.inspectContainer(entry.Id);
+    } catch (err) {
+      if (isNotFound(err)) throw notFound(name);
+      throw translateEngineError(err, ctx);
+    }
     const query: Record<string, string | number | boolean> = {
       stdout: true,
       stderr: true,
@@ -144,7 +171,7 @@ export class DockerRuntime implements Runtime {
       stream = await this.#engine.openLogs(container.Id, query, signal);
     } catch (err) {
       if (signal?.aborted) return noText();
-      if (isNotFound(err)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+      if (isNotFound(err)) throw notFound(name);
       throw translateEngineError(err, ctx);
     }
     const decode = container.Config?.Tty ? utf8Text : demultiplexedText;
@@ -265,6 +292,39 @@ export class DockerRuntime implements Runtime {
     this.#network = undefined;
   }
 
+  /**
+   * The containers that list() shows under this process name: those whose process label is the
+   * name, whatever the containers are called. Newest first (by creation time, then by id), so that
+   * get and logs pick the same one every time. One Engine call.
+   */
+  async #containersOf(name: string, ctx: ErrorContext): Promise<Dockerode.ContainerInfo[]> {
+    let entries: Dockerode.ContainerInfo[];
+    try {
+      entries = await this.#engine.listContainers([`${PROCESS_LABEL}=${name}`]);
+    } catch (err) {
+      throw translateEngineError(err, ctx);
+    }
+    return entries
+      .filter((entry) => entry.Labels?.[PROCESS_LABEL] === name)
+      .sort((a, b) => b.Created - a.Created || (a.Id < b.Id ? -1 : a.Id > b.Id ? 1 : 0));
+  }
+
+  /**
+   * A list entry's facts, as list() and get() both report them. The list does not say why a
+   * created container never ran; only for those (rare: a start in flight, or one that failed and
+   * could not be removed) is the container inspected, by id, for the Engine's error.
+   */
+  async #facts(entry: Dockerode.ContainerInfo): Promise<ContainerFacts> {
+    const facts = factsFromListEntry(entry);
+    if (entry.State !== 'created') return facts;
+    try {
+      return withStartError(facts, (await this.#engine.inspectContainer(entry.Id)).State?.Error);
+    } catch {
+      // Gone or unreadable in between: what the list said stands.
+      return facts;
+    }
+  }
+
   /** Inspects the container of that exact name; undefined when there is none. */
   async #inspectByName(name: string, ctx: ErrorContext): Promise<Dockerode.ContainerInspectInfo | undefined> {
     try {
@@ -286,6 +346,8 @@ export class DockerRuntime implements Runtime {
     const existing = await this.#inspectByName(name, ctx);
     if (existing === undefined) return;
     if (!isOurs(existing.Config?.Labels)) throw nameTaken(name);
+    // A container of ours called by this name but listed as another process is that process's.
+    if (existing.Config.Labels[PROCESS_LABEL] !== name) throw heldByOther(name, existing.Config.Labels[PROCESS_LABEL] ?? '');
     if (!REPLACEABLE.has(existing.State.Status)) {
       throw new HydroplaneError('process_exists', `a process named '${name}' already exists (${existing.State.Status}); stop it first`);
     }
@@ -293,13 +355,15 @@ export class DockerRuntime implements Runtime {
     await this.#removeTolerant(existing.Id, ctx);
   }
 
-  async #pullImage(image: string, auth: RegistryAuth | undefined, ctx: ErrorContext): Promise<void> {
+  async #pullImage(image: string, auth: RegistryAuth | undefined, ctx: ErrorContext, signal: AbortSignal | undefined): Promise<void> {
     const { fromImage, tag } = pullArguments(image);
-    this.#logger.info({ image, registry: auth?.serveraddress, withCredentials: auth !== undefined }, 'pulling image');
+    const registry = parseImageReference(image).domain ?? 'Docker Hub';
+    const timeoutSeconds = this.#config.pull_timeout_seconds;
+    this.#logger.info({ image, registry, withCredentials: auth !== undefined }, 'pulling image');
     try {
-      await this.#engine.pullImage(fromImage, tag, auth);
+      await this.#engine.pullImage(fromImage, tag, auth, { timeoutMs: timeoutSeconds * 1000, signal });
     } catch (err) {
-      throw translateEngineError(err, { ...ctx, phase: 'pull', withCredentials: auth !== undefined });
+      throw translateEngineError(err, { ...ctx, phase: 'pull', withCredentials: auth !== undefined, registry, pullTimeoutSeconds: timeoutSeconds });
     }
   }
 
@@ -310,7 +374,13 @@ export class DockerRuntime implements Runtime {
    * at (an ended process of ours gives way; anything else is refused). A network that vanished,
    * or that racing servers made twice, is put right. Each of these is retried once at most.
    */
-  async #createAndStart(spec: ProcessSpec, secretEnv: ReadonlyMap<string, string>, auth: RegistryAuth | undefined, ctx: ErrorContext): Promise<string> {
+  async #createAndStart(
+    spec: ProcessSpec,
+    secretEnv: ReadonlyMap<string, string>,
+    auth: RegistryAuth | undefined,
+    ctx: ErrorContext,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
     const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network });
     const retried = { pull: false, name: false, network: 0 };
     for (;;) {
@@ -322,7 +392,8 @@ export class DockerRuntime implements Runtime {
       } catch (err) {
         if (!retried.pull && isImageMissing(err)) {
           retried.pull = true;
-          await this.#pullImage(spec.container.image_uri, auth, ctx);
+          await this.#pullImage(spec.container.image_uri, auth, ctx, signal);
+          if (signal?.aborted) throw translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
           continue;
         }
         if (!retried.name && isNameInUse(err)) {
@@ -337,6 +408,10 @@ export class DockerRuntime implements Runtime {
         }
         if (err instanceof EngineError && err.status === 409) throw await this.#nameConflict(spec.process_name, ctx);
         throw translateEngineError(err, { ...ctx, phase: 'create' });
+      }
+      if (signal?.aborted) {
+        await this.#removeQuietly(id, spec.process_name);
+        throw translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
       }
       try {
         await this.#engine.startContainer(id);
@@ -361,23 +436,11 @@ export class DockerRuntime implements Runtime {
     await this.#ensureNetwork(ctx);
   }
 
-  /** The container of a process of ours, or process_not_found. */
-  async #ourContainer(name: string, ctx: ErrorContext): Promise<Dockerode.ContainerInspectInfo> {
-    const container = await this.#inspectByName(name, ctx);
-    if (container === undefined) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
-    if (!isOurs(container.Config?.Labels)) {
-      throw new HydroplaneError(
-        'process_not_found',
-        `no process named '${name}': a container of that name exists, but Hydroplane does not manage it, so it is left alone`,
-      );
-    }
-    return container;
-  }
-
   /** Docker's own name uniqueness decided a race of two starts: say who holds the name. */
   async #nameConflict(name: string, ctx: ErrorContext): Promise<HydroplaneError> {
     const holder = await this.#inspectByName(name, ctx).catch(() => undefined);
     if (holder !== undefined && !isOurs(holder.Config?.Labels)) return nameTaken(name);
+    if (holder !== undefined && holder.Config.Labels[PROCESS_LABEL] !== name) return heldByOther(name, holder.Config.Labels[PROCESS_LABEL] ?? '');
     return new HydroplaneError('process_exists', `a process named '${name}' already exists`);
   }
 
@@ -417,6 +480,18 @@ export class DockerRuntime implements Runtime {
   async #publicHost(facts: readonly ContainerFacts[]): Promise<string> {
     return facts.some(needsPublicHost) ? publicHostFor(this.#remoteHost) : '';
   }
+}
+
+function notFound(name: string): HydroplaneError {
+  return new HydroplaneError('process_not_found', `no process named '${name}'`);
+}
+
+function heldByOther(name: string, holder: string): HydroplaneError {
+  return new HydroplaneError(
+    'name_taken',
+    `the container named '${name}' belongs to process '${boundedText(holder, 100)}' (its hydroplane/process-id label); ` +
+      `choose another process_name, or stop process '${boundedText(holder, 100)}' first`,
+  );
 }
 
 function nameTaken(name: string): HydroplaneError {

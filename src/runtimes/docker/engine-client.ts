@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import type DockerModem from 'docker-modem';
 import { EngineError, toEngineError } from './errors.ts';
+import './modem-http.ts';
 
 export interface RegistryAuth {
   username: string;
@@ -54,33 +55,62 @@ export class EngineClient {
     return this.#call({ path: `/containers/${encodeURIComponent(id)}?`, method: 'DELETE', options: { force: true, v: true } });
   }
 
-  /** Pulls one image and follows the progress stream to its end. No timeout: pulls take what they take. */
-  async pullImage(fromImage: string, tag: string | undefined, auth: RegistryAuth | undefined): Promise<void> {
+  /**
+   * Pulls one image and follows the progress stream to its end, for at most `timeoutMs`. Aborting
+   * `signal` (or the timeout) closes the connection, which makes the Engine cancel the pull.
+   */
+  async pullImage(
+    fromImage: string,
+    tag: string | undefined,
+    auth: RegistryAuth | undefined,
+    options: { timeoutMs: number; signal?: AbortSignal | undefined },
+  ): Promise<void> {
     const query: Record<string, string> = { fromImage };
     if (tag !== undefined) query.tag = tag;
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, options.timeoutMs);
+    const abortSignal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
     const dial: DockerModem.DialOptions = {
       path: '/images/create?',
       method: 'POST',
       options: { _query: query, _body: {} },
       isStream: true,
       statusCodes: { 200: true },
+      abortSignal,
     };
     if (auth) dial.authconfig = auth;
-    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
-      this.#dial(dial, (err, data) => (err ? reject(toEngineError(err)) : resolve(data as NodeJS.ReadableStream)));
-    });
+    let stream: IncomingMessage | undefined;
+    const onAbort = () => stream?.destroy();
+    abortSignal.addEventListener('abort', onAbort, { once: true });
+    const failure = (err: unknown) => (timedOut ? new EngineError('timeout', 'the pull did not finish in time') : abortSignal.aborted ? aborted() : toEngineError(err));
     try {
+      if (abortSignal.aborted) throw aborted();
+      stream = await new Promise<IncomingMessage>((resolve, reject) => {
+        this.#dial(dial, (err, data) => (err ? reject(err) : resolve(quiet(data as IncomingMessage))));
+      });
+      if (abortSignal.aborted) throw aborted();
       let buffered = '';
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
         buffered += chunk.toString();
         const lines = buffered.split('\n');
         buffered = lines.pop() ?? '';
         for (const line of lines) checkProgress(line);
+        // One progress line is small; a stream that never ends a line is not the Engine's.
+        if (buffered.length > 1 << 20) throw new EngineError('stream', 'a progress line longer than 1 MiB');
       }
+      // A connection that closed before the end of the stream ends the iteration quietly.
+      if (!stream.complete) throw failure(new EngineError('unreachable', 'the pull stream ended early', { errno: 'ECONNRESET' }));
       checkProgress(buffered);
     } catch (err) {
-      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-      throw toEngineError(err);
+      throw failure(err);
+    } finally {
+      clearTimeout(timer);
+      abortSignal.removeEventListener('abort', onAbort);
+      stream?.destroy();
     }
   }
 
@@ -100,7 +130,7 @@ export class EngineClient {
       this.#dial({ path: `/containers/${encodeURIComponent(id)}/logs?`, method: 'GET', options: query, isStream: true, statusCodes: { 200: true }, abortSignal }, (err, data) => {
         clearTimeout(timer);
         if (err) reject(toEngineError(err, timedOut));
-        else resolve(data as IncomingMessage);
+        else resolve(quiet(data as IncomingMessage));
       });
     });
   }
@@ -149,6 +179,20 @@ export class EngineClient {
       callback(err as Error, null);
     }
   }
+}
+
+/**
+ * An 'error' event without a listener ends the process. A stream handed out may wait for its
+ * reader (a log that the route has not started to read), so it always has one; the reader still
+ * sees every error through its own iteration.
+ */
+function quiet<T extends NodeJS.EventEmitter>(stream: T): T {
+  stream.on('error', () => {});
+  return stream;
+}
+
+function aborted(): EngineError {
+  return new EngineError('aborted', 'cancelled by the caller');
 }
 
 /** Throws the error that a line of a progress stream reports, if any. */

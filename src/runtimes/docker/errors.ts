@@ -11,7 +11,9 @@ export type EngineErrorKind =
   /** The Engine answered with an error status. */
   | 'http'
   /** An error reported inside a progress stream (a pull), after a 200. */
-  | 'stream';
+  | 'stream'
+  /** The caller gave up (its client went away, or the server is closing); the call was cancelled. */
+  | 'aborted';
 
 export class EngineError extends Error {
   override readonly name = 'EngineError';
@@ -109,6 +111,17 @@ export function isNetworkAmbiguous(err: unknown): boolean {
   return err instanceof EngineError && /network \S+ is ambiguous/i.test(err.message);
 }
 
+/**
+ * Text from the Engine (which may embed a registry's reply) made fit for a message: control and
+ * bidirectional-formatting characters become spaces, runs of spaces one, and it is cut at `max`
+ * characters. Regexes that classify an error still read the EngineError's own text.
+ */
+export function boundedText(text: string, max = 300): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g, ' ').replace(/\s+/g, ' ').trim();
+  const chars = Array.from(clean);
+  return chars.length <= max ? clean : `${chars.slice(0, max).join('')}…`;
+}
+
 export interface ErrorContext {
   /** What Hydroplane was doing, as a phrase: "starting process 'web'". */
   action: string;
@@ -122,6 +135,10 @@ export interface ErrorContext {
   withCredentials?: boolean;
   /** The per-call timeout, named when it fires. */
   timeoutSeconds?: number;
+  /** The registry host of the image, for pull errors ('Docker Hub' when the reference names none). */
+  registry?: string;
+  /** The pull timeout, named when it fires. */
+  pullTimeoutSeconds?: number;
 }
 
 const PORT_IN_USE = /port is already allocated|address already in use/i;
@@ -133,8 +150,17 @@ const AUTH_ON_PULL = /unauthorized|authentication required|no basic auth credent
 export function translateEngineError(raw: unknown, ctx: ErrorContext): HydroplaneError {
   if (raw instanceof HydroplaneError) return raw;
   const err = toEngineError(raw);
-  const cause = new Error(err.message);
-  const engineSays = err.message;
+  // The cause goes to the server's log only, still bounded: a registry's reply can be anything.
+  const cause = new Error(boundedText(err.message, 2000));
+  const engineSays = boundedText(err.message);
+
+  if (err.kind === 'aborted') {
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `${ctx.action} was cancelled before it finished: its client went away or the server is shutting down; nothing was left behind`,
+      { cause },
+    );
+  }
 
   if (err.kind === 'unreachable') {
     const hint =
@@ -148,6 +174,7 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
       { cause },
     );
   }
+  if (ctx.phase === 'pull') return pullError(err, ctx, cause);
   if (err.kind === 'timeout') {
     const limit = ctx.timeoutSeconds === undefined ? '' : ` within ${ctx.timeoutSeconds} s`;
     return new HydroplaneError(
@@ -169,30 +196,14 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
     );
   }
 
-  if (ctx.phase === 'pull') {
-    const image = `'${ctx.image ?? '?'}'`;
-    if (/pull access denied/i.test(engineSays) && !ctx.withCredentials) {
-      // Docker Hub answers this for a missing repository and for a private one alike.
-      return new HydroplaneError(
-        'image_not_found',
-        `image ${image} was not found, or it is private and needs container.username and container.password (the Engine says: ${engineSays})`,
-        { cause },
-      );
-    }
-    if (err.status === 401 || err.status === 403 || AUTH_ON_PULL.test(engineSays)) {
-      const advice = ctx.withCredentials
-        ? 'check container.username and the password secret'
-        : 'the registry wants a login: give container.username and container.password';
-      return new HydroplaneError('registry_auth_failed', `the registry refused to serve image ${image}: ${advice} (the Engine says: ${engineSays})`, {
-        cause,
-      });
-    }
-    if (err.status === 404 || NOT_FOUND_ON_PULL.test(engineSays)) {
-      return new HydroplaneError('image_not_found', `image ${image} was not found in its registry (the Engine says: ${engineSays})`, { cause });
-    }
-    return new HydroplaneError('runtime_error', `the Docker Engine could not pull image ${image}: ${engineSays}`, { cause });
+  if (err.status !== undefined && err.status >= 300 && err.status < 400) {
+    return new HydroplaneError(
+      'runtime_error',
+      `the Docker Engine at ${ctx.endpoint} answered with a redirect (HTTP ${err.status}) while ${ctx.action}; Hydroplane never follows one: ` +
+        'check that docker_host points at a Docker Engine',
+      { cause },
+    );
   }
-
   if ((ctx.phase === 'create' || ctx.phase === 'start') && /no such image/i.test(engineSays)) {
     return new HydroplaneError('image_not_found', `image '${ctx.image ?? '?'}' is not on the Docker host (the Engine says: ${engineSays})`, { cause });
   }
@@ -221,4 +232,55 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
     return new HydroplaneError('runtime_forbidden', `the Docker Engine at ${ctx.endpoint} refused ${ctx.action}: ${engineSays}`, { cause });
   }
   return new HydroplaneError('runtime_error', `the Docker Engine failed while ${ctx.action}: ${engineSays}`, { cause });
+}
+
+/** Registry statuses as the Engine words them: "HTTP status: 500", "error parsing HTTP 404 response", "status code 401". */
+const REGISTRY_STATUS = /\bHTTP status:? (\d{3})\b|\bHTTP (\d{3}) response\b|\bstatus code:? (\d{3})\b|\b(\d{3}) (?:Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i;
+
+/**
+ * A failed pull, summarised: what failed, the registry's HTTP status when the Engine names one,
+ * the registry, and what to check. The Engine's message embeds the registry's reply, which can be
+ * any bytes from any host that an image reference names, so none of it is repeated; it only
+ * decides which summary applies.
+ */
+function pullError(err: EngineError, ctx: ErrorContext, cause: Error): HydroplaneError {
+  const image = `'${boundedText(ctx.image ?? '?', 200)}'`;
+  const registry = ctx.registry ?? 'Docker Hub';
+  if (err.kind === 'timeout') {
+    return new HydroplaneError(
+      'runtime_timeout',
+      `the pull of image ${image} from registry ${registry} did not finish within ${ctx.pullTimeoutSeconds ?? '?'} s and was cancelled: ` +
+        'check that the registry is available and answers; for a large image on a slow link, raise pull_timeout_seconds in the runtime config',
+      { cause },
+    );
+  }
+  const says = err.message;
+  const m = REGISTRY_STATUS.exec(says);
+  const registryStatus = m ? Number(m[1] ?? m[2] ?? m[3] ?? m[4]) : undefined;
+  const status = registryStatus ?? (err.status !== undefined && err.status !== 500 ? err.status : undefined);
+  const answered = status === undefined ? '' : ` (HTTP ${status})`;
+  if (/pull access denied/i.test(says) && !ctx.withCredentials) {
+    // Docker Hub answers this for a missing repository and for a private one alike.
+    return new HydroplaneError(
+      'image_not_found',
+      `image ${image} was not found on registry ${registry}${answered}, or it is private: check the image name and tag, ` +
+        'or give container.username and container.password',
+      { cause },
+    );
+  }
+  if (status === 401 || status === 403 || AUTH_ON_PULL.test(says)) {
+    const advice = ctx.withCredentials
+      ? 'check container.username and the password secret'
+      : 'the registry wants a login: give container.username and container.password';
+    return new HydroplaneError('registry_auth_failed', `registry ${registry} refused to serve image ${image}${answered}: ${advice}`, { cause });
+  }
+  if (status === 404 || (status === undefined && NOT_FOUND_ON_PULL.test(says))) {
+    return new HydroplaneError('image_not_found', `image ${image} was not found on registry ${registry}${answered}: check the image name and tag`, { cause });
+  }
+  return new HydroplaneError(
+    'runtime_error',
+    `the Docker Engine could not pull image ${image} from registry ${registry}${answered}: ` +
+      'check that the registry is available and reachable from the Docker host, and that the image name is right',
+    { cause },
+  );
 }

@@ -55,8 +55,20 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const info = await runtime.start(request.body);
-      return reply.status(201).send(info);
+      // A start that nobody waits for any more (the client went away before its answer, or the
+      // server is closing) is cancelled: its pull stops and what it created is removed.
+      const gone = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      };
+      reply.raw.once('close', onClose);
+      if (request.raw.socket?.destroyed) gone.abort();
+      try {
+        const info = await runtime.start(request.body, { signal: AbortSignal.any([gone.signal, closing]) });
+        return reply.status(201).send(info);
+      } finally {
+        reply.raw.off('close', onClose);
+      }
     },
   );
 
