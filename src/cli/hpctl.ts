@@ -291,14 +291,16 @@ function describeFailure(error: unknown): TerminalText {
 }
 
 /**
- * An error's stack for -d: its first line (the message, which may come from the server) escaped as
- * one line, the frames below it (hpctl's own code) keeping their line breaks.
+ * An error's stack for -d: its first line (with the message, which may come from the server)
+ * escaped as one line, the frames below it (hpctl's own code) keeping their line breaks.
  */
 function stackOf(error: Error): TerminalText {
   const stack = error.stack ?? String(error);
-  const head = `${error.name}: ${error.message}`;
-  if (!stack.startsWith(head)) return TerminalText.verbatim(escapeText(stack, { keepNewlines: true }));
-  return line`${error.name}: ${error.message}${TerminalText.verbatim(escapeText(stack.slice(head.length), { keepNewlines: true }))}`;
+  const at = stack.indexOf(error.message);
+  // A stack that does not begin with the message is shown as one line: safe, if not pretty.
+  if (at < 0 || stack.slice(0, at).includes('\n')) return line`${stack}`;
+  const head = stack.slice(0, at + error.message.length);
+  return line`${head}${TerminalText.verbatim(escapeText(stack.slice(head.length), { keepNewlines: true }))}`;
 }
 
 /** 5s, 3m, 2h, 4d: the largest whole unit. */
