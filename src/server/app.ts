@@ -1,5 +1,6 @@
 // The HTTP application, apart from process concerns (listening, signals, configuration), so that
 // tests drive it through inject() without sockets.
+import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifySchemaCompiler, type FastifyServerOptions } from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
@@ -102,6 +103,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       void (reply as FastifyReply).status(body.error).send(body);
     },
     logController: new RequestLog(),
+    // What Node's HTTP parser refuses (a NUL in the target, a malformed header, a request too slow
+    // to arrive) never reaches a route: answer it in the contract's shape too, then close.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const problem =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new HydroplaneError('request_timeout', 'the request did not arrive in time')
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? new HydroplaneError('headers_too_large', 'the request headers are too large')
+            : new HydroplaneError('invalid_request', `the request is not valid HTTP (${printable(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`);
+      const body = JSON.stringify(errorBody(problem));
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
   });
 
   installErrorHandling(app);

@@ -79,6 +79,17 @@ interface Attempt {
 async function attack(page: Page, base: string, names: { evil: string; victim: string; group: string; image: string }): Promise<Attempt[]> {
   return page.evaluate(
     async ({ base, names }) => {
+      // The page's DOM, typed only as far as used here (the tests compile without the DOM library).
+      interface Element {
+        [key: string]: unknown;
+        append(child: Element): void;
+        submit(): void;
+        addEventListener(type: string, listener: () => void, options?: { once: boolean }): void;
+      }
+      const { document, Image } = globalThis as unknown as {
+        document: { createElement(tag: string): Element; querySelector(selector: string): Element | null; body: Element };
+        Image: new () => { onload: () => void; onerror: () => void; src: string };
+      };
       const results: Array<{ what: string; outcome: string }> = [];
       const spec = JSON.stringify({ process_name: names.evil, container: { image_uri: names.image, command: ['sleep', '300'] } });
       const attempt = async (what: string, go: () => Promise<string>) => {

@@ -72,6 +72,15 @@ async function closedWithin(connection: Connection): Promise<void> {
   }
 }
 
+/** A raw HTTP answer: this status, and the contract's error body. */
+function assertErrorAnswer(raw: string, status: number, code: string): void {
+  assert.match(raw, new RegExp(`^HTTP/1\\.1 ${status} `), raw);
+  const body = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { error: number; code: string; details: string };
+  assert.equal(body.error, status, raw);
+  assert.equal(body.code, code, raw);
+  assert.doesNotMatch(body.details, /[\u0000-\u001f]/);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('connection timeouts', () => {
@@ -79,9 +88,9 @@ describe('connection timeouts', () => {
     const connection = await open();
     connection.socket.write(`GET /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
     const writes = await dribble(connection, 'X-Slow: a\r\n');
-    // It kept writing for longer than the headers limit, and never got an answer to its request.
+    // It kept writing for longer than the headers limit, and got a 408 in the error shape.
     assert.ok(writes * 100 >= LIMITS.headersMs, `${writes} writes`);
-    assert.doesNotMatch(connection.received(), /^HTTP\/1\.1 200/);
+    assertErrorAnswer(connection.received(), 408, 'request_timeout');
   });
 
   it('closes a connection that sends nothing at all', async () => {
@@ -139,5 +148,20 @@ describe('connection timeouts', () => {
       text += value;
     }
     assert.equal(text, 'first\nlater\n');
+  });
+
+  it('a request that the HTTP parser refuses is answered in the error shape, and the server goes on', async () => {
+    for (const [request, status, code] of [
+      [`GET /process/a\u0000b HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 400, 'invalid_request'],
+      [`GET /process?x=\u001b[2J HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`, 400, 'invalid_request'],
+      [`GET /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nBad Header: x\r\n\r\n`, 400, 'invalid_request'],
+      [`GET /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'headers_too_large'],
+    ] as const) {
+      const connection = await open();
+      connection.socket.write(request);
+      await closedWithin(connection);
+      assertErrorAnswer(connection.received(), status, code);
+    }
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
   });
 });
