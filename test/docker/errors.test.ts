@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { HydroplaneError } from '../../src/errors.ts';
-import { EngineError, isNetworkNotFound, isRemovalInProgress, toEngineError, translateEngineError } from '../../src/runtimes/docker/errors.ts';
+import { EngineError, boundedText, isNetworkNotFound, isRemovalInProgress, toEngineError, translateEngineError } from '../../src/runtimes/docker/errors.ts';
 
 const endpoint = 'unix:///var/run/docker.sock';
 const base = { action: "starting process 'web'", endpoint, processName: 'web', image: 'nginx' };
@@ -115,5 +116,57 @@ describe('translateEngineError', () => {
     assert.equal(err.status, 502);
     assert.match(err.message, /something odd happened/);
     assert.equal(translated(modemError(403, 'authorization denied by plugin'), { phase: 'other' }).code, 'runtime_forbidden');
+  });
+});
+
+/** Text as hostile as an Engine or a registry behind it could send: any code point, control characters, long. */
+const hostile = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 2000 }),
+  fc.string({ unit: fc.integer({ min: 0, max: 0x9f }).map((c) => String.fromCharCode(c)), maxLength: 2000 }),
+  fc.string({ maxLength: 50 }).map((s) => `${s}\u001b[2J${'Z'.repeat(5000)}\u202e`),
+);
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+describe('Engine text in messages', () => {
+  it('boundedText keeps at most max characters and no control or bidi characters', () => {
+    fc.assert(
+      fc.property(hostile, fc.integer({ min: 1, max: 400 }), (text, max) => {
+        const out = boundedText(text, max);
+        assert.ok(Array.from(out).length <= max + 1, `${Array.from(out).length} > ${max + 1}`);
+        assert.doesNotMatch(out, CONTROL);
+      }),
+    );
+  });
+
+  it('every translated error is short and clean, whatever the Engine said, and a pull repeats none of it', () => {
+    const phases = fc.constantFrom('pull' as const, 'create' as const, 'start' as const, 'other' as const, undefined);
+    fc.assert(
+      fc.property(fc.integer({ min: 300, max: 599 }), hostile, phases, fc.boolean(), (status, text, phase, stream) => {
+        const raw = stream ? new EngineError('stream', text) : modemError(status, text);
+        const err = translated(raw, phase === undefined ? {} : { phase, registry: 'registry.example' });
+        assert.ok(err.message.length <= 800, `${err.message.length} characters`);
+        assert.doesNotMatch(err.message, CONTROL);
+        if (phase === 'pull') {
+          assert.match(err.message, /registry\.example/);
+          const clean = boundedText(text, 2000);
+          for (let i = 0; i + 10 <= clean.length; i += 5) {
+            const piece = clean.slice(i, i + 10);
+            if (!/^[\s\w'.:,()-]*$/.test(piece) || /[^\s]{10}/.test(piece)) {
+              assert.ok(!err.message.includes(piece), `'${piece}' is in ${err.message}`);
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a redirect from the Engine is an error that says so', () => {
+    for (const status of [301, 302, 307, 308]) {
+      const err = translated(modemError(status, '<a href="/v1.41/containers/json">Moved Permanently</a>.'), { phase: 'other' });
+      assert.equal(err.code, 'runtime_error');
+      assert.match(err.message, new RegExp(`redirect \\(HTTP ${status}\\)`));
+      assert.doesNotMatch(err.message, /Moved/);
+    }
   });
 });

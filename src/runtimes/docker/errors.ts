@@ -259,22 +259,27 @@ function pullError(err: EngineError, ctx: ErrorContext, cause: Error): Hydroplan
   const registryStatus = m ? Number(m[1] ?? m[2] ?? m[3] ?? m[4]) : undefined;
   const status = registryStatus ?? (err.status !== undefined && err.status !== 500 ? err.status : undefined);
   const answered = status === undefined ? '' : ` (HTTP ${status})`;
-  if (/pull access denied/i.test(says) && !ctx.withCredentials) {
+  // A status decides alone: the words around it may be the registry's, chosen to mislead.
+  // "pull access denied" is the Engine's own phrase, with its own 404 (the registry's status unknown).
+  const denied = registryStatus === undefined && /pull access denied/i.test(says);
+  const auth = status === 401 || status === 403 || (denied && ctx.withCredentials) || (status === undefined && AUTH_ON_PULL.test(says));
+  const missing = status === 404 || (status === undefined && NOT_FOUND_ON_PULL.test(says));
+  if (denied && !ctx.withCredentials) {
     // Docker Hub answers this for a missing repository and for a private one alike.
     return new HydroplaneError(
       'image_not_found',
-      `image ${image} was not found on registry ${registry}${answered}, or it is private: check the image name and tag, ` +
+      `image ${image} was not found on registry ${registry}, or it is private: check the image name and tag, ` +
         'or give container.username and container.password',
       { cause },
     );
   }
-  if (status === 401 || status === 403 || AUTH_ON_PULL.test(says)) {
+  if (auth) {
     const advice = ctx.withCredentials
       ? 'check container.username and the password secret'
       : 'the registry wants a login: give container.username and container.password';
     return new HydroplaneError('registry_auth_failed', `registry ${registry} refused to serve image ${image}${answered}: ${advice}`, { cause });
   }
-  if (status === 404 || (status === undefined && NOT_FOUND_ON_PULL.test(says))) {
+  if (missing) {
     return new HydroplaneError('image_not_found', `image ${image} was not found on registry ${registry}${answered}: check the image name and tag`, { cause });
   }
   return new HydroplaneError(

@@ -1,0 +1,172 @@
+// Pulls against the real Engine and a registry on loopback that stalls or answers with hostile
+// bodies: a pull is bounded by pull_timeout_seconds, stops when its caller goes away (the
+// registry sees its connection close), leaves nothing behind, and no byte of a registry's reply
+// reaches an error's details.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { pino } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import type DockerModem from 'docker-modem';
+import { HydroplaneError } from '../../src/errors.ts';
+import { type RunningServer, startServer } from '../../src/main.ts';
+import { ProcessSpec } from '../../src/spec/process-spec.ts';
+import { DockerTestRun, TEST_IMAGE, dockerSkip, eventually } from '../support/docker.ts';
+import { FakeRegistry } from '../support/fake-registry.ts';
+import Dockerode from 'dockerode';
+
+const skip = await dockerSkip();
+const run = new DockerTestRun();
+
+const spec = (name: string, image: string) => ProcessSpec.parse({ process_name: name, container: { image_uri: image, command: ['sleep', '60'] } });
+
+async function containersNamed(name: string): Promise<number> {
+  const all = await run.docker.listContainers({ all: true, filters: { name: [name] } });
+  return all.filter((c) => c.Names.includes(`/${name}`)).length;
+}
+
+function hydroplaneError(code: string, check?: (err: HydroplaneError) => void) {
+  return (err: unknown) => {
+    assert.ok(err instanceof HydroplaneError, `a HydroplaneError, got ${String(err)}`);
+    assert.equal(err.code, code, err.message);
+    check?.(err);
+    return true;
+  };
+}
+
+describe('a pull is bounded and cancellable', { skip }, () => {
+  it('fails with runtime_timeout naming pull_timeout_seconds and the registry, cancels the pull, and creates nothing', async (t) => {
+    const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
+    t.after(() => registry.close());
+    const runtime = run.runtime({ config: run.config({ pull_timeout_seconds: 1 }) });
+    const name = run.name('pulltimeout');
+    await assert.rejects(
+      runtime.start(spec(name, `${registry.host}/${run.prefix}stall/app:1`)),
+      hydroplaneError('runtime_timeout', (err) => {
+        assert.match(err.message, /pull_timeout_seconds/);
+        assert.ok(err.message.includes(registry.host), err.message);
+      }),
+    );
+    assert.ok(registry.requests.some((r) => r.includes('/blobs/')), registry.requests.join('\n'));
+    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    assert.equal(await containersNamed(name), 0);
+  });
+
+  it('stops the pull when the start is aborted, and creates nothing', async (t) => {
+    const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
+    t.after(() => registry.close());
+    const runtime = run.runtime();
+    const name = run.name('pullabort');
+    const controller = new AbortController();
+    const started = runtime.start(spec(name, `${registry.host}/${run.prefix}stall/app:1`), { signal: controller.signal });
+    started.catch(() => {});
+    await eventually(async () => (registry.stalledOpen >= 1 ? true : undefined), 'the Engine to download the layer');
+    controller.abort();
+    await assert.rejects(started, hydroplaneError('runtime_unavailable', (err) => assert.match(err.message, /cancelled/)));
+    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    assert.equal(await containersNamed(name), 0);
+  });
+
+  it('removes the container when the start is aborted after its create', async () => {
+    const docker = new Dockerode();
+    const controller = new AbortController();
+    const dial = docker.modem.dial.bind(docker.modem);
+    // The caller goes away just as the Engine has created the container.
+    docker.modem.dial = ((options: DockerModem.DialOptions, callback: DockerModem.RequestCallback) =>
+      dial(options, (err, data) => {
+        if (!err && options.path.startsWith('/containers/create')) controller.abort();
+        callback(err, data);
+      })) as typeof docker.modem.dial;
+    const runtime = run.runtime({ docker });
+    const name = run.name('createabort');
+    await assert.rejects(runtime.start(spec(name, TEST_IMAGE), { signal: controller.signal }), hydroplaneError('runtime_unavailable'));
+    assert.equal(await containersNamed(name), 0);
+  });
+
+  it('stops the pull when the client of POST /process goes away, and creates nothing', async (t) => {
+    const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
+    const dir = await mkdtemp(join(tmpdir(), 'hp-pulls-'));
+    t.after(async () => {
+      await registry.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const configPath = join(dir, 'config.yml');
+    await writeFile(configPath, `runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
+    const server: RunningServer = await startServer({
+      configPath,
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }) as FastifyBaseLogger,
+      password: async () => '',
+      env: {},
+    });
+    t.after(() => server.close());
+    const name = run.name('pullgone');
+    const body = JSON.stringify({ process_name: name, container: { image_uri: `${registry.host}/${run.prefix}stall/app:1` } });
+    const req = request(`${server.url}/process`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    req.on('error', () => {});
+    req.end(body);
+    await eventually(async () => (registry.stalledOpen >= 1 ? true : undefined), 'the Engine to download the layer');
+    req.destroy();
+    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    assert.equal(await containersNamed(name), 0);
+    assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    assert.equal((await fetch(`${server.url}/process/${name}`)).status, 404);
+  });
+});
+
+/** Bodies a registry could answer: control characters, HTML, JSON errors that embed them, a megabyte. */
+const hostileBody = fc.oneof(
+  fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), minLength: 16, maxLength: 300 }),
+  fc.string({ unit: 'grapheme', minLength: 16, maxLength: 200 }).map((s) => `<html><body><h1>${s}</h1><script>alert(1)</script></body></html>`),
+  fc.string({ minLength: 16, maxLength: 200 }).map((s) => JSON.stringify({ errors: [{ code: 'DENIED', message: `\u001b[2J\u001b[31m${s}\r\n\u0007` }] })),
+  fc.constant(`${'\u001b]0;owned\u0007'}${'X'.repeat(1 << 20)}`),
+);
+
+describe('a registry error is summarised, never echoed', { skip }, () => {
+  it('answers 401, 403, 404, 429, 500, 502 and 503 with any body with a short summary naming the status and registry, and none of the body', async () => {
+    const runtime = run.runtime();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(401, 403, 404, 429, 500, 502, 503), hostileBody, fc.boolean(), async (status, text, asJson) => {
+        const marker = `HOSTILE${Math.random().toString(36).slice(2, 10)}`;
+        const body = `${marker} ${text} ${marker}`;
+        const registry = await new FakeRegistry({
+          manifest: { status, body, headers: { 'Content-Type': asJson ? 'application/json' : 'text/html' } },
+        }).listen();
+        try {
+          const name = run.name('hostile');
+          const err = await runtime.start(spec(name, `${registry.host}/${run.prefix}evil/app:1`)).then(
+            () => assert.fail('the start succeeded'),
+            (e: unknown) => e,
+          );
+          assert.ok(err instanceof HydroplaneError, String(err));
+          // The status decides, whatever words the body holds.
+          const expected = status === 401 || status === 403 ? 'registry_auth_failed' : status === 404 ? 'image_not_found' : 'runtime_error';
+          assert.equal(err.code, expected, err.message);
+          const details = err.message;
+          assert.ok(details.length <= 500, `short: ${details.length} characters`);
+          assert.ok(details.includes(registry.host), details);
+          assert.doesNotMatch(details, /[\u0000-\u001f\u007f-\u009f]/, 'no control characters');
+          assert.ok(!details.includes(marker), `none of the body: ${details}`);
+          // No run of 12 characters of the body either.
+          for (let i = 0; i + 12 <= Math.min(body.length, 4000); i += 3) {
+            const piece = body.slice(i, i + 12);
+            if (piece.trim().length >= 8) assert.ok(!details.includes(piece), `'${piece}' of the body is in: ${details}`);
+          }
+          assert.ok(registry.requests.some((r) => r.includes('/manifests/1')), 'the Engine asked the registry');
+          assert.equal(await containersNamed(name), 0);
+          if (process.env.HP_SHOW_PULL_ERRORS) console.log(status, err.code, details);
+        } finally {
+          await registry.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+});
+
+after(() => run.cleanupContainers());
