@@ -36,7 +36,7 @@ export interface AppOptions {
   waitPollMs?: number;
   /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
   allowedHosts?: readonly string[];
-  /** The port that a loopback Host must name; by default the port the server is bound to. */
+  /** The port that a loopback Host must name; by default the port that the request came in on (the bound one). */
   port?: number;
   /** Connection limits; see DEFAULT_TIMEOUTS. */
   timeouts?: Partial<ConnectionTimeouts>;
