@@ -2,6 +2,7 @@
 // Kubernetes Deployment name and a Service name; the strictest of these is the Service, a
 // DNS-1035 label. A group becomes a label value on every runtime.
 // Rules: https://kubernetes.io/docs/concepts/overview/working-with-objects/names/
+import { shown } from './shown.ts';
 
 /**
  * A name that some runtime can hold, as a path or query names it: the union of Docker's
@@ -33,16 +34,16 @@ export const PORT_NAME_MAX = 15;
 /** A POSIX shell variable name, which every runtime and every program's getenv accepts. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Returns what is wrong with a label key, or undefined when it is valid. */
+/** Returns what is wrong with a label key (which the problem's path names), or undefined when it is valid. */
 export function labelKeyProblem(key: string): string | undefined {
   const slash = key.lastIndexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
   if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253 || !DNS_1123_SUBDOMAIN.test(prefix))) {
-    return `label key prefix '${prefix}' must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)`;
+    return `label key prefix '${shown(prefix)}' must be a DNS subdomain (lowercase letters, digits, '-' and '.', at most 253 characters)`;
   }
   if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
-    return `label key '${key}' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, after an optional 'prefix/'`;
+    return "label key must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, after an optional 'prefix/'";
   }
   return undefined;
 }
@@ -51,7 +52,7 @@ export function labelKeyProblem(key: string): string | undefined {
 export function labelValueProblem(value: string): string | undefined {
   if (value === '') return undefined;
   if (value.length > LABEL_VALUE_MAX || !LABEL_VALUE.test(value)) {
-    return `label value '${value}' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
+    return `label value '${shown(value)}' must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
   }
   return undefined;
 }

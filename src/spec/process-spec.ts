@@ -14,44 +14,88 @@ import {
   labelKeyProblem,
   labelValueProblem,
 } from './names.ts';
+import { shown } from './shown.ts';
+import { MAX_PROBLEMS } from './validate.ts';
 
-/** Limits that no real spec comes near; they keep one request from exhausting the server. */
-export const SPEC_LIMITS = { ports: 256, env: 1024, command: 4096, nodeSelector: 64, stringLength: 65536 } as const;
+/**
+ * Limits that no real spec comes near; they keep one request from exhausting the server. Each is
+ * checked before what it bounds is read: an oversize list, map or string is one problem, whatever
+ * it holds. The field descriptions state them, and so does the API document.
+ */
+export const SPEC_LIMITS = {
+  ports: 256,
+  env: 1024,
+  command: 4096,
+  nodeSelector: 64,
+  /** An env value or a command argument. Generous for a certificate; Linux refuses more than 128 KiB in one anyway. */
+  stringLength: 65536,
+  imageUri: 4096,
+  /** A secret's name or key, a registry user name, a variable's name. */
+  name: 1024,
+  /** A number written as a string, such as "0.25". */
+  numericString: 64,
+} as const;
 
-const NUMERIC_STRING = /^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$/;
+// Unambiguous, so that a long string that is not a number fails in linear time.
+const NUMERIC_STRING = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$/;
 
 /** A number, or a numeric string such as "80" or "0.25", as the original accepted. */
 function numeric<T extends z.ZodType<number, number>>(inner: T) {
+  const numericString = z
+    .string()
+    .max(SPEC_LIMITS.numericString, { error: 'expected a number or a numeric string', abort: true })
+    .regex(NUMERIC_STRING, 'expected a number or a numeric string');
   return z
-    .union([z.number(), z.string().regex(NUMERIC_STRING, 'expected a number or a numeric string')], { error: 'expected a number or a numeric string' })
+    .union([z.number(), numericString], { error: 'expected a number or a numeric string' })
     .transform((v) => (typeof v === 'string' ? Number(v) : v))
     .pipe(inner);
 }
 
-export const ProcessName = z
-  .string()
-  .max(DNS_LABEL_MAX, `must be at most ${DNS_LABEL_MAX} characters`)
+/** At most `max` characters; a longer string is refused before any pattern reads it. */
+function text(max: number, message = `must be at most ${max} characters`) {
+  return z.string().max(max, { error: message, abort: true });
+}
+
+/** Whether `value` is an object with more than `max` keys; stops counting there. */
+function hasMoreKeys(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  let n = 0;
+  for (const key in value) if (Object.hasOwn(value, key) && ++n > max) return true;
+  return false;
+}
+
+/** `schema` behind a cheap check: input that `tooBig` names a problem for is refused before `schema` reads any of it. */
+function limited<T extends z.ZodType>(schema: T, tooBig: (value: unknown) => string | undefined) {
+  return z.preprocess<unknown, T, z.input<T>>((value, ctx) => {
+    const problem = tooBig(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    return value;
+  }, schema);
+}
+
+export const ProcessName = text(DNS_LABEL_MAX)
   .regex(DNS_1035_LABEL, "must be lowercase letters, digits and '-', start with a letter and end with a letter or digit")
   .describe(
     'Unique name of the process. It names the container (Docker) or the Deployment and Service (Kubernetes), ' +
       "so it must be a DNS-1035 label: lowercase letters, digits and '-', starting with a letter, at most 63 characters.",
   );
 
-export const GroupName = z
-  .string()
-  .max(LABEL_VALUE_MAX, `must be at most ${LABEL_VALUE_MAX} characters`)
+export const GroupName = text(LABEL_VALUE_MAX)
   .regex(LABEL_VALUE, "must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
   .describe("Name of a group of processes that can be listed and stopped together. Letters, digits, '-', '_' and '.', at most 63.");
 
 export const ProcessSecret = z
   .strictObject({
-    secret_name: z.string().min(1).max(1024).describe('Name of the secret in the secret store (Docker) or of the Kubernetes Secret.'),
-    key: z
-      .string()
+    secret_name: text(SPEC_LIMITS.name)
       .min(1)
-      .max(1024)
+      .describe(`Name of the secret in the secret store (Docker) or of the Kubernetes Secret; at most ${SPEC_LIMITS.name} characters.`),
+    key: text(SPEC_LIMITS.name)
+      .min(1)
       .optional()
-      .describe('Key of one field: of a JSON object secret (secret store) or of the Kubernetes Secret. Omit to use the whole value.'),
+      .describe(
+        `Key of one field: of a JSON object secret (secret store) or of the Kubernetes Secret, at most ${SPEC_LIMITS.name} characters. ` +
+          'Omit to use the whole value.',
+      ),
   })
   .describe('A value taken from a secret instead of written in clear text.');
 
@@ -62,9 +106,7 @@ const Port = z
       .optional()
       .describe('Port published on the host (Docker) or the Service (Kubernetes); defaults to container_port.'),
     protocol: z.enum(['tcp', 'udp']).default('tcp').describe('Transport protocol.'),
-    name: z
-      .string()
-      .max(PORT_NAME_MAX, `must be at most ${PORT_NAME_MAX} characters`)
+    name: text(PORT_NAME_MAX)
       .refine(
         (n) => PORT_NAME.test(n) && /[a-z]/.test(n) && !n.includes('--'),
         "must be lowercase letters, digits and '-' with at least one letter, starting and ending with a letter or digit, no '--'",
@@ -76,8 +118,12 @@ const Port = z
 
 const EnvVar = z
   .strictObject({
-    name: z.string().regex(ENV_NAME, "must be a variable name: letters, digits and '_', not starting with a digit").max(1024),
-    value: z.union([z.string().max(SPEC_LIMITS.stringLength), ProcessSecret]).describe('A literal value, or a process secret.'),
+    name: text(SPEC_LIMITS.name)
+      .regex(ENV_NAME, "must be a variable name: letters, digits and '_', not starting with a digit")
+      .describe(`Name of the variable, at most ${SPEC_LIMITS.name} characters.`),
+    value: z
+      .union([text(SPEC_LIMITS.stringLength), ProcessSecret])
+      .describe(`A literal value of at most ${SPEC_LIMITS.stringLength} characters, or a process secret.`),
   })
   .describe('An environment variable of the container.');
 
@@ -92,39 +138,52 @@ const Resources = z
   })
   .describe('CPU and memory.');
 
-const NodeSelector = z
-  .record(z.string(), z.string())
-  .superRefine((selector, ctx) => {
-    const entries = Object.entries(selector);
-    if (entries.length > SPEC_LIMITS.nodeSelector) {
-      ctx.addIssue({ code: 'custom', message: `at most ${SPEC_LIMITS.nodeSelector} labels` });
-    }
-    for (const [key, value] of entries) {
-      const problem = labelKeyProblem(key) ?? labelValueProblem(value);
-      if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
-    }
-  })
-  .describe('Node labels that the node running the process must carry (Kubernetes). Docker runs on one machine and ignores it.');
+const NodeSelector = limited(
+  z
+    .record(z.string(), z.string())
+    .superRefine((selector, ctx) => {
+      for (const [key, value] of Object.entries(selector)) {
+        const problem = labelKeyProblem(key) ?? labelValueProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+      }
+    })
+    .meta({ maxProperties: SPEC_LIMITS.nodeSelector })
+    .describe(
+      'Node labels that the node running the process must carry (Kubernetes); at most ' +
+        `${SPEC_LIMITS.nodeSelector}. Docker runs on one machine and ignores it.`,
+    ),
+  (value) => (hasMoreKeys(value, SPEC_LIMITS.nodeSelector) ? `more than ${SPEC_LIMITS.nodeSelector} labels` : undefined),
+);
 
+// An array's .max() is checked before its items (zod's size cap), so it needs no limited().
 export const ContainerSpec = z
   .strictObject({
-    image_uri: z
-      .string()
-      .max(4096)
+    image_uri: text(SPEC_LIMITS.imageUri)
       .regex(IMAGE_REFERENCE, 'must be an image reference such as "nginx", "nginxdemos/hello" or "ghcr.io/org/img:tag"')
-      .describe('Image to run, as Docker names it; pulled when the runtime does not have it.'),
+      .describe(`Image to run, as Docker names it (at most ${SPEC_LIMITS.imageUri} characters); pulled when the runtime does not have it.`),
     username: z
-      .union([z.string().min(1).max(1024), ProcessSecret])
+      .union([text(SPEC_LIMITS.name).min(1), ProcessSecret])
       .optional()
-      .describe('Registry user name, literal or a process secret; for images in private registries.'),
+      .describe(`Registry user name (at most ${SPEC_LIMITS.name} characters) or a process secret; for images in private registries.`),
     password: ProcessSecret.optional().describe('Registry password, always a process secret.'),
-    ports: z.array(Port).max(SPEC_LIMITS.ports).default([]).describe('Ports to publish.'),
-    env: z.array(EnvVar).max(SPEC_LIMITS.env).default([]).describe('Environment variables.'),
+    ports: z
+      .array(Port)
+      .max(SPEC_LIMITS.ports, `at most ${SPEC_LIMITS.ports} ports`)
+      .default([])
+      .describe(`Ports to publish, at most ${SPEC_LIMITS.ports}.`),
+    env: z
+      .array(EnvVar)
+      .max(SPEC_LIMITS.env, `at most ${SPEC_LIMITS.env} variables`)
+      .default([])
+      .describe(`Environment variables, at most ${SPEC_LIMITS.env}.`),
     command: z
-      .array(z.string().max(SPEC_LIMITS.stringLength))
-      .max(SPEC_LIMITS.command)
+      .array(text(SPEC_LIMITS.stringLength))
+      .max(SPEC_LIMITS.command, `at most ${SPEC_LIMITS.command} arguments`)
       .optional()
-      .describe("Replaces the image's command (Docker CMD; the image's entrypoint is kept)."),
+      .describe(
+        `Replaces the image's command (Docker CMD; the image's entrypoint is kept): at most ${SPEC_LIMITS.command} arguments ` +
+          `of at most ${SPEC_LIMITS.stringLength} characters.`,
+      ),
     resource_request: Resources.optional().describe('Resources reserved for the process.'),
     resource_limit: Resources.optional().describe('Resources the process may not exceed.'),
     node_selector: NodeSelector.optional(),
@@ -149,7 +208,7 @@ export const ContainerSpec = z
     c.env.forEach((e, i) => {
       const first = seenEnv.get(e.name);
       if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['env', i, 'name'], message: `variable '${e.name}' is already set by env[${first}]` });
+        ctx.addIssue({ code: 'custom', path: ['env', i, 'name'], message: `variable '${shown(e.name)}' is already set by env[${first}]` });
       } else seenEnv.set(e.name, i);
     });
     if (c.password !== undefined && c.username === undefined) {
@@ -180,7 +239,10 @@ export const ProcessSpec = z
       .describe('Publish the ports on every interface (Docker) or through a NodePort Service (Kubernetes), instead of privately.'),
     container: ContainerSpec,
   })
-  .describe('A process for Hydroplane to run: one container.');
+  .describe(
+    'A process for Hydroplane to run: one container. Unknown fields are refused; an answer names the first ' +
+      `${MAX_PROBLEMS} problems of a spec and counts the rest.`,
+  );
 
 /** The spec as a user writes it. */
 export type ProcessSpecInput = z.input<typeof ProcessSpec>;

@@ -1,20 +1,30 @@
-// Turns a schema's verdict into the contract's error: every offending field with its path, and for
-// an unknown field, where it belongs when it is a known field in the wrong place.
+// Turns a schema's verdict into the contract's error: the offending fields with their paths, and
+// for an unknown field, where it belongs when it is a known field in the wrong place. A request
+// can hold a hundred thousand problems: the answer names the first few and counts the rest, and
+// every value it repeats is cut short and escaped (shown()).
 import { z } from 'zod';
 import { HydroplaneError, type ErrorCode, type FieldProblem } from '../errors.ts';
+import { shown } from './shown.ts';
 
 type Path = readonly PropertyKey[];
+
+/** The most problems an answer names; one more entry counts the rest. */
+export const MAX_PROBLEMS = 20;
+/** The longest message of one problem. */
+const MESSAGE_MAX = 200;
+/** About the longest list of problems in an error's details; `fields` has each of them. */
+const DETAILS_MAX = 1500;
 
 export function formatPath(path: Path): string {
   let out = '';
   for (const part of path) {
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
+    else out += out === '' ? shown(String(part)) : `.${shown(String(part))}`;
   }
   return out;
 }
 
-/** Validates `raw` against `schema`; throws a HydroplaneError naming every problem. */
+/** Validates `raw` against `schema`; throws a HydroplaneError naming the first problems and counting the rest. */
 export function parseOrThrow<S extends z.ZodType>(
   schema: S,
   raw: unknown,
@@ -22,26 +32,58 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const fields = describeIssues(schema, result.error.issues, raw);
-  const summary = fields.map((f) => (f.path ? `${f.path}: ${f.message}` : f.message)).join('; ');
-  throw new HydroplaneError(what.code ?? 'invalid_spec', `invalid ${what.subject}: ${summary}`, { fields });
+  const { problems, more } = firstProblems(schema, result.error.issues, raw);
+  const fields = more > 0 ? [...problems, { path: '', message: moreProblems(more) }] : problems;
+  throw new HydroplaneError(what.code ?? 'invalid_spec', `invalid ${what.subject}: ${summarize(problems, more)}`, { fields });
 }
 
-/** `input` is what was validated: where a discriminated union holds a field, it says which branch. */
+/**
+ * The problems of `issues`, at most MAX_PROBLEMS of them and then one entry (path '') that counts
+ * the rest. `input` is what was validated: where a discriminated union holds a field, it says which branch.
+ */
 export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input?: unknown): FieldProblem[] {
+  const { problems, more } = firstProblems(schema, issues, input);
+  return more > 0 ? [...problems, { path: '', message: moreProblems(more) }] : problems;
+}
+
+/** The first MAX_PROBLEMS problems, and how many more there are. */
+function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input: unknown): { problems: FieldProblem[]; more: number } {
   const problems: FieldProblem[] = [];
+  let more = 0;
   for (const issue of issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
+      const named = Math.min(issue.keys.length, MAX_PROBLEMS - problems.length);
+      for (const key of issue.keys.slice(0, named)) {
         problems.push({ path: formatPath([...issue.path, key]), message: unknownFieldMessage(schema, issue.path, key, valueAt(input, issue.path)) });
       }
+      more += issue.keys.length - named;
+    } else if (problems.length === MAX_PROBLEMS) {
+      more++;
     } else if (issue.code === 'invalid_type' && issue.input === undefined) {
       problems.push({ path: formatPath(issue.path), message: 'is required' });
     } else {
-      problems.push({ path: formatPath(issue.path), message: issue.message });
+      problems.push({ path: formatPath(issue.path), message: shown(issue.message, MESSAGE_MAX) });
     }
   }
-  return problems;
+  return { problems, more };
+}
+
+/** The problems in one line of about DETAILS_MAX characters at most, counting those it leaves out. */
+function summarize(problems: readonly FieldProblem[], more: number): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (const f of problems) {
+    const part = f.path ? `${f.path}: ${f.message}` : f.message;
+    if (parts.length > 0 && length + part.length > DETAILS_MAX) break;
+    parts.push(part);
+    length += part.length + 2;
+  }
+  const left = problems.length - parts.length + more;
+  return left > 0 ? `${parts.join('; ')}; ${moreProblems(left)}` : parts.join('; ');
+}
+
+function moreProblems(n: number): string {
+  return `… and ${n.toLocaleString('en-US')} more problem${n === 1 ? '' : 's'}`;
 }
 
 function unknownFieldMessage(schema: z.ZodType, parentPath: Path, key: string, parent: unknown): string {
@@ -49,11 +91,11 @@ function unknownFieldMessage(schema: z.ZodType, parentPath: Path, key: string, p
   const here = formatPath(parentPath.map((p) => (typeof p === 'number' ? 0 : p))).replace(/\[0\]/g, '[]');
   if (places && !places.includes(here)) {
     const where = places.map((p) => (p === '' ? 'at the top level' : `in '${p}'`)).join(' or ');
-    return `unknown field here; '${key}' belongs ${where}`;
+    return `unknown field here; '${shown(key)}' belongs ${where}`;
   }
   const branch = chosenBranch(schemasAt(schema, parentPath), parent);
   const siblings = objectKeysAt(schema, parentPath, parent);
-  const near = siblings.filter((s) => s !== key && editDistance(s, key) <= 2);
+  const near = siblings.filter((s) => s !== key && Math.abs(s.length - key.length) <= 2 && editDistance(s, key) <= 2);
   if (near.length > 0) return `unknown field; did you mean '${near[0]}'?`;
   // A field of another branch of the union: runtime.cluster_name with runtime_type gke, say.
   const unknown = branch ? `unknown field for ${branch.discriminator} '${branch.value}'` : 'unknown field';
@@ -83,14 +125,19 @@ function chosenBranch(schemas: readonly z.core.$ZodType[], input: unknown): { di
   return undefined;
 }
 
-/** Steps through wrappers (optional, default, pipe, ...) to the schema that holds the shape. */
+/**
+ * Steps through wrappers (optional, default, pipe, ...) to the schema that holds the shape: a
+ * pipe's input side, but past a preprocess (such as a size limit) to the schema it guards.
+ */
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
   let s = schema;
   for (;;) {
     const def = s._zod.def as unknown as Record<string, unknown>;
     if (def['innerType']) s = def['innerType'] as z.core.$ZodType;
-    else if (def['type'] === 'pipe') s = def['in'] as z.core.$ZodType;
-    else return s;
+    else if (def['type'] === 'pipe') {
+      const from = def['in'] as z.core.$ZodType;
+      s = (from._zod.def as { type: string }).type === 'transform' ? (def['out'] as z.core.$ZodType) : from;
+    } else return s;
   }
 }
 

@@ -1,0 +1,18 @@
+// A value from a request as a message shows it: short, and with nothing a terminal or a log
+// would act on. Requests can carry megabytes of anything, and messages repeat what they name.
+
+/** The longest a value from a request appears in a message, escapes included. */
+export const SHOWN_MAX = 40;
+
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** `text` with control characters (and line separators) escaped, cut to `max` characters and '…'. */
+export function shown(text: string, max = SHOWN_MAX): string {
+  let out = '';
+  for (const char of text.length > max * 2 ? text.slice(0, max * 2) : text) {
+    const piece = CONTROL.test(char) ? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}` : char;
+    if (out.length + piece.length > max) return `${out}…`;
+    out += piece;
+  }
+  return text.length > max * 2 ? `${out}…` : out;
+}
