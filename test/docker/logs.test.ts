@@ -67,6 +67,14 @@ describe('DockerRuntime.logs', { skip }, () => {
     const between = new Date(Date.parse(lateAt) - 500);
     assert.equal(await text(await runtime.logs(name, { since: between })), 'late\n');
     assert.equal(await text(await runtime.logs(name, { since: new Date(Date.now() + 60_000) })), '');
+    // The extremes of a Date are times the Engine takes; an invalid one is the caller's mistake.
+    assert.equal(await text(await runtime.logs(name, { since: new Date(8.64e15) })), '');
+    assert.equal(await text(await runtime.logs(name, { since: new Date(-8.64e15) })), 'early\nlate\n');
+    await assert.rejects(runtime.logs(name, { since: new Date(Number.NaN) }), (err: unknown) => {
+      assert.ok(err instanceof HydroplaneError);
+      assert.equal(err.code, 'invalid_request');
+      return true;
+    });
   });
 
   it('follows a running process until its container ends', async () => {

@@ -117,6 +117,41 @@ describe('a pull is bounded and cancellable', { skip }, () => {
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     assert.equal((await fetch(`${server.url}/process/${name}`)).status, 404);
   });
+
+  it('stops the pull when the server closes during a start, and creates nothing', async (t) => {
+    const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
+    const dir = await mkdtemp(join(tmpdir(), 'hp-pulls-'));
+    t.after(async () => {
+      await registry.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const configPath = join(dir, 'config.yml');
+    await writeFile(configPath, `runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
+    const server: RunningServer = await startServer({
+      configPath,
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }) as FastifyBaseLogger,
+      password: async () => '',
+      env: {},
+    });
+    const name = run.name('pullclose');
+    const answer = fetch(`${server.url}/process`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ process_name: name, container: { image_uri: `${registry.host}/${run.prefix}stall/app:1` } }),
+    }).then(
+      (res) => res.status,
+      () => 'no answer',
+    );
+    await eventually(async () => (registry.stalledOpen >= 1 ? true : undefined), 'the Engine to download the layer');
+    // close() waits for requests in flight: it returns only because the start gave up.
+    await server.close();
+    const status = await answer;
+    assert.ok(status === 503 || status === 'no answer', `the start did not succeed: ${status}`);
+    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    assert.equal(await containersNamed(name), 0);
+  });
 });
 
 /** Bodies a registry could answer: control characters, HTML, JSON errors that embed them, a megabyte. */

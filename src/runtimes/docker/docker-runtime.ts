@@ -146,6 +146,10 @@ export class DockerRuntime implements Runtime {
 
   async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
     const ctx = this.#context(`reading the logs of process '${name}'`, { processName: name });
+    if (options.since !== undefined && !Number.isFinite(options.since.getTime())) {
+      // The Engine answers an invalid time with a 500; the caller's mistake is a 400.
+      throw new HydroplaneError('invalid_request', "'since' is not a valid time: give an RFC 3339 time or a duration such as 10m");
+    }
     const [entry] = await this.#containersOf(name, ctx);
     if (entry === undefined) throw notFound(name);
     // The list does not say whether the container has a TTY, which decides the stream's framing.
