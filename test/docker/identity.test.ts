@@ -3,6 +3,7 @@
 // find it that way and act on it by id; list and get report it alike, statuses included.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { HydroplaneError } from '../../src/errors.ts';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../src/labels.ts';
 import { ProcessSpec } from '../../src/spec/process-spec.ts';
@@ -137,6 +138,31 @@ describe('one identity per process', { skip }, () => {
       ].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
     );
     for (const p of listed) assert.deepEqual(await runtime.get(p.process_name), p, p.process_name);
+  });
+
+  it('takes any name as a label value, never as a path: hostile names find nothing and end nothing', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const hostile = fc.oneof(
+        fc.constantFrom('../containers/json', '//some-host/x', '..', '.', '%2F', 'a/../../b', '?all=1', '#x', 'a\\b', 'a\u0000b', '\u001b[2J', 'x'.repeat(5000)),
+        fc.string({ unit: fc.constantFrom('/', '.', '%', '?', '#', '\\', '\u0000', '\n', 'a', 'é', '𝕏', '='), minLength: 1, maxLength: 40 }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
+      );
+      await fc.assert(
+        fc.asyncProperty(hostile, async (name) => {
+          assert.equal(await runtime.get(name), undefined);
+          await assert.rejects(runtime.stop(name), notFound);
+          await assert.rejects(runtime.logs(name), notFound);
+        }),
+        { numRuns: 60 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
   });
 
   it('get is one Engine call, stop three, logs three (by the label, then by id)', async () => {
