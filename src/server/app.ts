@@ -7,6 +7,7 @@ import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-prov
 import type { z } from 'zod';
 import { HydroplaneError, errorBody } from '../errors.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
+import { specShapeError } from '../spec/json-shape.ts';
 import { parseOrThrow } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
@@ -122,6 +123,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
 
   installErrorHandling(app);
+  // A body's shape is looked at before it is parsed: a megabyte of tiny values would build an
+  // object graph ten times its size (src/spec/json-shape.ts). The only body is a process spec.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const refusal = specShapeError(body as string);
+    if (refusal) done(refusal, undefined);
+    else parseJson(request, body as string, done);
+  });
   const metrics = new Metrics();
   metrics.install(app);
   installRequestOriginChecks(app, {

@@ -5,8 +5,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
+import { HydroplaneError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
-import { MAX_PROBLEMS } from '../../src/spec/validate.ts';
+import { JSON_DEPTH_MAX, JSON_ITEMS_MAX, jsonShapeProblem } from '../../src/spec/json-shape.ts';
+import { ProcessSpec, SPEC_LIMITS } from '../../src/spec/process-spec.ts';
+import { MAX_PROBLEMS, parseOrThrow } from '../../src/spec/validate.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 import { BUDGET, hostileSpecs } from './hostile-specs.ts';
 
@@ -41,6 +44,17 @@ function assertShortRefusal(res: { statusCode: number; body: string }, what: str
   return body;
 }
 
+/** What validation alone (without the look at the text's shape) says of a spec. */
+function validationRefusal(raw: unknown): { statusCode: number; body: string } {
+  try {
+    parseOrThrow(ProcessSpec, raw, { subject: 'process spec' });
+  } catch (error) {
+    assert.ok(error instanceof HydroplaneError, String(error));
+    return { statusCode: error.status, body: JSON.stringify({ error: error.status, details: error.message, code: error.code, fields: error.fields }) };
+  }
+  assert.fail('accepted');
+}
+
 describe('hostile specs', () => {
   const specs = hostileSpecs();
   for (const spec of specs) {
@@ -52,6 +66,14 @@ describe('hostile specs', () => {
       assert.equal(res.statusCode, 422, res.body.slice(0, 300));
       assertShortRefusal(res, spec.what);
       assert.equal(runtime.processes.size, 0);
+      // Validation's own answer is as short, for a spec that the look at its shape would let through.
+      let raw: unknown;
+      try {
+        raw = JSON.parse(spec.body);
+      } catch {
+        return; // nested too deep for this stack: only the look at the shape can answer it
+      }
+      assertShortRefusal(validationRefusal(raw), `${spec.what}, validated`);
     });
   }
 
@@ -208,5 +230,81 @@ describe('properties over generated hostile specs', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+// The largest spec that every limit allows: what the look at a body's shape must let through.
+function largestHonestSpec() {
+  return {
+    process_name: 'web',
+    group: 'g',
+    has_public_ip: true,
+    container: {
+      image_uri: 'nginx',
+      username: { secret_name: 's', key: 'u' },
+      password: { secret_name: 's', key: 'p' },
+      ports: Array.from({ length: SPEC_LIMITS.ports }, (_, i) => ({ container_port: 1000 + i, host_port: 2000 + i, protocol: 'tcp', name: `p${i}` })),
+      env: Array.from({ length: SPEC_LIMITS.env }, (_, i) => ({ name: `V${i}`, value: { secret_name: 's', key: `k${i}` } })),
+      command: Array.from({ length: SPEC_LIMITS.command }, () => 'x'),
+      resource_request: { cpu_vcpu: 1, memory_mib: 1 },
+      resource_limit: { cpu_vcpu: 1, memory_mib: 1 },
+      node_selector: Object.fromEntries(Array.from({ length: SPEC_LIMITS.nodeSelector }, (_, i) => [`k${i}`, 'v'])),
+    },
+  };
+}
+
+/** Array items and object fields past the first, and containers: what jsonShapeProblem counts. */
+function itemsOf(value: unknown): number {
+  if (Array.isArray(value)) return 1 + Math.max(0, value.length - 1) + value.reduce((n: number, v) => n + itemsOf(v), 0);
+  if (typeof value === 'object' && value !== null) {
+    const values = Object.values(value);
+    return 1 + Math.max(0, values.length - 1) + values.reduce((n: number, v) => n + itemsOf(v), 0);
+  }
+  return 0;
+}
+
+function depthOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  return 1 + Math.max(0, ...Object.values(value).map(depthOf));
+}
+
+describe("a look at a body's shape before it is parsed", () => {
+  it('lets the largest spec within every limit through, to be accepted', async () => {
+    const spec = largestHonestSpec();
+    assert.equal(jsonShapeProblem(JSON.stringify(spec)), undefined);
+    assert.ok(itemsOf(spec) < JSON_ITEMS_MAX * 0.6, `${itemsOf(spec)} items`);
+    const runtime = new FakeRuntime();
+    const app = await buildApp({ runtime, logger: false });
+    const res = await post(app, JSON.stringify(spec));
+    assert.equal(res.statusCode, 201, res.body.slice(0, 500));
+  });
+
+  it('counts what a parser would build, whatever the strings hold', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 8 }), (value, itemsMax, depthMax) => {
+        const text = JSON.stringify(value);
+        const problem = jsonShapeProblem(text, itemsMax, depthMax);
+        const tooDeep = depthOf(value) > depthMax;
+        const tooMany = itemsOf(value) > itemsMax;
+        assert.equal(problem !== undefined, tooDeep || tooMany, `${problem} for ${text.slice(0, 200)}`);
+        // Pretty-printed, with strings that look like structure, it counts the same.
+        const tricky = JSON.stringify([value, '",[{\\', '\\"'], null, 1);
+        assert.equal(jsonShapeProblem(tricky, itemsMax + 3, depthMax + 1) !== undefined, depthOf(value) > depthMax || itemsOf(value) > itemsMax, tricky.slice(0, 200));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it(`answers more than ${JSON_ITEMS_MAX} values, or nesting past ${JSON_DEPTH_MAX}, with one problem`, async () => {
+    const app = await buildApp({ runtime: new FakeRuntime(), logger: false });
+    const many = await post(app, JSON.stringify({ process_name: 'web', container: { image_uri: 'nginx', command: Array.from({ length: JSON_ITEMS_MAX + 1 }, () => 0) } }));
+    const body = assertShortRefusal(many, 'many values');
+    assert.deepEqual(body.fields?.map((f) => f.path), ['']);
+    assert.match(body.details, /more than 20,000 values/);
+    const deep = await post(app, `{"process_name": "web", "container": {"image_uri": "nginx", "command": ${'['.repeat(JSON_DEPTH_MAX)}${']'.repeat(JSON_DEPTH_MAX)}}}`);
+    assert.match(assertShortRefusal(deep, 'deep').details, /nested more than 32 deep/);
+    // Just within: validation answers, naming the field.
+    const shallow = await post(app, `{"process_name": "web", "container": {"image_uri": "nginx", "command": ${'['.repeat(JSON_DEPTH_MAX - 2)}${']'.repeat(JSON_DEPTH_MAX - 2)}}}`);
+    assert.deepEqual(assertShortRefusal(shallow, 'shallow').fields?.map((f) => f.path), ['container.command[0]']);
   });
 });
