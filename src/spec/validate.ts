@@ -50,7 +50,7 @@ export function describeIssues(schema: z.ZodType, issues: readonly z.core.$ZodIs
 function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input: unknown): { problems: FieldProblem[]; more: number } {
   const problems: FieldProblem[] = [];
   let more = 0;
-  for (const issue of issues) {
+  for (const issue of issues.flatMap(fromTheBranchMeant)) {
     if (issue.code === 'unrecognized_keys') {
       const named = Math.min(issue.keys.length, MAX_PROBLEMS - problems.length);
       for (const key of issue.keys.slice(0, named)) {
@@ -66,6 +66,18 @@ function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], i
     }
   }
   return { problems, more };
+}
+
+/**
+ * A union's problem as the one branch of the right type sees it: "must be at most 65536
+ * characters" for a long env value rather than "Invalid input". Zod does this itself, except
+ * where that branch stopped at its first problem (a length limit stops a string's checks).
+ */
+function fromTheBranchMeant(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const typed = issue.errors.filter((branch) => !branch.every((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0));
+  if (typed.length !== 1 || typed[0]!.length === 0) return [issue];
+  return typed[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] })).flatMap(fromTheBranchMeant);
 }
 
 /** The problems in one line of about DETAILS_MAX characters at most, counting those it leaves out. */

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HydroplaneError } from '../../src/errors.ts';
+import fc from 'fast-check';
+import { labelKeyProblem, labelValueProblem } from '../../src/spec/names.ts';
 import { ProcessSpec, SPEC_LIMITS } from '../../src/spec/process-spec.ts';
-import { parseOrThrow } from '../../src/spec/validate.ts';
+import { MAX_PROBLEMS, parseOrThrow } from '../../src/spec/validate.ts';
 
 type Json = Record<string, unknown>;
 
@@ -239,5 +241,97 @@ describe('process spec', () => {
 
   it('refuses what is not an object', () => {
     for (const raw of [null, [], 'spec', 42]) assert.deepEqual(problems(raw), ['']);
+  });
+});
+
+/** A list or a map over its limit whose items count how often they are read. */
+function spied(kind: 'array' | 'record', size: number, item: unknown): { value: unknown; reads: () => number } {
+  let reads = 0;
+  const value = (kind === 'array' ? new Array(size) : {}) as Record<string | number, unknown>;
+  for (let i = 0; i < size; i++) {
+    Object.defineProperty(value, kind === 'array' ? i : `k${i}`, {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return item;
+      },
+    });
+  }
+  return { value, reads: () => reads };
+}
+
+describe('limits', () => {
+  for (const [field, limit, item] of [
+    ['ports', SPEC_LIMITS.ports, { container_port: 80 }],
+    ['env', SPEC_LIMITS.env, { name: 'A', value: 'x' }],
+    ['command', SPEC_LIMITS.command, 'x'],
+  ] as const) {
+    it(`refuses more than ${limit} ${field} as one problem, before reading any`, () => {
+      const { value, reads } = spied('array', limit + 1, item);
+      assert.deepEqual(problems(base({ [field]: value })), [`container.${field}`]);
+      assert.equal(reads(), 0);
+      assert.match(messageFor(base({ [field]: spied('array', limit + 1, item).value }), `container.${field}`), new RegExp(`at most ${limit}`));
+    });
+  }
+
+  it(`refuses more than ${SPEC_LIMITS.nodeSelector} node_selector labels as one problem, before reading any`, () => {
+    const { value, reads } = spied('record', 75_000, '-');
+    assert.deepEqual(problems(base({ node_selector: value })), ['container.node_selector']);
+    assert.equal(reads(), 0);
+    assert.deepEqual(problems(base({ node_selector: spied('record', SPEC_LIMITS.nodeSelector, 'v').value })), []);
+  });
+
+  for (const [what, container, top, path, limit] of [
+    ['image_uri', { image_uri: 'a'.repeat(SPEC_LIMITS.imageUri + 1) }, {}, 'container.image_uri', SPEC_LIMITS.imageUri],
+    ['an env value', { env: [{ name: 'A', value: 'x'.repeat(SPEC_LIMITS.stringLength + 1) }] }, {}, 'container.env[0].value', SPEC_LIMITS.stringLength],
+    ['an env name', { env: [{ name: `${'A'.repeat(SPEC_LIMITS.name)}-`, value: 'x' }] }, {}, 'container.env[0].name', SPEC_LIMITS.name],
+    ['a command argument', { command: ['x'.repeat(SPEC_LIMITS.stringLength + 1)] }, {}, 'container.command[0]', SPEC_LIMITS.stringLength],
+    ['a process name', {}, { process_name: `${'a'.repeat(100)}-` }, 'process_name', 63],
+    ['a port name', { ports: [{ container_port: 80, name: 'A'.repeat(16) }] }, {}, 'container.ports[0].name', 15],
+  ] as const) {
+    it(`refuses ${what} over ${limit} characters with one problem, before its pattern`, () => {
+      const raw = base(container, top);
+      assert.deepEqual(problems(raw), [path]);
+      assert.match(messageFor(raw, path), new RegExp(`at most ${limit} characters`));
+    });
+  }
+
+  it('refuses a numeric string longer than any number before its pattern', () => {
+    const raw = base({ ports: [{ container_port: `${'9'.repeat(SPEC_LIMITS.numericString)}x` }] });
+    assert.deepEqual(problems(raw), ['container.ports[0].container_port']);
+    assert.deepEqual(problems(base({ ports: [{ container_port: ` ${'0'.repeat(SPEC_LIMITS.numericString - 5)}80 ` }] })), []);
+  });
+
+  it(`names the first ${MAX_PROBLEMS} problems and counts the rest`, () => {
+    const raw = base({ env: Array.from({ length: 100 }, (_, i) => ({ name: `1${i}`, value: 'x' })) });
+    const paths = problems(raw);
+    assert.equal(paths.length, MAX_PROBLEMS + 1);
+    assert.deepEqual(paths.slice(0, 3), ['container.env[0].name', 'container.env[1].name', 'container.env[2].name']);
+    assert.equal(paths.at(-1), '');
+    assert.equal(messageFor(raw, ''), `… and ${100 - MAX_PROBLEMS} more problems`);
+    assert.equal(problems(base({ env: Array.from({ length: MAX_PROBLEMS }, (_, i) => ({ name: `1${i}`, value: 'x' })) })).length, MAX_PROBLEMS);
+  });
+
+  it('shows a value from the spec short and escaped', () => {
+    const name = `A${'\u0007'.repeat(3)}${'B'.repeat(500)}`.replace(/\u0007/g, '_');
+    const message = messageFor(base({ env: [{ name, value: '1' }, { name, value: '2' }] }), 'container.env[1].name');
+    assert.equal(message, `variable '${name.slice(0, 40)}…' is already set by env[0]`);
+    const label = messageFor(base({ node_selector: { pool: `\u001b[31m${'x'.repeat(500)}` } }), 'container.node_selector.pool');
+    assert.ok(label.startsWith(`label value '\\u001b[31m${'x'.repeat(30)}…' must be`), label);
+  });
+});
+
+describe('label problems', () => {
+  it('are short and free of control characters, whatever the label', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 2000 }), (text) => {
+        for (const problem of [labelKeyProblem(text), labelValueProblem(text), labelKeyProblem(`${text}/x`)]) {
+          if (problem === undefined) continue;
+          assert.ok(problem.length <= 200, problem);
+          assert.ok(!/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(problem), JSON.stringify(problem));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
