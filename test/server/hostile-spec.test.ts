@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { HydroplaneError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
+import { parseConfig } from '../../src/server/config-file.ts';
 import { JSON_DEPTH_MAX, JSON_ITEMS_MAX, jsonShapeProblem } from '../../src/spec/json-shape.ts';
 import { ProcessSpec, SPEC_LIMITS } from '../../src/spec/process-spec.ts';
 import { MAX_PROBLEMS, parseOrThrow } from '../../src/spec/validate.ts';
@@ -94,6 +95,22 @@ describe('hostile specs', () => {
     const named = unknown - Number(counted[1]!.replaceAll(',', ''));
     assert.ok(named >= 5 && named <= MAX_PROBLEMS, body.details);
     assert.ok(body.details.includes(` f${named - 1}: `) && !body.details.includes(` f${named}: `), body.details);
+  });
+
+  it('answers a configuration file the same way: the first problems, counted, short', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => `  "\\e]0;${'x'.repeat(200)}${i}": 1`).join('\n');
+    try {
+      parseConfig(`runtime:\n  runtime_type: docker\n  netwrok: x\n${keys}\n`, 'hostile.yml');
+      assert.fail('accepted');
+    } catch (error) {
+      assert.ok(error instanceof HydroplaneError, String(error));
+      assert.equal(error.fields?.length, MAX_PROBLEMS + 1);
+      assert.deepEqual(error.fields?.[0], { path: 'runtime.netwrok', message: "unknown field; did you mean 'network'?" });
+      assert.equal(error.fields?.at(-1)?.message, `… and ${(3001 - MAX_PROBLEMS).toLocaleString('en-US')} more problems`);
+      // One problem a line, each free of control characters.
+      assert.ok(error.message.length < 8000, `${error.message.length} characters`);
+      for (const line of error.message.split('\n')) assert.ok(!CONTROL.test(line), JSON.stringify(line));
+    }
   });
 
   it('says where an honest mistake belongs, next to hostile ones', async () => {
