@@ -16,7 +16,7 @@ describe('containerCreateOptions', () => {
       Labels: { 'hydroplane/process-id': 'web' },
       Env: [],
       ExposedPorts: {},
-      HostConfig: { NetworkMode: 'hydroplane', PortBindings: {} },
+      HostConfig: { NetworkMode: 'hydroplane', PortBindings: {}, RestartPolicy: { Name: 'no' } },
       NetworkingConfig: { EndpointsConfig: { hydroplane: { Aliases: ['web'] } } },
     });
   });
@@ -63,6 +63,7 @@ describe('containerCreateOptions', () => {
           ],
           '53/udp': [{ HostIp: '0.0.0.0', HostPort: '53' }],
         },
+        RestartPolicy: { Name: 'no' },
         NanoCpus: 1_500_000_000,
         Memory: 128 * 1024 * 1024,
         CpuShares: 256,

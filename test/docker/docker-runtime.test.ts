@@ -1,7 +1,7 @@
 // DockerRuntime against the real Engine, with the busybox test image (scripts/build-test-image.sh).
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type Socket, connect, createServer, type Server } from 'node:net';
+import { type Socket, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -13,7 +13,7 @@ import { primaryIPv4 } from '../../src/runtimes/docker/host-address.ts';
 import { DockerRuntimeConfig } from '../../src/spec/config.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
-import { DockerTestRun, TEST_IMAGE, countingDocker, dockerSkip, eventually, freePort } from '../support/docker.ts';
+import { DockerTestRun, TEST_IMAGE, connectToEngine, countingDocker, dockerSkip, eventually, freePort } from '../support/docker.ts';
 import { FakeRegistry } from '../support/fake-registry.ts';
 import { MemorySecretStore } from '../support/memory-secret-store.ts';
 
@@ -128,7 +128,8 @@ describe('DockerRuntime', { skip }, () => {
     const info = await containerNamed(name);
     assert.ok(info);
     assert.deepEqual(info.Config.Cmd, ['sh', '-c', 'echo "$PLAIN|$TOKEN|$DB_USER"']);
-    assert.equal(info.Config.Entrypoint, null);
+    // No entrypoint: Docker says null, Podman [] (for an image that has none).
+    assert.deepEqual(info.Config.Entrypoint ?? [], []);
     assert.ok(info.Config.Env.includes('TOKEN=s3cret-token'));
     assert.equal((await ended(name)).exit_code, 0);
     assert.equal((await logsOf(name)).trim(), 'hello world|s3cret-token|alice');
@@ -148,7 +149,8 @@ describe('DockerRuntime', { skip }, () => {
     assert.equal(host.Memory, 32 * 1024 * 1024);
     assert.equal(host.CpuShares, 256);
     assert.equal(host.MemoryReservation, 16 * 1024 * 1024);
-    assert.equal(host.RestartPolicy?.Name ?? '', '');
+    // Said explicitly, so that every Engine reports it alike (unset: '' on 20.10 and Podman, 'no' on 26).
+    assert.equal(host.RestartPolicy?.Name, 'no');
   });
 
   it('shows a process that exited 3 as EXITED with exit_code 3, and replaces it on a new start', async () => {
@@ -293,6 +295,25 @@ describe('DockerRuntime', { skip }, () => {
     assert.deepEqual(info?.NetworkSettings.Networks[network]?.Aliases?.includes(second), true);
   });
 
+  it('starts processes of several fresh runtimes at once on a network that none has made: all run, on one network', async (t) => {
+    // Each runtime finds no network and creates it; all but one are refused (Docker 409, Podman
+    // 500 "network already exists"), or on 20.10 a second one is made and then removed.
+    const network = `${run.prefix}racenet`;
+    t.after(async () => {
+      await run.cleanupContainers();
+      const left = await run.docker.listNetworks({ filters: { name: [network] } });
+      for (const n of left) if (n.Name === network) await run.docker.getNetwork(n.Id).remove().catch(() => {});
+    });
+    const names = [1, 2, 3, 4].map(() => run.name('netrace'));
+    const results = await Promise.allSettled(
+      names.map((name) => new DockerRuntime({ config: run.config({ network }), secrets }).start(spec({ process_name: name, container: { command: IDLE } }))),
+    );
+    for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+    const named = (await run.docker.listNetworks({ filters: { name: [network] } })).filter((n) => n.Name === network);
+    assert.equal(named.length, 1, JSON.stringify(named.map((n) => n.Id)));
+    for (const name of names) assert.ok((await containerNamed(name))?.NetworkSettings.Networks[network], `${name} is on ${network}`);
+  });
+
   it('lists with exactly one Engine call', async () => {
     const { docker, requests } = countingDocker();
     const counted = new DockerRuntime({ config: run.config(), secrets, docker });
@@ -366,9 +387,9 @@ describe('DockerRuntime', { skip }, () => {
     const name = run.name('back');
     await assert.rejects(flaky.start(spec({ process_name: name, container: { command: IDLE } })), hydroplaneError('runtime_unavailable'));
 
-    // The Engine "returns": a proxy to the real socket appears at the configured path.
+    // The Engine "returns": a proxy to the real Engine (DOCKER_HOST's) appears at the configured path.
     proxy = createServer((client) => {
-      const engine = connect('/var/run/docker.sock');
+      const engine = connectToEngine();
       open.push(client, engine);
       client.pipe(engine).pipe(client);
       client.on('error', () => engine.destroy());

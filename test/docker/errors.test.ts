@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HydroplaneError } from '../../src/errors.ts';
-import { EngineError, boundedText, isNetworkNotFound, isRemovalInProgress, toEngineError, translateEngineError } from '../../src/runtimes/docker/errors.ts';
+import {
+  EngineError,
+  boundedText,
+  isImageMissing,
+  isNameInUse,
+  isNetworkExists,
+  isNetworkNotFound,
+  isRemovalInProgress,
+  readPullError,
+  toEngineError,
+  translateEngineError,
+} from '../../src/runtimes/docker/errors.ts';
 
 const endpoint = 'unix:///var/run/docker.sock';
 const base = { action: "starting process 'web'", endpoint, processName: 'web', image: 'nginx' };
@@ -39,6 +50,104 @@ describe('toEngineError', () => {
     assert.ok(isRemovalInProgress(toEngineError(modemError(409, 'removal of container abc is already in progress'))));
     assert.ok(isNetworkNotFound(toEngineError(modemError(404, 'network hydroplane not found'))));
     assert.ok(!isNetworkNotFound(toEngineError(modemError(404, 'No such container: x'))));
+  });
+});
+
+/** An error body as Podman sends it: cause, message, response. */
+const podmanError = (statusCode: number, message: string, cause: string) =>
+  Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, reason: 'x', json: { cause, message, response: statusCode } });
+
+describe('the answers of Docker 20.10, 26.1 and Podman 4.3 (measured, README.md)', () => {
+  it('a name in use: Docker 409, Podman 500', () => {
+    const docker = toEngineError(modemError(409, 'Conflict. The container name "/web" is already in use by container "abc". You have to remove (or rename) that container to be able to reuse that name.'));
+    const podman = toEngineError(
+      podmanError(
+        500,
+        'container create: creating container storage: the container name "web" is already in use by abc. You have to remove that container to be able to reuse that name: that name is already in use',
+        'that name is already in use',
+      ),
+    );
+    assert.ok(isNameInUse(docker));
+    assert.ok(isNameInUse(podman));
+    assert.ok(!isNameInUse(toEngineError(modemError(500, 'port is already allocated'))));
+    assert.ok(!isNameInUse(toEngineError(modemError(404, 'No such container: web'))));
+    assert.equal(translated(podman, { phase: 'create' }).code, 'process_exists');
+  });
+
+  it('a missing image on create, a missing network, a network that exists', () => {
+    assert.ok(isImageMissing(toEngineError(modemError(404, 'No such image: nope:latest'))));
+    assert.ok(isImageMissing(toEngineError(podmanError(404, 'no such image: docker.io/library/nope:latest: image not known', 'image not known'))));
+    assert.equal(translated(podmanError(404, 'no such image: docker.io/library/nope:latest: image not known', 'image not known'), { phase: 'create' }).code, 'image_not_found');
+    assert.ok(isNetworkNotFound(toEngineError(modemError(404, 'network hp-net not found'))));
+    assert.ok(isNetworkNotFound(toEngineError(podmanError(500, 'container create: unable to find network with name or ID hp-net: network not found', 'network not found'))));
+    assert.ok(isNetworkExists(toEngineError(modemError(409, 'network with name hp-net already exists'))));
+    assert.ok(isNetworkExists(toEngineError(podmanError(500, 'network name hp-net already used: network already exists', 'network already exists'))));
+    assert.ok(!isNetworkExists(toEngineError(modemError(500, 'something odd happened'))));
+  });
+
+  it('a command not in the image is invalid_spec on every Engine', () => {
+    const texts: Array<[number, string]> = [
+      [400, 'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: unknown'],
+      [400, 'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: unknown'],
+      [500, 'runc: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: OCI runtime attempted to invoke a command that was not found'],
+    ];
+    for (const [status, text] of texts) assert.equal(translated(modemError(status, text), { phase: 'start' }).code, 'invalid_spec', text);
+  });
+
+  /** [Engine's words, the registry's status they name or the code they report]: registry answers of every kind, on the three Engines. */
+  const PULL_WORDINGS: Array<[string, ReturnType<typeof readPullError>]> = [
+    ['error parsing HTTP 403 response body: invalid character \'<\' looking for beginning of value: "<html>"', { status: 403 }],
+    ['error parsing HTTP 404 response body: no error details found in HTTP response body: "{}"', { status: 404 }],
+    ['received unexpected HTTP status: 503 Service Unavailable', { status: 503 }],
+    ["pull access denied for 127.0.0.1:5000/evil/app, repository does not exist or may require 'docker login': denied: <html>", { code: 'denied' }],
+    ['unauthorized: authentication required', { code: 'unauthorized' }],
+    ['unauthorized: <html><body>nope</body></html>', { code: 'unauthorized' }],
+    ['Head "http://127.0.0.1:5000/v2/x/manifests/latest": no basic auth credentials', { code: 'unauthorized' }],
+    ['manifest unknown', { code: 'missing' }],
+    ['manifest for 127.0.0.1:5000/x:1 not found: manifest unknown: manifest unknown', { code: 'missing' }],
+    ['unknown: <html>404</html>', { code: 'unknown' }],
+    ['toomanyrequests: slow down', { code: 'rate_limited' }],
+    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: StatusCode: 404, <html>', { status: 404 }],
+    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: received unexpected HTTP status: 500 Internal Server Error', { status: 500 }],
+    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: denied: go away', { code: 'denied' }],
+    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: unauthorized: authentication required', { code: 'unauthorized' }],
+    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: manifest unknown', { code: 'missing' }],
+  ];
+
+  it('reads a pull error by the Engine\'s wording', () => {
+    for (const [text, finding] of PULL_WORDINGS) assert.deepEqual(readPullError(text), finding, text);
+  });
+
+  it("the registry's words after the Engine's never change the reading: a status or code in a body decides nothing", () => {
+    const misleading = fc.oneof(
+      fc.constantFrom('HTTP status: 404', 'StatusCode: 401, x', 'error parsing HTTP 404 response body', 'denied', 'unauthorized', 'manifest unknown', '401 Unauthorized', 'not found'),
+      fc.string({ maxLength: 80 }),
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(...PULL_WORDINGS), misleading, fc.boolean(), ([text, finding], words, stream) => {
+        const said = `${text} ${words}`;
+        assert.deepEqual(readPullError(said), finding, said);
+        const raw = stream ? new EngineError('stream', said) : modemError(500, said);
+        const alone = translated(stream ? new EngineError('stream', text) : modemError(500, text), { phase: 'pull', registry: 'r.example' });
+        assert.equal(translated(raw, { phase: 'pull', registry: 'r.example' }).code, alone.code);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a denied pull is ambiguous and says both; with credentials it is registry_auth_failed', () => {
+    for (const text of [
+      "pull access denied for r.example/x, repository does not exist or may require 'docker login': denied: requested access to the resource is denied",
+      'initializing source docker://r.example/x:1: reading manifest 1 in r.example/x: denied: requested access to the resource is denied',
+    ]) {
+      const anonymous = translated(new EngineError('stream', text), { phase: 'pull', registry: 'r.example' });
+      assert.equal(anonymous.code, 'image_not_found');
+      assert.match(anonymous.message, /does not exist there .* or it is private .*does not say which/);
+      assert.doesNotMatch(anonymous.message, /\(HTTP/);
+      const withCredentials = translated(new EngineError('stream', text), { phase: 'pull', registry: 'r.example', withCredentials: true });
+      assert.equal(withCredentials.code, 'registry_auth_failed');
+      assert.match(withCredentials.message, /credentials given.*image name and tag/);
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { HydroplaneError } from '../../src/errors.ts';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../src/labels.ts';
 import { ProcessSpec } from '../../src/spec/process-spec.ts';
-import { DockerTestRun, TEST_IMAGE, countingDocker, dockerSkip } from '../support/docker.ts';
+import { DockerTestRun, TEST_IMAGE, countingDocker, dockerSkip, engineInfo, eventually } from '../support/docker.ts';
 
 const skip = await dockerSkip();
 const run = new DockerTestRun();
@@ -63,8 +63,11 @@ describe('one identity per process', { skip }, () => {
     assert.equal(await runtime.get(b), undefined, 'b is a container name, not a process');
 
     // logs of a are the labelled container's: its hostname is its short id.
-    let text = '';
-    for await (const chunk of await runtime.logs(a)) text += chunk;
+    const text = await eventually(async () => {
+      let out = '';
+      for await (const chunk of await runtime.logs(a)) out += chunk;
+      return out === '' ? undefined : out;
+    }, 'the labelled container to say hello');
     assert.equal(text, `hello from ${labelledA.slice(0, 12)}\n`);
 
     await assert.rejects(runtime.stop(b), notFound);
@@ -97,8 +100,12 @@ describe('one identity per process', { skip }, () => {
     const info = await runtime.get(name);
     const created = (await run.docker.getContainer(newer).inspect()).Created;
     assert.equal(info?.created, new Date(Math.floor(Date.parse(created) / 1000) * 1000).toISOString());
-    let text = '';
-    for await (const chunk of await runtime.logs(name)) text += chunk;
+    // The newer one has only just started: wait for its line rather than race its shell.
+    const text = await eventually(async () => {
+      let out = '';
+      for await (const chunk of await runtime.logs(name)) out += chunk;
+      return out === '' ? undefined : out;
+    }, 'the newest container to say hello');
     assert.equal(text, `hello from ${newer.slice(0, 12)}\n`);
     await runtime.stop(name);
     assert.equal(await exists(older), false);
@@ -111,15 +118,23 @@ describe('one identity per process', { skip }, () => {
     const id = await container(name, name, ['/no/such/command']);
     const state = (await run.docker.getContainer(id).inspect()).State;
     assert.equal(state.Status, 'created', 'the start failed and left it created');
-    assert.notEqual(state.Error, '');
     const listed = (await runtime.list()).find((p) => p.process_name === name);
     const got = await runtime.get(name);
-    assert.equal(listed?.status, 'FAILED');
     assert.deepEqual(got, listed);
+    if ((await engineInfo()).kind === 'podman') {
+      // Podman keeps no trace of a failed start (State.Error '', ExitCode 0, no event): such a
+      // container looks like one whose start is still to come (README.md, "Podman").
+      assert.equal(state.Error, '');
+      assert.deepEqual(listed && { status: listed.status, reason: listed.reason }, { status: 'STARTING', reason: undefined });
+      return;
+    }
+    assert.notEqual(state.Error, '');
+    assert.equal(listed?.status, 'FAILED');
     assert.match(got?.reason ?? '', /no\/such\/command/);
   });
 
   it('list and get agree on every process of the run: running, exited, failed, created', async () => {
+    const podman = (await engineInfo()).kind === 'podman';
     await container(run.name('run'), undefined, IDLE).catch(() => {});
     const names = [run.name('up'), run.name('done'), run.name('bad'), run.name('made')];
     await container(names[0]!, names[0], IDLE);
@@ -133,7 +148,8 @@ describe('one identity per process', { skip }, () => {
       [
         [names[0], 'RUNNING', null],
         [names[1], 'EXITED', 7],
-        [names[2], 'FAILED', null],
+        // Podman keeps no trace of a failed start: see the test above.
+        [names[2], podman ? 'STARTING' : 'FAILED', null],
         [names[3], 'STARTING', null],
       ].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
     );

@@ -2,8 +2,10 @@
 // cleanup that runs even when a test fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { type Socket, connect } from 'node:net';
 import { after, type TestContext } from 'node:test';
 import Dockerode from 'dockerode';
+import { engineConnection } from '../../src/runtimes/docker/connection.ts';
 import { DockerRuntime, type DockerRuntimeOptions } from '../../src/runtimes/docker/docker-runtime.ts';
 import { DockerRuntimeConfig } from '../../src/spec/config.ts';
 import type { SecretStore } from '../../src/secrets/secret-store.ts';
@@ -56,6 +58,38 @@ export async function requireDocker(t: TestContext): Promise<boolean> {
   if (process.env.CI) assert.fail(`the Docker tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
   t.skip(`${missing}; ${HOW_TO_ENABLE}`);
   return false;
+}
+
+/** The Engine that the tests run against (DOCKER_HOST, else the local socket), as GET /version names it. */
+export interface EngineInfo {
+  kind: 'docker' | 'podman';
+  /** "20.10.24+dfsg1", "26.1.5+dfsg1", "4.3.1" (Podman's own version). */
+  version: string;
+  /** The Docker API version it serves: "1.41", "1.45". */
+  apiVersion: string;
+  /** The major version of `version`: 20, 26, 4. */
+  major: number;
+}
+
+let info: Promise<EngineInfo> | undefined;
+
+/**
+ * What Engine this is, for the few assertions whose honest answer differs by Engine (each one
+ * documented in src/runtimes/docker/README.md). The runtime itself does not ask.
+ */
+export function engineInfo(): Promise<EngineInfo> {
+  info ??= (async () => {
+    const v = (await new Dockerode().version()) as Dockerode.DockerVersion & { Components?: Array<{ Name?: string }> };
+    const podman = (v.Components ?? []).some((c) => /podman/i.test(c.Name ?? ''));
+    return { kind: podman ? 'podman' : 'docker', version: v.Version, apiVersion: v.ApiVersion, major: Number.parseInt(v.Version, 10) };
+  })();
+  return info;
+}
+
+/** A raw connection to the Engine that DOCKER_HOST names (unix socket or tcp), as the tests' Dockerode makes. */
+export function connectToEngine(): Socket {
+  const { options } = engineConnection(undefined);
+  return options.socketPath ? connect(options.socketPath) : connect(Number(options.port), String(options.host));
 }
 
 export function randomId(): string {

@@ -48,6 +48,9 @@ export function containerCreateOptions(
   const hostConfig: Dockerode.HostConfig = {
     NetworkMode: config.network,
     PortBindings: portBindings,
+    // Said, not left to the Engine's default: a process that ends stays ended (its status is
+    // EXITED), and Engines report an unset policy differently (20.10 and Podman '', 26 'no').
+    RestartPolicy: { Name: 'no' },
     ...resources(container),
   };
 

@@ -20,6 +20,7 @@ import {
   EngineError,
   boundedText,
   isNetworkAmbiguous,
+  isNetworkExists,
   isNetworkNotFound,
   isImageMissing,
   isNameInUse,
@@ -262,8 +263,8 @@ export class DockerRuntime implements Runtime {
       await this.#engine.createNetwork(network);
       this.#logger.info({ network }, 'created bridge network');
     } catch (err) {
-      // Another server or request created it in between.
-      if (!(err instanceof EngineError && err.status === 409)) throw err;
+      // Another server or request created it in between (Docker 409, Podman 500).
+      if (!isNetworkExists(err)) throw err;
     }
     await this.#removeDuplicateNetworks(network);
   }
@@ -410,7 +411,7 @@ export class DockerRuntime implements Runtime {
           await this.#recreateNetwork(err, ctx);
           continue;
         }
-        if (err instanceof EngineError && err.status === 409) throw await this.#nameConflict(spec.process_name, ctx);
+        if (isNameInUse(err) || (err instanceof EngineError && err.status === 409)) throw await this.#nameConflict(spec.process_name, ctx);
         throw translateEngineError(err, { ...ctx, phase: 'create' });
       }
       if (signal?.aborted) {

@@ -86,24 +86,49 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof EngineError && err.status === 404;
 }
 
-/** A 409 from removing a container that another request is already removing. */
+/**
+ * A 409 from removing a container that another request is already removing. (Podman has no such
+ * answer: the racing removals get 204, 204 and 404, and a 404 is tolerated anyway.)
+ */
 export function isRemovalInProgress(err: unknown): boolean {
   return err instanceof EngineError && err.status === 409 && /already in progress/i.test(err.message);
 }
 
-/** A create refused because the image is not on the Docker host (yet): pull it, then create. */
+/**
+ * A create refused because the image is not on the Docker host (yet): pull it, then create.
+ * Docker: "No such image: x"; Podman: "no such image: docker.io/x: image not known".
+ */
+const IMAGE_MISSING = /no such image|image not known/i;
 export function isImageMissing(err: unknown): boolean {
-  return err instanceof EngineError && err.status === 404 && /no such image/i.test(err.message);
+  return err instanceof EngineError && err.status === 404 && IMAGE_MISSING.test(err.message);
 }
 
-/** A create refused because a container already has the name. */
+/**
+ * A create refused because a container already has the name. Docker answers 409 `Conflict. The
+ * container name "/x" is already in use by container "<id>"...`; Podman 500 `container create:
+ * creating container storage: the container name "x" is already in use by <id>...: that name is
+ * already in use`.
+ */
+const NAME_IN_USE = /\bcontainer name\b.*\bis already in use\b|\bthat name is already in use\b/is;
 export function isNameInUse(err: unknown): boolean {
-  return err instanceof EngineError && err.status === 409 && /already in use/i.test(err.message);
+  return err instanceof EngineError && (err.status === 409 || err.status === 500) && NAME_IN_USE.test(err.message);
 }
 
-/** "network hydroplane not found": the network vanished after we checked it. */
+/**
+ * The network vanished after we checked it. Docker fails the start: "network hydroplane not
+ * found"; Podman fails the create: "unable to find network with name or ID hydroplane: network not found".
+ */
 export function isNetworkNotFound(err: unknown): boolean {
-  return err instanceof EngineError && /network \S+ not found/i.test(err.message);
+  return err instanceof EngineError && /\bnetwork \S+ not found|unable to find network with name or ID \S+: network not found/i.test(err.message);
+}
+
+/**
+ * A network create refused because the name is taken (by a racing server): Docker 409 "network
+ * with name x already exists"; Podman 500 "network name x already used: network already exists".
+ */
+export function isNetworkExists(err: unknown): boolean {
+  if (!(err instanceof EngineError)) return false;
+  return err.status === 409 || (err.status === 500 && /\bnetwork name \S+ already used\b|\bnetwork already exists\b/i.test(err.message));
 }
 
 /** "network hydroplane is ambiguous (2 matches found on name)": the name is on several networks. */
@@ -142,6 +167,13 @@ export interface ErrorContext {
 }
 
 const PORT_IN_USE = /port is already allocated|address already in use/i;
+/**
+ * The container's command could not be run. Docker (400, or 500 on older Engines): "failed to
+ * create shim task: OCI runtime create failed: ... executable file not found in $PATH"; Podman 500:
+ * "runc: runc create failed: ... no such file or directory: OCI runtime attempted to invoke a
+ * command that was not found" (or "OCI permission denied").
+ */
+const CANNOT_EXEC = /OCI runtime \w+ failed|runc create failed|executable file not found|OCI runtime attempted to invoke a command that was not found|OCI permission denied/i;
 const NOT_FOUND_ON_PULL =
   /manifest unknown|manifest for .* not found|not found: manifest|repository does not exist|name unknown|no such image|not found/i;
 const AUTH_ON_PULL = /unauthorized|authentication required|no basic auth credentials|denied|forbidden|incorrect username or password/i;
@@ -204,10 +236,10 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
       { cause },
     );
   }
-  if ((ctx.phase === 'create' || ctx.phase === 'start') && /no such image/i.test(engineSays)) {
+  if ((ctx.phase === 'create' || ctx.phase === 'start') && IMAGE_MISSING.test(engineSays)) {
     return new HydroplaneError('image_not_found', `image '${ctx.image ?? '?'}' is not on the Docker host (the Engine says: ${engineSays})`, { cause });
   }
-  if (err.status === 409 && ctx.phase === 'create' && /already in use/i.test(engineSays)) {
+  if (ctx.phase === 'create' && isNameInUse(err)) {
     return new HydroplaneError('process_exists', `a process named '${ctx.processName ?? '?'}' already exists`, { cause });
   }
   if (isNetworkAmbiguous(err)) {
@@ -218,7 +250,7 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
       { cause },
     );
   }
-  const refused = err.status === 400 || (ctx.phase === 'start' && /OCI runtime \w+ failed|executable file not found/i.test(engineSays));
+  const refused = err.status === 400 || (ctx.phase === 'start' && CANNOT_EXEC.test(engineSays));
   if (refused && (ctx.phase === 'create' || ctx.phase === 'start')) {
     // A parameter that the Engine refuses (a memory limit under 6 MB, a command not in the image):
     // the spec asks for something this Engine cannot do.
@@ -234,14 +266,70 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
   return new HydroplaneError('runtime_error', `the Docker Engine failed while ${ctx.action}: ${engineSays}`, { cause });
 }
 
-/** Registry statuses as the Engine words them: "HTTP status: 500", "error parsing HTTP 404 response", "status code 401". */
-const REGISTRY_STATUS = /\bHTTP status:? (\d{3})\b|\bHTTP (\d{3}) response\b|\bstatus code:? (\d{3})\b|\b(\d{3}) (?:Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i;
+/** Registry statuses as the Engine words them: "HTTP status: 500", "error parsing HTTP 404 response", "status code 401", "StatusCode: 403,". */
+const REGISTRY_STATUS =
+  /\bHTTP status:? (\d{3})\b|\bHTTP (\d{3}) response\b|\bstatus code:? (\d{3})\b|\bStatusCode: (\d{3}),|\b(\d{3}) (?:Unauthorized|Forbidden|Not Found|Too Many Requests|Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i;
+
+/**
+ * What the Engine found when the registry refused a pull: the registry's HTTP status, or only the
+ * registry's error code (DENIED, UNAUTHORIZED, MANIFEST_UNKNOWN...) that the Engine's registry
+ * client read from the answer, or nothing it recognises.
+ */
+type PullFinding =
+  | { status: number }
+  | { code: 'denied' | 'unauthorized' | 'missing' | 'rate_limited' | 'unknown' }
+  | { guess: true };
+
+/**
+ * Podman words every pull error "initializing source docker://REF: reading manifest TAG in REPO:
+ * ..." (in an error line of a 200 stream); Docker (20.10, 26) often says "Head "URL": ...". What
+ * follows is the registry client's own text.
+ */
+const PULL_ENVELOPE = /^(?:Error: )?(?:initializing source \S+: )?(?:reading manifest \S+ in \S+: )?(?:(?:Head|Get) "[^"]*": )?/i;
+
+/**
+ * The forms that the Engines' registry clients give a registry's refusal, each anchored at the
+ * start, so that the registry's own words, which follow, decide nothing. Measured on Engine 20.10,
+ * 26.1 and Podman 4.3 (see README.md).
+ */
+const STATUS_FORMS: RegExp[] = [
+  // Docker 20.10 and 26: a 4xx whose body is not a registry error document.
+  /^error parsing HTTP (\d{3}) response body\b/i,
+  // Docker and Podman: a 5xx.
+  /^received unexpected HTTP status: (\d{3})\b/i,
+  // Podman: a 4xx whose body is not a registry error document (then 50 characters of the body).
+  /^StatusCode: (\d{3}),/,
+];
+const CODE_FORMS: Array<[RegExp, 'denied' | 'unauthorized' | 'missing' | 'rate_limited' | 'unknown']> = [
+  // Docker's own phrase for DENIED (26 also gives it to a 403 whose body is not a registry error document).
+  [/^pull access denied for \S+, repository does not exist or may require 'docker login'/i, 'denied'],
+  // Podman: the code DENIED, with the registry's message or the code's default text.
+  [/^(?:denied\b|requested access to the resource is denied\b)/i, 'denied'],
+  // A 401 (any body), or the code UNAUTHORIZED; Docker 20.10 without credentials for a registry that wants them.
+  [/^(?:unauthorized\b|authentication required\b|no basic auth credentials\b)/i, 'unauthorized'],
+  [/^(?:manifest unknown\b|manifest for \S+ not found\b|name unknown\b|repository \S+ not found\b|repository name not known to registry\b)/i, 'missing'],
+  // Docker 26: a 429 whose body is not a registry error document; or the code TOOMANYREQUESTS.
+  [/^toomanyrequests\b/i, 'rate_limited'],
+  // Docker 26: any other 4xx whose body is not a registry error document (its status not said); or the code UNKNOWN.
+  [/^unknown\b/i, 'unknown'],
+];
+
+/** Reads a pull error's message by the forms above; for a form none of them knows, guesses as before. */
+export function readPullError(message: string): PullFinding {
+  const rest = message.trim().replace(PULL_ENVELOPE, '');
+  for (const form of STATUS_FORMS) {
+    const m = form.exec(rest);
+    if (m) return { status: Number(m[1]) };
+  }
+  for (const [form, code] of CODE_FORMS) if (form.test(rest)) return { code };
+  return { guess: true };
+}
 
 /**
  * A failed pull, summarised: what failed, the registry's HTTP status when the Engine names one,
  * the registry, and what to check. The Engine's message embeds the registry's reply, which can be
  * any bytes from any host that an image reference names, so none of it is repeated; it only
- * decides which summary applies.
+ * decides which summary applies, and only by the Engine's own wording (readPullError).
  */
 function pullError(err: EngineError, ctx: ErrorContext, cause: Error): HydroplaneError {
   const image = `'${boundedText(ctx.image ?? '?', 200)}'`;
@@ -255,37 +343,62 @@ function pullError(err: EngineError, ctx: ErrorContext, cause: Error): Hydroplan
     );
   }
   const says = err.message;
-  const m = REGISTRY_STATUS.exec(says);
-  const registryStatus = m ? Number(m[1] ?? m[2] ?? m[3] ?? m[4]) : undefined;
-  const status = registryStatus ?? (err.status !== undefined && err.status !== 500 ? err.status : undefined);
+  const finding = readPullError(says);
+  let status: number | undefined;
+  let kind: 'auth' | 'denied' | 'missing' | 'rate_limited' | 'unknown' | 'other';
+  if ('status' in finding) {
+    status = finding.status;
+    kind = status === 401 || status === 403 ? 'auth' : status === 404 ? 'missing' : status === 429 ? 'rate_limited' : 'other';
+  } else if ('code' in finding) {
+    kind = finding.code === 'unauthorized' ? 'auth' : finding.code;
+  } else {
+    // An Engine wording not measured: the first status named anywhere, else the Engine's own
+    // status when it is not the catch-all 500, else the words.
+    const m = REGISTRY_STATUS.exec(says);
+    const named = m ? Number(m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5]) : undefined;
+    status = named ?? (err.status !== undefined && err.status !== 500 ? err.status : undefined);
+    if (status !== undefined) kind = status === 401 || status === 403 ? 'auth' : status === 404 ? 'missing' : status === 429 ? 'rate_limited' : 'other';
+    else kind = AUTH_ON_PULL.test(says) ? 'auth' : NOT_FOUND_ON_PULL.test(says) ? 'missing' : 'other';
+  }
   const answered = status === undefined ? '' : ` (HTTP ${status})`;
-  // A status decides alone: the words around it may be the registry's, chosen to mislead.
-  // "pull access denied" is the Engine's own phrase, with its own 404 (the registry's status unknown).
-  const denied = registryStatus === undefined && /pull access denied/i.test(says);
-  const auth = status === 401 || status === 403 || (denied && ctx.withCredentials) || (status === undefined && AUTH_ON_PULL.test(says));
-  const missing = status === 404 || (status === undefined && NOT_FOUND_ON_PULL.test(says));
-  if (denied && !ctx.withCredentials) {
-    // Docker Hub answers this for a missing repository and for a private one alike.
+
+  if (kind === 'denied') {
+    // The registry denied access and said no more: Docker Hub and others answer so for a
+    // repository that does not exist and for a private one alike, and the Engine passes on no status.
+    if (ctx.withCredentials) {
+      return new HydroplaneError(
+        'registry_auth_failed',
+        `registry ${registry} denied access to image ${image} with the credentials given: check container.username and the password secret, ` +
+          'and the image name and tag (a registry also denies access to an image it does not have, and does not say which)',
+        { cause },
+      );
+    }
     return new HydroplaneError(
       'image_not_found',
-      `image ${image} was not found on registry ${registry}, or it is private: check the image name and tag, ` +
-        'or give container.username and container.password',
+      `registry ${registry} denied access to image ${image}: either it does not exist there (check the image name and tag) or it is private ` +
+        '(give container.username and container.password); the registry does not say which',
       { cause },
     );
   }
-  if (auth) {
+  if (kind === 'auth') {
     const advice = ctx.withCredentials
       ? 'check container.username and the password secret'
       : 'the registry wants a login: give container.username and container.password';
     return new HydroplaneError('registry_auth_failed', `registry ${registry} refused to serve image ${image}${answered}: ${advice}`, { cause });
   }
-  if (missing) {
+  if (kind === 'missing') {
     return new HydroplaneError('image_not_found', `image ${image} was not found on registry ${registry}${answered}: check the image name and tag`, { cause });
   }
+  const why =
+    kind === 'rate_limited'
+      ? `registry ${registry} limits how often it may be asked${answered}: try again later, or give container.username and container.password if it allows more to a login`
+      : kind === 'unknown'
+        ? `registry ${registry} refused it with an error that the Docker Engine does not classify, nor give its HTTP status for: ` +
+          'check the image name and tag, and that the registry is available and reachable from the Docker host'
+        : 'check that the registry is available and reachable from the Docker host, and that the image name is right';
   return new HydroplaneError(
     'runtime_error',
-    `the Docker Engine could not pull image ${image} from registry ${registry}${answered}: ` +
-      'check that the registry is available and reachable from the Docker host, and that the image name is right',
+    `the Docker Engine could not pull image ${image} from registry ${registry}${kind === 'rate_limited' ? '' : answered}: ${why}`,
     { cause },
   );
 }
