@@ -21,7 +21,9 @@ const sleeper = (name: string, group?: string) => ({
 });
 
 async function containersNamed(name: string) {
-  const found = await run.docker.listContainers({ all: true, filters: { name: [`^/${name}$`] } });
+  // The name filter is a regular expression over '/name' on Docker and over 'name' on Podman: a
+  // plain substring finds it on both, and the exact name is checked here.
+  const found = await run.docker.listContainers({ all: true, filters: { name: [name] } });
   return found.filter((c) => c.Names.includes(`/${name}`));
 }
 

@@ -2,6 +2,16 @@
 // are 503s that say which runtime and which socket, the server recovers by itself, nothing is left
 // half-made; and a new server process takes over what the first one launched. The daemon is a
 // second dockerd of the test's own (stopping the shared one would break everything else).
+//
+// Engine-independent, on the host only: the daemon is this machine's dockerd (Engine 20.10 in CI),
+// whatever DOCKER_HOST says, and under another Engine (scripts/engine-docker26.sh or
+// engine-podman.sh, or any DOCKER_HOST but the default socket) the file skips, saying so. What it
+// tests is the server's side: an Engine socket that goes away and comes back (503 naming runtime
+// and socket, recovery without a restart of the server, a second server taking over). A restart of
+// Engine 26 or Podman is not tested here: the nested Engine 26 is PID 1 of a container, and its
+// restart makes a new network namespace while the test's process stays in the old one; Podman's
+// containers outlive its API service (conmon supervises them), so "the daemon stopped" means
+// something else there, and its one service is shared with the other tests.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PROCESS_LABEL } from '../../src/labels.ts';

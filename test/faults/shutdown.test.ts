@@ -22,27 +22,45 @@ function tryConnect(port: number): Promise<string> {
   });
 }
 
-/** Resolves on the Engine's first event of that kind for that container. */
-async function nextEvent(container: string, event: string): Promise<void> {
-  const stream = (await run.docker.getEvents({ filters: { type: ['container'], container: [container], event: [event] } })) as NodeJS.ReadableStream & {
+/**
+ * Resolves once the container's output has this text; fails after 30 s. The container says when
+ * it gets SIGTERM, which tells that the Engine's stop has begun on every Engine alike (Docker sends
+ * a kill event then, Podman none: its API streams only die, cleanup and remove for a stop).
+ */
+async function outputShows(name: string, text: string): Promise<void> {
+  const stream = (await run.docker.getContainer(name).logs({ follow: true, stdout: true, stderr: true })) as NodeJS.ReadableStream & {
     destroy(): void;
   };
-  await new Promise<void>((resolve) => stream.once('data', () => resolve()));
-  stream.destroy();
+  let seen = '';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('latin1');
+        if (seen.includes(text)) resolve();
+      });
+      stream.once('end', () => reject(new Error(`${name}'s output ended without '${text}': ${JSON.stringify(seen)}`)));
+      timer = setTimeout(() => reject(new Error(`${name} did not print '${text}' within 30 s: ${JSON.stringify(seen)}`)), 30_000);
+    });
+  } finally {
+    clearTimeout(timer);
+    stream.destroy();
+  }
 }
 
 describe('hydroplane command, graceful shutdown', { skip }, () => {
   it('finishes a slow DELETE in flight at SIGTERM with 200, refuses new connections, and exits 0', async () => {
-    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 2\n`);
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 3\n`);
     const server = await startServerProcess(['-c', config]);
     try {
       const name = run.name('slow');
-      // The image's httpd ignores SIGTERM: the stop lasts the whole grace period, then SIGKILL.
-      const started = await call(server.url, 'POST', '/process', { process_name: name, container: { image_uri: TEST_IMAGE } });
+      // It says so on SIGTERM and goes on: the stop lasts the whole grace period, then SIGKILL.
+      const command = ['sh', '-c', "trap 'echo got SIGTERM' TERM; echo ready; while true; do sleep 0.1; done"];
+      const started = await call(server.url, 'POST', '/process', { process_name: name, container: { image_uri: TEST_IMAGE, command } });
       assert.equal(started.status, 201, JSON.stringify(started.body));
+      await outputShows(name, 'ready'); // its trap is set
 
-      const id = (await run.docker.getContainer(name).inspect()).Id;
-      const stopping = nextEvent(id, 'kill');
+      const stopping = outputShows(name, 'got SIGTERM');
       const events: string[] = [];
       const deleted = call(server.url, 'DELETE', `/process/${name}`).then((answer) => {
         events.push('delete answered');
