@@ -5,10 +5,13 @@
 //   --only=a,b         run only these scenarios: seq, concurrent, burst, lists, calls, cold, hung, kube
 //   --profile          run the timed server under --cpu-prof; the profile's folder is printed
 //   --no-build         do not rebuild dist/ when src/ is newer
+//   --engine=E         measure on another Engine (or BENCH_ENGINE=E): host (DOCKER_HOST, else the
+//                      local socket), docker26 (scripts/engine-docker26.sh), podman
+//                      (scripts/engine-podman.sh); the bench runs again under that script
 //
 // Progress goes to stderr, the table and notes to stdout. Exits 0 whatever the numbers; 1 when
 // the benchmark itself broke (no Engine, a scenario that threw).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +30,8 @@ const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).
 const profile = args.includes('--profile');
 const build = !args.includes('--no-build');
 const sizes = smoke ? SMOKE : FULL;
+const ENGINES = ['host', 'docker26', 'podman'] as const;
+const engineArg = args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? (process.env.BENCH_ENGINE || undefined);
 
 const SCENARIOS: Array<[string, (ctx: Context) => Promise<void>]> = [
   ['seq', sequentialStarts],
@@ -58,10 +63,41 @@ function ensureBuilt(): void {
   if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}${build.stderr}`);
 }
 
+/**
+ * Runs this bench again under the script of another Engine (which sets DOCKER_HOST and
+ * HYDROPLANE_ENGINE): with `exec` when that Engine already runs (it is left running: someone may
+ * be using it), else with `run` (started, and removed at the end). Resolves with its exit code.
+ */
+async function runOnEngine(engine: 'docker26' | 'podman'): Promise<number> {
+  const script = join(ROOT, `scripts/engine-${engine}.sh`);
+  const running = spawnSync('bash', [script, 'status'], { stdio: 'ignore' }).status === 0;
+  const rest = args.filter((a) => !a.startsWith('--engine='));
+  process.stderr.write(`bench: on ${engine}: bash scripts/engine-${engine}.sh ${running ? 'exec' : 'run'} node bench/run.ts ${rest.join(' ')}\n`);
+  const child = spawn('bash', [script, running ? 'exec' : 'run', process.execPath, join(ROOT, 'bench/run.ts'), ...rest], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_ENGINE: '' },
+  });
+  // A Ctrl-C reaches the child too (one process group); a signal to this process alone is passed on.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1))));
+}
+
+/** "Docker Engine 26.1.5 (API 1.45)" or "Podman 4.3.1 (Docker API 1.41)", and where it answers. */
+async function engineName(bench: Bench): Promise<string> {
+  const version = await bench.docker.version().catch(() => undefined);
+  if (version === undefined) return 'Engine: ? (no answer to /version)';
+  const podman = version.Components?.find((c) => /podman/i.test(c.Name));
+  const name = podman ? `Podman ${podman.Version} (Docker API ${version.ApiVersion})` : `Docker Engine ${version.Version} (API ${version.ApiVersion})`;
+  const where = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+  const how = process.env.HYDROPLANE_ENGINE ? `, through scripts/engine-${process.env.HYDROPLANE_ENGINE}.sh` : '';
+  return `Engine: ${name} at ${where}${how}`;
+}
+
 async function machine(bench: Bench): Promise<string> {
   const version = await bench.docker.version().catch(() => undefined);
   const gib = (totalmem() / 2 ** 30).toFixed(1);
-  return `${availableParallelism()} CPUs (nproc), ${gib} GiB memory, Docker Engine ${version?.Version ?? '?'} (API ${version?.ApiVersion ?? '?'}), Node ${process.version}, ${process.platform} ${version?.KernelVersion ?? ''}`.trim();
+  return `${availableParallelism()} CPUs (nproc), ${gib} GiB memory, Node ${process.version}, ${process.platform} ${version?.KernelVersion ?? ''}`.trim();
 }
 
 async function main(): Promise<number> {
@@ -134,6 +170,8 @@ async function main(): Promise<number> {
     activity.stop();
     const loadEnd = loadavg();
     const seconds = ((performance.now() - runStart) / 1000).toFixed(0);
+    console.log(await engineName(bench));
+    console.log('');
     console.log(renderTable(rows));
     console.log('');
     console.log(`${smoke ? 'SMOKE run (smallest sizes, one repetition: proves it works, measures nothing)' : 'Full run'}, ${new Date().toISOString()}, ${seconds} s`);
@@ -157,4 +195,16 @@ async function main(): Promise<number> {
   return broke ? 1 : 0;
 }
 
-process.exitCode = await main();
+if (engineArg !== undefined && !(ENGINES as readonly string[]).includes(engineArg)) {
+  process.stderr.write(`bench: --engine=${engineArg}: not one of ${ENGINES.join(', ')}\n`);
+  process.exitCode = 2;
+} else if ((engineArg === 'docker26' || engineArg === 'podman') && process.env.HYDROPLANE_ENGINE !== engineArg) {
+  process.exitCode = await runOnEngine(engineArg);
+} else {
+  if (engineArg === 'host' && process.env.HYDROPLANE_ENGINE) {
+    process.stderr.write(`bench: --engine=host inside scripts/engine-${process.env.HYDROPLANE_ENGINE}.sh: run it outside\n`);
+    process.exitCode = 2;
+  } else {
+    process.exitCode = await main();
+  }
+}

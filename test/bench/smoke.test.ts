@@ -14,6 +14,7 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
     const { code, stdout, stderr } = await runBench();
     assert.equal(code, 0, `exit code ${code}\n${stderr}\n${stdout}`);
 
+    assert.match(stdout, /^Engine: (Docker Engine \S+ \(API|Podman \S+ \(Docker API) \d+\.\d+\) at \S+/m, 'the table names the Engine it measured');
     assert.match(stdout, /^\| scenario +\| raw +\| hydroplane +\| ratio +\| target +\| result +\| cv +\|$/m);
     for (const scenario of ['sequential start', 'concurrent starts', 'group stop', 'list during a burst', 'list at', 'Engine calls per list', 'cold start', 'RSS idle', 'fastify alone', 'hung runtime', 'Kubernetes API calls per list', 'Kubernetes API calls per get', 'Kubernetes API calls per start', 'Kubernetes API calls per stop']) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${scenario}`, 'm'), `no row for '${scenario}'`);
