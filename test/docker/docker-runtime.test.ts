@@ -319,17 +319,22 @@ describe('DockerRuntime', { skip }, () => {
     const counted = new DockerRuntime({ config: run.config(), secrets, docker });
     await runtime.start(spec({ process_name: run.name('count'), group: `${run.prefix}count`, container: { command: IDLE } }));
 
-    await counted.list();
-    assert.equal(requests.length, 1, JSON.stringify(requests));
+    const all = await counted.list();
+    // Other users of the Engine (tests running beside these) may have a created container of
+    // Hydroplane's, which costs one inspect each; every container of this run is running.
+    const others = all.filter((p) => p.status !== 'RUNNING' && !p.process_name.startsWith(run.prefix)).length;
+    assert.ok(requests.length >= 1 && requests.length <= 1 + others, JSON.stringify(requests));
+    for (const r of requests.slice(1)) assert.match(`${r.method} ${r.path}`, /^GET \/containers\/[0-9a-f]{64}\/json$/);
     assert.equal(requests[0]?.method, 'GET');
     assert.equal(requests[0]?.path, '/containers/json');
     assert.equal(requests[0]?.query.get('all'), 'true');
     assert.deepEqual(JSON.parse(requests[0]?.query.get('filters') ?? ''), { label: ['hydroplane/process-id'] });
 
     requests.length = 0;
+    // This run's group alone: exactly one call.
     const grouped = await counted.list({ group: `${run.prefix}count` });
     assert.equal(grouped.length, 1);
-    assert.equal(requests.length, 1);
+    assert.equal(requests.length, 1, JSON.stringify(requests));
     assert.deepEqual(JSON.parse(requests[0]?.query.get('filters') ?? ''), {
       label: ['hydroplane/process-id', `hydroplane/group-id=${run.prefix}count`],
     });
