@@ -5,6 +5,7 @@
 import http from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
+import { engineConnection } from '../../src/runtimes/docker/connection.ts';
 
 export interface EngineCall {
   method: string;
@@ -47,14 +48,10 @@ export function describeCalls(calls: readonly EngineCall[]): string {
   return `${calls.length} (${[...byKind].map(([k, v]) => (v > 1 ? `${v}× ${k}` : k)).join(', ')})`;
 }
 
-/** Where the real Engine is, as DOCKER_HOST says (unix or tcp), else the default socket. */
+/** Where the real Engine is, read as the runtime reads DOCKER_HOST (unix socket or plain tcp), else the default socket. */
 function upstream(): http.RequestOptions {
-  const host = process.env.DOCKER_HOST;
-  if (host?.startsWith('tcp://') || host?.startsWith('http://')) {
-    const url = new URL(host.replace(/^tcp:/, 'http:'));
-    return { host: url.hostname, port: url.port || 2375 };
-  }
-  return { socketPath: host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock' };
+  const { options } = engineConnection(undefined);
+  return options.socketPath ? { socketPath: options.socketPath } : { host: String(options.host), port: Number(options.port) };
 }
 
 export async function startEngineProxy(socketPath: string): Promise<EngineProxy> {
