@@ -196,12 +196,22 @@ function safeDecode(text: string): string {
   }
 }
 
-/** What could have been created on the Engine: containers, networks and images, by id. */
-async function engineState(docker: Dockerode): Promise<{ containers: string[]; networks: string[]; images: string[] }> {
+/**
+ * What the server could have created or removed on the Engine: the containers on its network (a
+ * process joins it), the networks of its network's name, and the images. Other containers and
+ * networks are left out, so that tests running beside this one on a shared Engine do not show up.
+ */
+async function engineState(docker: Dockerode, network: string): Promise<{ containers: string[]; networks: string[]; images: string[] }> {
   const [containers, networks, images] = await Promise.all([docker.listContainers({ all: true }), docker.listNetworks(), docker.listImages({ all: true })]);
   return {
-    containers: containers.map((c) => c.Id).sort(),
-    networks: networks.map((n) => n.Id).sort(),
+    containers: containers
+      .filter((c) => Object.keys(c.NetworkSettings?.Networks ?? {}).includes(network) || c.HostConfig?.NetworkMode === network)
+      .map((c) => c.Id)
+      .sort(),
+    networks: networks
+      .filter((n) => n.Name.startsWith(network))
+      .map((n) => n.Id)
+      .sort(),
     images: images.map((i) => i.Id).sort(),
   };
 }
@@ -253,7 +263,8 @@ describe('hostile requests against the real server on a real Engine', { skip: aw
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApi;
     const ops = [...operationsOf(doc), ...HIDDEN];
     assert.ok(ops.some((op) => op.path.includes('{')), 'the API document names no path parameter');
-    const before = await engineState(docker);
+    const before = await engineState(docker, network);
+    assert.equal(before.containers.length, 1, 'the process that hostile requests must leave alone is not on its network');
     // The Engine is shared with whatever else runs here: a generated name or group that happens to
     // be one of the processes on it is left out, and the proxy lets no change through meanwhile.
     const owned = await docker.listContainers({ all: true, filters: { label: [PROCESS_LABEL] } });
@@ -313,7 +324,7 @@ describe('hostile requests against the real server on a real Engine', { skip: aw
     const redirects = proxy.calls.filter((c) => c.status !== undefined && c.status >= 300 && c.status < 400);
     assert.deepEqual(redirects.map((c) => `${c.status} ${c.url}`), [], 'the Engine answered with a redirect');
 
-    assert.deepEqual(await engineState(docker), before, 'the Engine changed during the hostile requests (this test needs the Engine to itself, as in CI: another test running at the same time shows up here too)');
+    assert.deepEqual(await engineState(docker, network), before, 'hostile requests created or removed something on the Engine');
     const kept = await docker.getContainer(keeperId).inspect();
     assert.equal(kept.State.Running, true, 'the process that was running before is not running any more');
     const statuses = [...seen].sort(([a], [b]) => a - b).map(([s, n]) => `${s}: ${n}`);
