@@ -5,12 +5,20 @@
 export const SHOWN_MAX = 40;
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
+
+const escapeOne = (char: string): string => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** `text` with control characters (and line separators) escaped as \uXXXX, whatever its length. */
+export function escapeControls(text: string): string {
+  return text.replace(CONTROLS, escapeOne);
+}
 
 /** `text` with control characters (and line separators) escaped, cut to `max` characters and '…'. */
 export function shown(text: string, max = SHOWN_MAX): string {
   let out = '';
   for (const char of text.length > max * 2 ? text.slice(0, max * 2) : text) {
-    const piece = CONTROL.test(char) ? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}` : char;
+    const piece = CONTROL.test(char) ? escapeOne(char) : char;
     if (out.length + piece.length > max) return `${out}…`;
     out += piece;
   }

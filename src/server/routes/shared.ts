@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { HydroplaneError } from '../../errors.ts';
 import { LABEL_VALUE, LABEL_VALUE_MAX, STORED_NAME, STORED_NAME_MAX } from '../../spec/names.ts';
+import { escapeControls } from '../../spec/shown.ts';
 
 // Path parameters are held to what some runtime can hold, not to the spec's stricter rules: a
 // process launched by an older server keeps its name, and it must still be found and stopped.
@@ -28,9 +29,7 @@ export function isLabelValue(group: string): boolean {
 }
 
 /** Text for a message with its control characters escaped (\\uXXXX), so that no log or terminal acts on them. */
-export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+export const printable = escapeControls;
 
 /** A name shown in a message: quoted and escaped, and cut short when long. */
 export function quoteName(name: string, max = 80): string {
