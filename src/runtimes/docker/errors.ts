@@ -94,14 +94,17 @@ export function isRemovalInProgress(err: unknown): boolean {
   return err instanceof EngineError && err.status === 409 && /already in progress/i.test(err.message);
 }
 
+const IMAGE_MISSING = /no such image|image not known/i;
+
 /**
  * A create refused because the image is not on the Docker host (yet): pull it, then create.
  * Docker: "No such image: x"; Podman: "no such image: docker.io/x: image not known".
  */
-const IMAGE_MISSING = /no such image|image not known/i;
 export function isImageMissing(err: unknown): boolean {
   return err instanceof EngineError && err.status === 404 && IMAGE_MISSING.test(err.message);
 }
+
+const NAME_IN_USE = /\bcontainer name\b.*\bis already in use\b|\bthat name is already in use\b/is;
 
 /**
  * A create refused because a container already has the name. Docker answers 409 `Conflict. The
@@ -109,7 +112,6 @@ export function isImageMissing(err: unknown): boolean {
  * creating container storage: the container name "x" is already in use by <id>...: that name is
  * already in use`.
  */
-const NAME_IN_USE = /\bcontainer name\b.*\bis already in use\b|\bthat name is already in use\b/is;
 export function isNameInUse(err: unknown): boolean {
   return err instanceof EngineError && (err.status === 409 || err.status === 500) && NAME_IN_USE.test(err.message);
 }
