@@ -73,13 +73,23 @@ async function runOnEngine(engine: 'docker26' | 'podman'): Promise<number> {
   const running = spawnSync('bash', [script, 'status'], { stdio: 'ignore' }).status === 0;
   const rest = args.filter((a) => !a.startsWith('--engine='));
   process.stderr.write(`bench: on ${engine}: bash scripts/engine-${engine}.sh ${running ? 'exec' : 'run'} node bench/run.ts ${rest.join(' ')}\n`);
+  // In a process group of its own, to which a signal to this process (a Ctrl-C included) is passed
+  // on once: the bench inside cleans up, then the script stops the Engine when run started it.
   const child = spawn('bash', [script, running ? 'exec' : 'run', process.execPath, join(ROOT, 'bench/run.ts'), ...rest], {
     cwd: ROOT,
-    stdio: 'inherit',
+    stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, BENCH_ENGINE: '' },
+    detached: true,
   });
-  // A Ctrl-C reaches the child too (one process group); a signal to this process alone is passed on.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => child.kill(signal));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // already gone
+      }
+    });
+  }
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal === 'SIGINT' ? 130 : 1))));
 }
 
