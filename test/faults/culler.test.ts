@@ -2,10 +2,9 @@
 // the maximum age, and nothing else; two culling servers on one Engine do each other no harm.
 // A culler stops every Hydroplane process of its Engine, so these tests run on a second dockerd
 // of their own: on the shared one they would cull everybody's processes.
-// Engine-independent, on the host only: that dockerd is this machine's (Engine 20.10 in CI), and
-// under another Engine (DOCKER_HOST not the default socket, as the scripts/engine-*.sh set it) the
-// file skips, saying so. The culler's Engine calls (a label-filtered list, stop, remove) are the
-// Docker runtime's, which its own tests and the contract suite check on every Engine.
+// That dockerd is of the version the other tests run (20.10 on the host; under
+// scripts/engine-docker26.sh, Engine 26's own, in its container): see SecondEngine. On Podman the
+// file skips, saying so: there is no second Podman of the test's own to cull on.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
@@ -60,7 +59,8 @@ describe('process culler on a real Engine', { skip }, () => {
     await engine.loadTestImage();
   });
 
-  it('culls Hydroplane processes older than max_age_minutes, logs each with its age, and leaves other containers alone', async () => {
+  it('culls Hydroplane processes older than max_age_minutes, logs each with its age, and leaves other containers alone', async (t) => {
+    t.diagnostic(`the second daemon: ${engine.version}`);
     const { logger, lines } = captureLogger();
     // Older than every Hydroplane process here, and never culled.
     const foreign = await startDirectly(name('foreign'), { 'com.example/owner': 'someone-else' });

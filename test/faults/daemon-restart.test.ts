@@ -3,15 +3,13 @@
 // half-made; and a new server process takes over what the first one launched. The daemon is a
 // second dockerd of the test's own (stopping the shared one would break everything else).
 //
-// Engine-independent, on the host only: the daemon is this machine's dockerd (Engine 20.10 in CI),
-// whatever DOCKER_HOST says, and under another Engine (scripts/engine-docker26.sh or
-// engine-podman.sh, or any DOCKER_HOST but the default socket) the file skips, saying so. What it
-// tests is the server's side: an Engine socket that goes away and comes back (503 naming runtime
-// and socket, recovery without a restart of the server, a second server taking over). A restart of
-// Engine 26 or Podman is not tested here: the nested Engine 26 is PID 1 of a container, and its
-// restart makes a new network namespace while the test's process stays in the old one; Podman's
-// containers outlive its API service (conmon supervises them), so "the daemon stopped" means
-// something else there, and its one service is shared with the other tests.
+// On each Engine, that Engine's own restart: the second daemon is a dockerd of the version that
+// DOCKER_HOST's Engine runs (SecondEngine checks it): this machine's dockerd beside the host's
+// Engine (20.10 in CI), or, under scripts/engine-docker26.sh, Engine 26's dockerd started in the
+// nested Engine's container and network namespace. Not on Podman, where the file skips, saying so:
+// Podman has no daemon whose end ends the containers (conmon supervises each, and they outlive its
+// API service), and a second Podman service would share the first one's storage and bridges, which
+// other tests use at the same time.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PROCESS_LABEL } from '../../src/labels.ts';
@@ -78,7 +76,8 @@ describe('the Docker daemon stops and starts under a running server', { skip }, 
   });
   after(() => server?.stop('SIGKILL'));
 
-  it('runs a process on the second daemon, its port published with iptables off', async () => {
+  it('runs a process on the second daemon, its port published with iptables off', async (t) => {
+    t.diagnostic(`the second daemon: ${engine.version}`);
     const first = name('web');
     const started = await call(server.url, 'POST', '/process', web(first, await freePort()));
     assert.equal(started.status, 201, JSON.stringify(started.body));
