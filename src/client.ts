@@ -1,6 +1,7 @@
 // A small client for the REST API, used by hpctl, the tests and the benchmarks.
 import type { ErrorBody } from './errors.ts';
-import type { ProcessInfo } from './spec/process-info.ts';
+import type { ProcessInfo, StartedProcessInfo } from './spec/process-info.ts';
+import type { FieldValidation } from './spec/validate.ts';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -48,9 +49,14 @@ export class HydroplaneClient {
     this.token = options.token;
   }
 
-  /** Sends a spec as it is, so that the server is the one judge of it. */
-  start(spec: unknown): Promise<ProcessInfo> {
-    return this.request('POST', '/process', spec) as Promise<ProcessInfo>;
+  /**
+   * Sends a spec as it is, so that the server is the one judge of it. `fieldValidation` says what
+   * the server does with unknown fields (its own default when absent); with Warn, the answer's
+   * `warnings` name those it dropped.
+   */
+  start(spec: unknown, options: { fieldValidation?: FieldValidation } = {}): Promise<StartedProcessInfo> {
+    const query = options.fieldValidation === undefined ? '' : `?fieldValidation=${options.fieldValidation}`;
+    return this.request('POST', `/process${query}`, spec) as Promise<StartedProcessInfo>;
   }
 
   list(group?: string): Promise<ProcessInfo[]> {

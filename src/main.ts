@@ -87,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger,
     version: VERSION,
     allowedHosts: config.allowed_hosts,
+    fieldValidation: config.field_validation,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     ...(apiToken ? { apiToken } : {}),
     ...(options.dashboard === false ? { dashboard: false } : {}),

@@ -45,6 +45,9 @@ class Reported extends Error {
   }
 }
 
+/** --validate's modes as the server's fieldValidation names them. */
+const FIELD_VALIDATION_OF = { strict: 'Strict', warn: 'Warn', ignore: 'Ignore' } as const;
+
 /** The exit code of a command that Ctrl-C ended. */
 const INTERRUPTED = 130;
 /** How long one wait request lasts, so that progress shows in between. */
@@ -152,9 +155,17 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .argument('<spec...>', 'process specs, as JSON files or folders of them')
     .option('-w, --wait', 'return once each process runs; fail if it exits, fails or does not run in time')
     .option('--timeout <seconds>', 'with --wait: how long to wait for each process', parseSeconds, 60)
-    .action(async (args: string[], opts: { wait?: boolean; timeout: number }) => {
+    .addOption(
+      new Option('--validate <mode>', 'unknown or misplaced spec fields: strict refuses them, warn starts without them and prints a warning, ignore starts without them')
+        .choices(['strict', 'warn', 'ignore'])
+        .default('strict'),
+    )
+    .action(async (args: string[], opts: { wait?: boolean; timeout: number; validate: 'strict' | 'warn' | 'ignore' }) => {
+      const fieldValidation = FIELD_VALIDATION_OF[opts.validate];
       const startOne = async (spec: unknown) => {
-        const info = await client().start(spec);
+        const { warnings, ...info } = await client().start(spec, { fieldValidation });
+        // The server's words, escaped: a spec file, or a server, may hold anything.
+        for (const warning of Array.isArray(warnings) ? warnings : []) say(line`hpctl: warning: ${warning}`);
         return opts.wait ? waitUntilRunning(info, opts.timeout) : info;
       };
       const files = await specFiles(args);

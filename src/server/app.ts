@@ -8,7 +8,8 @@ import type { z } from 'zod';
 import { HydroplaneError, errorBody } from '../errors.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 import { specShapeError } from '../spec/json-shape.ts';
-import { parseOrThrow } from '../spec/validate.ts';
+import { ProcessSpec } from '../spec/process-spec.ts';
+import { parseOrThrow, type FieldValidation } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
 import { docs } from './docs.ts';
@@ -41,6 +42,8 @@ export interface AppOptions {
   port?: number;
   /** Connection limits; see DEFAULT_TIMEOUTS. */
   timeouts?: Partial<ConnectionTimeouts>;
+  /** What POST /process does with unknown spec fields when the request does not say (fieldValidation). Default Warn. */
+  fieldValidation?: FieldValidation;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -69,6 +72,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       // A name that no runtime can hold names no process: 404, as for any missing one.
       if (schema === NameParam && !NameParam.safeParse(data).success) throw noSuchProcessName((data as { name?: unknown } | undefined)?.name);
       const body = httpPart === 'body';
+      // The route validates a spec itself: how depends on the query's fieldValidation.
+      if (body && schema === ProcessSpec) return { value: data };
       return { value: parseOrThrow(schema, data, body ? { subject: 'process spec' } : { code: 'invalid_request', subject: httpPart ?? 'request' }) };
     } catch (error) {
       return { error: error as Error };
@@ -170,7 +175,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const deps = { runtime: metrics.instrument(options.runtime) };
   await app.register(healthRoutes, deps);
-  await app.register(processRoutes, { ...deps, waitPollMs: options.waitPollMs ?? 1000, closing: closing.signal });
+  await app.register(processRoutes, {
+    ...deps,
+    waitPollMs: options.waitPollMs ?? 1000,
+    closing: closing.signal,
+    fieldValidation: options.fieldValidation ?? 'Warn',
+  });
   await app.register(logRoutes, { ...deps, closing: closing.signal });
   await app.register(groupRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });

@@ -2,6 +2,7 @@
 // the documentation; each runtime and secret store owns its section, discriminated by its type.
 import { z } from 'zod';
 import { HOST_AND_PORT } from './names.ts';
+import { FIELD_VALIDATION } from './validate.ts';
 
 export const SecretRef = z
   .strictObject({
@@ -135,6 +136,13 @@ export const ServerConfig = z.strictObject({
     .describe(
       'Without an API token, the Host names that the server answers besides 127.0.0.1, localhost and [::1] on its own port: ' +
         '"name" (any port) or "name:port". Other Hosts get 421, which stops DNS rebinding. Ignored with a token.',
+    ),
+  field_validation: z
+    .enum(FIELD_VALIDATION)
+    .default('Warn')
+    .describe(
+      'What POST /process does with unknown or misplaced spec fields when the request has no fieldValidation parameter: ' +
+        'Strict refuses them (422), Warn drops them and reports each as a warning, Ignore drops them silently.',
     ),
 });
 export type ServerConfig = z.infer<typeof ServerConfig>;

@@ -31,3 +31,15 @@ export const ProcessInfo = z
   })
   .describe('A process that the runtime runs.');
 export type ProcessInfo = z.infer<typeof ProcessInfo>;
+
+/** What POST /process answers: the new process, and what was dropped from its spec under fieldValidation=Warn. */
+export const StartedProcessInfo = ProcessInfo.extend({
+  warnings: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'With fieldValidation=Warn (the default), each unknown or misplaced field that was dropped from the spec, ' +
+        "as 'path: what is wrong' (the text of the 422 that Strict gives); at most 20, then one that counts the rest. Absent when there are none.",
+    ),
+}).describe('The process just started.');
+export type StartedProcessInfo = z.infer<typeof StartedProcessInfo>;

@@ -240,7 +240,8 @@ export const ProcessSpec = z
     container: ContainerSpec,
   })
   .describe(
-    'A process for Hydroplane to run: one container. Unknown fields are refused; an answer names the first ' +
+    'A process for Hydroplane to run: one container. Unknown or misplaced fields are refused, reported or dropped as ' +
+      "POST /process's fieldValidation says; an answer names the first " +
       `${MAX_PROBLEMS} problems of a spec and counts the rest.`,
   );
 

@@ -32,9 +32,62 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
-  const { problems, more } = firstProblems(schema, result.error.issues, raw);
+  throw invalid(schema, result.error.issues, raw, what);
+}
+
+function invalid(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input: unknown, what: { code?: ErrorCode; subject: string }): HydroplaneError {
+  const { problems, more } = firstProblems(schema, issues, input);
   const fields = more > 0 ? [...problems, { path: '', message: moreProblems(more) }] : problems;
-  throw new HydroplaneError(what.code ?? 'invalid_spec', `invalid ${what.subject}: ${summarize(problems, more)}`, { fields });
+  return new HydroplaneError(what.code ?? 'invalid_spec', `invalid ${what.subject}: ${summarize(problems, more)}`, { fields });
+}
+
+/**
+ * Kubernetes' field validation: what becomes of unknown or misplaced fields. Strict refuses them,
+ * Warn drops them and reports each, Ignore drops them silently. Every other problem is refused.
+ */
+export const FIELD_VALIDATION = ['Strict', 'Warn', 'Ignore'] as const;
+export type FieldValidation = (typeof FIELD_VALIDATION)[number];
+
+/** Unknown fields nested in a field that was itself unknown are dropped with it; a few rounds reach any depth a union hides. */
+const DROP_ROUNDS = 4;
+
+/**
+ * Validates `raw` as parseOrThrow does, except that with Warn or Ignore an unknown or misplaced
+ * field is dropped instead of refused. With Warn, `warnings` says what was dropped, in the
+ * words of Strict's 422 ("path: unknown field here; 'x' belongs in 'container'"): at most
+ * MAX_PROBLEMS of them, then one that counts the rest. `raw` itself is never changed.
+ */
+export function parseWithFieldValidation<S extends z.ZodType>(
+  schema: S,
+  raw: unknown,
+  mode: FieldValidation,
+  what: { code?: ErrorCode; subject: string },
+): { value: z.output<S>; warnings: string[] } {
+  if (mode === 'Strict') return { value: parseOrThrow(schema, raw, what), warnings: [] };
+  let input = raw;
+  const warnings: string[] = [];
+  let more = 0;
+  for (let round = 0; round < DROP_ROUNDS; round++) {
+    const result = schema.safeParse(input);
+    if (result.success) return { value: result.data, warnings: withCount(warnings, more) };
+    const unknown = result.error.issues.flatMap(fromTheBranchMeant).filter((i) => i.code === 'unrecognized_keys');
+    if (unknown.length === 0) throw invalid(schema, result.error.issues, input, what);
+    if (input === raw) input = structuredClone(raw);
+    for (const issue of unknown) {
+      const parent = valueAt(input, issue.path);
+      for (const key of issue.keys) {
+        if (mode === 'Warn' && warnings.length < MAX_PROBLEMS) {
+          warnings.push(`${formatPath([...issue.path, key])}: ${unknownFieldMessage(schema, issue.path, key, parent)}`);
+        } else more++;
+      }
+      if (typeof parent === 'object' && parent !== null) for (const key of issue.keys) delete (parent as Record<string, unknown>)[key];
+    }
+  }
+  return { value: parseOrThrow(schema, input, what), warnings: withCount(warnings, more) };
+}
+
+function withCount(warnings: string[], more: number): string[] {
+  return more > 0 && warnings.length > 0 ? [...warnings, moreProblems(more)] : warnings;
 }
 
 /**

@@ -31,7 +31,7 @@ const corpus: Array<{ what: string; method?: 'POST' | 'GET' | 'DELETE' | 'PUT'; 
   { what: 'a name with a slash', body: JSON.stringify({ process_name: 'a/b', container: { image_uri: 'nginx' } }) },
   { what: 'a NUL in a name', body: JSON.stringify({ process_name: 'a\u0000b', container: { image_uri: 'nginx' } }) },
   { what: 'an image with spaces', body: JSON.stringify({ process_name: 'web', container: { image_uri: 'nginx; rm -rf /' } }) },
-  { what: 'an unknown field', body: JSON.stringify({ ...ok, colour: 'red' }) },
+  { what: 'an unknown field', url: '/process?fieldValidation=Strict', body: JSON.stringify({ ...ok, colour: 'red' }) },
   { what: '__proto__', body: '{"process_name": "web", "container": {"image_uri": "nginx"}, "__proto__": {"admin": true}}' },
   { what: 'constructor.prototype', body: '{"process_name": "web", "container": {"image_uri": "nginx"}, "constructor": {"prototype": {"admin": true}}}' },
   { what: 'deep nesting', body: `{"process_name": "web", "container": {"image_uri": "nginx", "env": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}` },

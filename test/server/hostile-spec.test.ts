@@ -19,7 +19,8 @@ const ANSWER_MAX = 8 * 1024;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 async function post(app: FastifyInstance, body: string) {
-  return app.inject({ method: 'POST', url: '/process', payload: body, headers: { 'content-type': 'application/json' } });
+  // Strict: unknown fields are refused, and named; fieldValidation's other modes are in field-validation.test.ts.
+  return app.inject({ method: 'POST', url: '/process?fieldValidation=Strict', payload: body, headers: { 'content-type': 'application/json' } });
 }
 
 /** Asserts a short answer in the error shape; returns its body. */

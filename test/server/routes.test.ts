@@ -51,7 +51,7 @@ describe('routes', () => {
     const { app, runtime } = await setup();
     const res = await app.inject({
       method: 'POST',
-      url: '/process',
+      url: '/process?fieldValidation=Strict',
       payload: { process_name: 'Bad_Name', node_selector: { a: 'b' }, container: { image_uri: 'nginx', ports: [{ container_port: 0 }] } },
     });
     assert.equal(res.statusCode, 422);

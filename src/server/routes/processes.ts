@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody, HydroplaneError } from '../../errors.ts';
 import type { Runtime } from '../../runtimes/runtime.ts';
-import { ProcessInfo } from '../../spec/process-info.ts';
+import { ProcessInfo, StartedProcessInfo } from '../../spec/process-info.ts';
 import { ProcessSpec } from '../../spec/process-spec.ts';
+import { FIELD_VALIDATION, parseWithFieldValidation, type FieldValidation } from '../../spec/validate.ts';
 import { NameParam, StopResult } from './shared.ts';
 
 /** The longest long-poll, in seconds: long enough for most starts, short enough for proxies' idle timeouts. */
@@ -25,6 +26,35 @@ export const WaitQuery = z
   })
   .describe('Whether to wait for the process to settle.');
 
+export const StartQuery = z
+  .object({
+    fieldValidation: z
+      .enum(FIELD_VALIDATION, { error: "expected 'Strict', 'Warn' or 'Ignore'" })
+      .optional()
+      .describe(
+        "As Kubernetes: what becomes of unknown or misplaced fields in the spec. Strict: a 422 that names each one and where it belongs. " +
+          "Warn: they are dropped, and each is reported in a 'Warning: 299 - \"...\"' header and in the answer's warnings. " +
+          'Ignore: they are dropped silently. Every other problem is a 422 in every mode. Default: the server\'s field_validation, else Warn.',
+      ),
+  })
+  .describe('How to validate the spec.');
+
+/**
+ * A warning as an RFC 7234 Warning header value, as Kubernetes sends them (code 299, agent "-"):
+ * a quoted-string in printable ASCII, whatever the text holds.
+ */
+export function warningHeader(text: string): string {
+  let quoted = '';
+  for (const char of text.replace(/…/g, '...')) {
+    const code = char.codePointAt(0)!;
+    if (char === '"' || char === '\\') quoted += `\\${char}`;
+    else if (code >= 0x20 && code < 0x7f) quoted += char;
+    // \uXXXX as text: its backslash quoted too, so that unquoting gives the escape, not a bare 'u'.
+    else for (const unit of char.split('')) quoted += `\\\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  }
+  return `299 - "${quoted}"`;
+}
+
 /** Statuses that a wait for running ends on: it runs, or it never will. */
 const SETTLED = new Set(['RUNNING', 'EXITED', 'FAILED']);
 
@@ -34,9 +64,11 @@ export interface ProcessRouteOptions {
   waitPollMs: number;
   /** Aborts when the server closes: waiting requests answer at once. */
   closing: AbortSignal;
+  /** Field validation when a start does not ask for one. */
+  fieldValidation: FieldValidation;
 }
 
-export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (app, { runtime, waitPollMs, closing }) => {
+export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (app, { runtime, waitPollMs, closing, fieldValidation }) => {
   const mustGet = async (name: string) => {
     const info = await runtime.get(name);
     if (!info) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
@@ -51,10 +83,14 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
         description: 'Validates the spec, then starts it on the runtime. Nothing is left behind when it fails.',
         tags: ['processes'],
         body: ProcessSpec,
-        response: { 201: ProcessInfo, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody },
+        querystring: StartQuery,
+        response: { 201: StartedProcessInfo, 400: ErrorBody, 409: ErrorBody, 422: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
+      // The body comes unvalidated (see buildApp): which fields it may hold depends on the query.
+      const mode = request.query.fieldValidation ?? fieldValidation;
+      const { value: spec, warnings } = parseWithFieldValidation(ProcessSpec, request.body as unknown, mode, { subject: 'process spec' });
       // A start that nobody waits for any more (the client went away before its answer, or the
       // server is closing) is cancelled: its pull stops and what it created is removed.
       const gone = new AbortController();
@@ -64,8 +100,12 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       reply.raw.once('close', onClose);
       if (request.raw.socket?.destroyed) gone.abort();
       try {
-        const info = await runtime.start(request.body, { signal: AbortSignal.any([gone.signal, closing]) });
-        return reply.status(201).send(info);
+        const info = await runtime.start(spec, { signal: AbortSignal.any([gone.signal, closing]) });
+        if (warnings.length === 0) return reply.status(201).send(info);
+        return reply
+          .status(201)
+          .header('warning', warnings.map(warningHeader))
+          .send({ ...info, warnings });
       } finally {
         reply.raw.off('close', onClose);
       }
