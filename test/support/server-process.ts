@@ -26,11 +26,30 @@ export interface ServerProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
-/** Starts the server and waits until it answers /health, or rejects with its output. */
+/**
+ * Starts the server and waits until it answers /health, or rejects with its output. The port comes
+ * from freePort(), so another test process may take it meanwhile: a server that cannot listen
+ * (EADDRINUSE) is started again on another port, and /health counts only once the server said it
+ * listens there (at LOG_LEVEL info or lower), so that another process's server on that port is
+ * never taken for this one.
+ */
 export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(args, env);
+    } catch (err) {
+      if (!(err instanceof PortTaken) || attempt >= 3) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(args: string[], env: NodeJS.ProcessEnv): Promise<ServerProcess> {
   const port = await freePort();
+  const merged = { ...process.env, LOG_LEVEL: 'info', ...env };
   const child = spawn(NODE, [HYDROPLANE_BIN, '-p', String(port), ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: merged,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -38,13 +57,22 @@ export async function startServerProcess(args: string[], env: NodeJS.ProcessEnv 
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
+  // Its own word that it listens on this port; at a quieter level there is none to wait for.
+  const says = ['info', 'debug', 'trace'].includes(String(merged.LOG_LEVEL));
+  const listening = new RegExp(`listening on https?://\\S+:${port}\\b`);
   const started = Date.now();
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`hydroplane exited with ${child.exitCode}:\n${output}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
+    if (child.exitCode !== null) {
+      await exited;
+      if (/EADDRINUSE/.test(output)) throw new PortTaken(`port ${port} was taken meanwhile:\n${output}`);
+      throw new Error(`hydroplane exited with ${child.exitCode}:\n${output}`);
+    }
+    if (!says || listening.test(output)) {
+      try {
+        if ((await fetch(`${url}/health`)).ok) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() - started > 15_000) {
       child.kill('SIGKILL');
