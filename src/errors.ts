@@ -65,11 +65,17 @@ export const ErrorBody = z
     details: z.string().describe('What went wrong, for people.'),
     code: z.string().optional().describe('What went wrong, for programs: a stable code from the error catalogue.'),
     fields: z
-      .array(z.object({ path: z.string(), message: z.string() }))
+      .array(
+        z
+          .object({ path: z.string().describe("Where: 'container.ports[0].host_port'; '' for a count of more problems."), message: z.string() })
+          .describe('One offending field.')
+          .meta({ id: 'FieldProblem' }),
+      )
       .optional()
       .describe('For an invalid request: every offending field with its path.'),
   })
-  .describe('An error.');
+  .describe('An error.')
+  .meta({ id: 'ErrorBody' });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 export function errorBody(err: HydroplaneError): ErrorBody {

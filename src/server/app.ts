@@ -13,6 +13,7 @@ import { parseOrThrow, type FieldValidation } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
 import { docs } from './docs.ts';
+import { transformObject } from './openapi.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { Metrics, metricsRoutes } from './metrics.ts';
 import { installRequestOriginChecks } from './request-origin.ts';
@@ -70,7 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data) => {
     try {
       // A name that no runtime can hold names no process: 404, as for any missing one.
-      if (schema === NameParam && !NameParam.safeParse(data).success) throw noSuchProcessName((data as { name?: unknown } | undefined)?.name);
+      if (schema === NameParam && !NameParam.safeParse(data).success) throw noSuchProcessName((data as { process_name?: unknown } | undefined)?.process_name);
       const body = httpPart === 'body';
       // The route validates a spec itself: how depends on the query's fieldValidation.
       if (body && schema === ProcessSpec) return { value: data };
@@ -169,6 +170,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ],
     },
     transform: jsonSchemaTransform,
+    transformObject,
   });
   await app.register(docs);
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());

@@ -22,7 +22,7 @@ const UNCHECKED_ROUTES = new Set(['/health']);
 
 /** Pages and files that hold no data: a link from another site to the dashboard still opens it. */
 function isPage(url: string): boolean {
-  return url === '/' || url.startsWith('/dashboard/') || url === '/docs' || url.startsWith('/docs/') || url === '/openapi.json';
+  return url === '/' || url.startsWith('/dashboard/') || url === '/docs' || url.startsWith('/docs/') || url === '/redoc' || url.startsWith('/redoc/') || url === '/openapi.json';
 }
 
 /** "name", "name:port", "[v6]" or "[v6]:port" -> its parts, the name in lowercase; undefined when malformed. */

@@ -7,7 +7,8 @@ export const ProcessStatus = z
     'STARTING: created, pulling, scheduling or restarting. RUNNING: started (and ready, on Kubernetes). ' +
       'EXITED: the container ended (see exit_code); it stays listed until stopped or culled. ' +
       'FAILED: it cannot run (see reason), for instance an image that cannot be pulled or a crash loop.',
-  );
+  )
+  .meta({ id: 'ProcessStatus' });
 export type ProcessStatus = z.infer<typeof ProcessStatus>;
 
 export const SocketAddress = z
@@ -16,7 +17,8 @@ export const SocketAddress = z
     port: z.number().int().describe('Port to connect to.'),
     is_public: z.boolean().describe('Whether the address is reachable from other machines.'),
   })
-  .describe('An address at which the process can be reached.');
+  .describe('An address at which the process can be reached.')
+  .meta({ id: 'SocketAddress' });
 export type SocketAddress = z.infer<typeof SocketAddress>;
 
 export const ProcessInfo = z
@@ -29,7 +31,8 @@ export const ProcessInfo = z
     exit_code: z.number().int().nullable().optional().describe('Exit code, when status is EXITED.'),
     reason: z.string().optional().describe('Why the process is not running, when the runtime says.'),
   })
-  .describe('A process that the runtime runs.');
+  .describe('A process that the runtime runs.')
+  .meta({ id: 'ProcessInfo' });
 export type ProcessInfo = z.infer<typeof ProcessInfo>;
 
 /** What POST /process answers: the new process, and what was dropped from its spec under fieldValidation=Warn. */
@@ -41,5 +44,7 @@ export const StartedProcessInfo = ProcessInfo.extend({
       'With fieldValidation=Warn (the default), each unknown or misplaced field that was dropped from the spec, ' +
         "as 'path: what is wrong' (the text of the 422 that Strict gives); at most 20, then one that counts the rest. Absent when there are none.",
     ),
-}).describe('The process just started.');
+})
+  .describe('The process just started.')
+  .meta({ id: 'StartedProcessInfo' });
 export type StartedProcessInfo = z.infer<typeof StartedProcessInfo>;

@@ -97,7 +97,8 @@ export const ProcessSecret = z
           'Omit to use the whole value.',
       ),
   })
-  .describe('A value taken from a secret instead of written in clear text.');
+  .describe('A value taken from a secret instead of written in clear text.')
+  .meta({ id: 'ProcessSecret' });
 
 const Port = z
   .strictObject({
@@ -114,7 +115,8 @@ const Port = z
       .optional()
       .describe('Name of the port, for runtimes that name ports (Kubernetes). Generated when absent.'),
   })
-  .describe('A port to publish.');
+  .describe('A port to publish.')
+  .meta({ id: 'PortMapping' });
 
 const EnvVar = z
   .strictObject({
@@ -125,7 +127,8 @@ const EnvVar = z
       .union([text(SPEC_LIMITS.stringLength), ProcessSecret])
       .describe(`A literal value of at most ${SPEC_LIMITS.stringLength} characters, or a process secret.`),
   })
-  .describe('An environment variable of the container.');
+  .describe('An environment variable of the container.')
+  .meta({ id: 'EnvironmentVariable' });
 
 const Resources = z
   .strictObject({
@@ -136,7 +139,8 @@ const Resources = z
       .optional()
       .describe('Memory in MiB, a whole number >= 0.'),
   })
-  .describe('CPU and memory.');
+  .describe('CPU and memory.')
+  .meta({ id: 'ResourceSpec' });
 
 const NodeSelector = limited(
   z
@@ -226,7 +230,8 @@ export const ContainerSpec = z
       }
     }
   })
-  .describe('The container to run.');
+  .describe('The container to run.')
+  .meta({ id: 'ContainerSpec' });
 
 export const ProcessSpec = z
   .strictObject({
@@ -243,7 +248,8 @@ export const ProcessSpec = z
     'A process for Hydroplane to run: one container. Unknown or misplaced fields are refused, reported or dropped as ' +
       "POST /process's fieldValidation says; an answer names the first " +
       `${MAX_PROBLEMS} problems of a spec and counts the rest.`,
-  );
+  )
+  .meta({ id: 'ProcessSpec' });
 
 /** The spec as a user writes it. */
 export type ProcessSpecInput = z.input<typeof ProcessSpec>;

@@ -260,7 +260,7 @@ describe('the dashboard, without an API token', { skip }, () => {
   it('has the API documentation at /docs: Swagger UI renders the OpenAPI document, within the page policy', async () => {
     const { page, problems } = await openPage(`${server.url}/docs`);
     await page.locator('.swagger-ui .info .title', { hasText: 'Hydroplane' }).waitFor();
-    await page.locator('.opblock-summary-path', { hasText: '/process/{name}/logs' }).first().waitFor();
+    await page.locator('.opblock-summary-path', { hasText: '/process/{process_name}/logs' }).first().waitFor();
     // A refused script or style would be a console error.
     assert.deepEqual(problems, []);
     await page.close();

@@ -38,15 +38,15 @@ describe('GET /metrics', () => {
     assert.match(text, /^# HELP hydroplane_http_requests_total /m);
     assert.match(text, /^# TYPE hydroplane_http_requests_total counter$/m);
     assert.equal(sample(text, 'hydroplane_http_requests_total{method="POST",route="/process",status="201"}'), 1);
-    assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name",status="200"}'), 2);
-    assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name",status="404"}'), 1);
-    assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name/logs",status="200"}'), 1);
+    assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:process_name",status="200"}'), 2);
+    assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:process_name",status="404"}'), 1);
+    assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:process_name/logs",status="200"}'), 1);
     assert.equal(sample(text, 'hydroplane_http_requests_total{method="GET",route="unmatched",status="404"}'), 1);
     assert.ok(!text.includes('secret-name-1') && !text.includes('/no/such/route') && !text.includes('tail='), 'no raw URL in a label');
 
     assert.match(text, /^# TYPE hydroplane_http_request_duration_seconds histogram$/m);
-    assert.equal(sample(text, 'hydroplane_http_request_duration_seconds_count{method="GET",route="/process/:name",status="200"}'), 2);
-    assert.equal(sample(text, 'hydroplane_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/process/:name",status="200"}'), 2);
+    assert.equal(sample(text, 'hydroplane_http_request_duration_seconds_count{method="GET",route="/process/:process_name",status="200"}'), 2);
+    assert.equal(sample(text, 'hydroplane_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/process/:process_name",status="200"}'), 2);
   });
 
   it('times runtime calls by runtime, operation and outcome', async () => {
@@ -138,8 +138,8 @@ describe('GET /metrics', () => {
       await waiting;
       const counted = async () => {
         const text = (await app.inject({ url: '/metrics' })).body;
-        const logs = sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name/logs",status="200"}');
-        const left = sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:name",status="499"}');
+        const logs = sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:process_name/logs",status="200"}');
+        const left = sample(text, 'hydroplane_http_requests_total{method="GET",route="/process/:process_name",status="499"}');
         return logs === 1 && left === 1;
       };
       for (let i = 0; i < 100 && !(await counted()); i++) await new Promise((r) => setTimeout(r, 10));
@@ -153,6 +153,6 @@ describe('GET /metrics', () => {
     const { app } = await setup();
     const doc = (await app.inject({ url: '/openapi.json' })).json();
     assert.ok(doc.paths['/metrics'].get.responses['200'].content['text/plain']);
-    assert.ok(doc.paths['/process/{name}/logs'].get.responses['200'].content['text/plain']);
+    assert.ok(doc.paths['/process/{process_name}/logs'].get.responses['200'].content['text/plain']);
   });
 });

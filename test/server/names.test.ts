@@ -163,7 +163,7 @@ describe('names from the path', () => {
     const { app } = await setup();
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const param = (path: string, method: string) => doc.paths[path][method].parameters.find((p: { in: string }) => p.in === 'path');
-    for (const [path, method] of [['/process/{name}', 'get'], ['/process/{name}', 'delete'], ['/process/{name}/logs', 'get'], ['/group/{group}', 'get'], ['/group/{group}', 'delete']] as const) {
+    for (const [path, method] of [['/process/{process_name}', 'get'], ['/process/{process_name}', 'delete'], ['/process/{process_name}/logs', 'get'], ['/group/{group}', 'get'], ['/group/{group}', 'delete']] as const) {
       const schema = param(path, method).schema;
       assert.equal(schema.pattern, STORED_NAME.source, `${method} ${path}`);
       assert.equal(schema.maxLength, STORED_NAME_MAX, `${method} ${path}`);

@@ -152,10 +152,13 @@ describe('routes', () => {
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     assert.equal(doc.openapi, '3.1.0');
     const post = doc.paths['/process'].post;
-    const body = post.requestBody.content['application/json'].schema;
+    // The spec is a named component (test/server/openapi.test.ts proves the whole document).
+    assert.deepEqual(post.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/ProcessSpec' });
+    const body = doc.components.schemas.ProcessSpec;
     assert.ok(body.properties.process_name.description.length > 0);
-    assert.ok(body.properties.container.properties.ports);
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/group/{group}', '/health', '/metrics', '/process', '/process/{name}', '/process/{name}/logs']);
+    assert.deepEqual(body.properties.container, { $ref: '#/components/schemas/ContainerSpec' });
+    assert.ok(doc.components.schemas.ContainerSpec.properties.ports);
+    assert.deepEqual(Object.keys(doc.paths).sort(), ['/group/{group}', '/health', '/metrics', '/process', '/process/{process_name}', '/process/{process_name}/logs']);
   });
 
   it('serves Swagger UI at /docs, reading /openapi.json, and only the files its page loads', async () => {

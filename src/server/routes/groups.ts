@@ -15,6 +15,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
     {
       schema: {
         summary: "List a group's processes",
+        operationId: 'list_processes_in_group_group__group__get',
         description: 'An unknown group has no processes: the answer is [].',
         tags: ['groups'],
         params: GroupParam,
@@ -29,6 +30,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
     {
       schema: {
         summary: 'Stop every process of a group',
+        operationId: 'terminate_group_group__group__delete',
         description: 'Stops the members in parallel. An empty or unknown group is not an error.',
         tags: ['groups'],
         params: GroupParam,

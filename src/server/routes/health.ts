@@ -13,6 +13,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (
     {
       schema: {
         summary: 'Liveness',
+        operationId: 'get_health',
         description: 'Answers as long as the server runs; it does not call the runtime.',
         tags: ['server'],
         response: { 200: Health },

@@ -64,10 +64,11 @@ export interface LogRouteOptions {
 
 export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, { runtime, closing }) => {
   app.get(
-    '/process/:name/logs',
+    '/process/:process_name/logs',
     {
       schema: {
         summary: "A process's output",
+        operationId: 'get_process_logs',
         description:
           'Its stdout and stderr, interleaved, as text/plain; charset=utf-8. With follow=true the answer is streamed ' +
           '(chunked) until the process ends, the client goes away or the server stops. A process that has not started ' +
@@ -93,7 +94,7 @@ export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, { r
       if (since !== undefined) options.since = parseSince(since)!;
       if (follow !== undefined) options.follow = follow;
       if (timestamps !== undefined) options.timestamps = timestamps;
-      const chunks = await runtime.logs(request.params.name, options);
+      const chunks = await runtime.logs(request.params.process_name, options);
       return reply
         .header('content-type', 'text/plain; charset=utf-8')
         .header('cache-control', 'no-store')

@@ -80,6 +80,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
     {
       schema: {
         summary: 'Start a process',
+        operationId: 'launch_process_process_post',
         description: 'Validates the spec, then starts it on the runtime. Nothing is left behind when it fails.',
         tags: ['processes'],
         body: ProcessSpec,
@@ -117,6 +118,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
     {
       schema: {
         summary: 'List every process',
+        operationId: 'list_processes_process_get',
         tags: ['processes'],
         response: { 200: z.array(ProcessInfo), 503: ErrorBody },
       },
@@ -125,10 +127,11 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
   );
 
   app.get(
-    '/process/:name',
+    '/process/:process_name',
     {
       schema: {
         summary: 'One process',
+        operationId: 'get_process',
         description:
           'With wait=running, a long-poll: the answer comes as soon as the status is RUNNING, EXITED or FAILED, ' +
           'or at the timeout with the status as it is then (still 200; look at status).',
@@ -139,7 +142,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      const { name } = request.params;
+      const { process_name: name } = request.params;
       let info = await mustGet(name);
       if (request.query.wait === undefined) return info;
       const deadline = Date.now() + (request.query.timeout ?? 30) * 1000;
@@ -157,10 +160,11 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
   );
 
   app.delete(
-    '/process/:name',
+    '/process/:process_name',
     {
       schema: {
         summary: 'Stop a process',
+        operationId: 'terminate_process_process__process_name__delete',
         description: 'Stops the process (SIGTERM, then SIGKILL after a grace period) and removes it.',
         tags: ['processes'],
         params: NameParam,
@@ -168,8 +172,8 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       },
     },
     async (request) => {
-      await runtime.stop(request.params.name);
-      return { stopped: [request.params.name] };
+      await runtime.stop(request.params.process_name);
+      return { stopped: [request.params.process_name] };
     },
   );
 };

@@ -8,8 +8,9 @@ import { escapeControls } from '../../spec/shown.ts';
 // Nothing else reaches a runtime, where a name becomes part of an Engine or API URL.
 const NAME_RULE = `letters, digits, '_', '.' and '-', starting with a letter or digit, at most ${STORED_NAME_MAX} characters`;
 
+// `process_name`, the original's name for it, which generated clients use.
 export const NameParam = z.object({
-  name: z.string().max(STORED_NAME_MAX).regex(STORED_NAME).describe(`Name of the process: ${NAME_RULE}.`),
+  process_name: z.string().max(STORED_NAME_MAX).regex(STORED_NAME).describe(`Name of the process: ${NAME_RULE}.`),
 });
 
 // Kubernetes label values and the spec's groups are a subset; a group written by an older server
@@ -44,4 +45,5 @@ export function noSuchProcessName(name: unknown): HydroplaneError {
 
 export const StopResult = z
   .object({ stopped: z.array(z.string()).describe('Names of the processes that were stopped.') })
-  .describe('What was stopped.');
+  .describe('What was stopped.')
+  .meta({ id: 'StopResult' });
