@@ -8,7 +8,7 @@ import { DEFAULT_STORE_LOCATION, expandStoreLocation, LocalSecretStore } from '.
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
 import { exitQuietlyOnClosedPipe } from './stdio.ts';
-import { decodeUtf8, EXIT_ABORTED, isTerminal, PASSWORD_ENV, PromptAborted, readNewPassword, readPassword, readSecretValue } from './password.ts';
+import { decodeUtf8, EXIT_ABORTED, PASSWORD_ENV, PromptAborted, readNewPassword, readPassword, readSecretValue } from './password.ts';
 
 export interface CliIO {
   stdin: Readable;
@@ -36,14 +36,16 @@ Exit status: 0 done, 1 failed (wrong password, no store, no such secret, ...),
 const ADD_HELP_AFTER = `
 The value comes from -f FILE (its bytes exactly); else it is typed without echo
 on a terminal (Enter ends it); else it is all of standard input, up to its end,
-byte for byte (a trailing newline is kept). A value that is a JSON object can be
-read one key at a time from a spec: {"secret_name": NAME, "key": KEY}.
+less one trailing line end (\n or \r\n), so that printf 'value\n' | ... stores
+value, as the original did. A value that is a JSON object can be read one key at
+a time from a spec: {"secret_name": NAME, "key": KEY}.
 `;
 
 const GET_HELP_AFTER = `
-Prints only the value on standard output: followed by a newline when standard
-output is a terminal, exactly the stored bytes otherwise (so "> file" and "$(...)"
-get the value unchanged).
+Prints only the value on standard output, followed by a newline, as the original
+did: "$(...)" gives the value, and "get A | local-secret-store add B" copies it
+exactly (add takes that newline off again). "> file" holds the value and that
+newline.
 `;
 
 function processIO(): CliIO {
@@ -126,7 +128,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .addHelpText('after', GET_HELP_AFTER)
     .action(async (name: string) => {
       const value = await (await openStore()).get(name);
-      io.stdout.write(isTerminal(io.stdout) ? `${value}\n` : value);
+      // One newline after the value wherever it goes, as the original's print(): add from a pipe takes it off again.
+      io.stdout.write(`${value}\n`);
     });
 
   program

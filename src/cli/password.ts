@@ -70,11 +70,19 @@ export async function readNewPassword(
 
 /**
  * A secret's value: typed without echo on a terminal (Enter ends it, and is not part of it), else
- * all of stdin to its end, byte for byte. Refuses input that is not UTF-8 text.
+ * all of stdin to its end, less one line end (`printf 'value\n' | ...` stores `value`, as the
+ * original's prompt did). Refuses input that is not UTF-8 text.
  */
 export async function readSecretValue(prompt: string, streams: PromptStreams = processStreams()): Promise<string> {
   if (isTerminal(streams.stdin)) return readHidden(prompt, streams);
-  return decodeUtf8(await inputOf(streams.stdin).readAll(), 'standard input');
+  return withoutLineEnd(decodeUtf8(await inputOf(streams.stdin).readAll(), 'standard input'));
+}
+
+/** `text` less exactly one trailing line end, "\n" or "\r\n"; other line ends stay. */
+export function withoutLineEnd(text: string): string {
+  if (text.endsWith('\r\n')) return text.slice(0, -2);
+  if (text.endsWith('\n')) return text.slice(0, -1);
+  return text;
 }
 
 /** Strict UTF-8, keeping a byte order mark, so that the text encodes back to the same bytes. */

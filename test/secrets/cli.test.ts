@@ -53,11 +53,11 @@ describe('local-secret-store through main()', () => {
     assertOneLineError(await cli([...at, 'init']), 'already exists', store);
   });
 
-  it('adds from a pipe and gets exactly the value, nothing else on stdout', async () => {
+  it('adds from a pipe and gets the value and a newline, nothing else on stdout', async () => {
     assert.equal((await cli([...at, 'add', 'piped'], { stdin: pipeOf(`${VALUE}\n`) })).code, 0);
     const run = await cli([...at, 'get', 'piped']);
     assert.equal(run.code, 0);
-    assert.equal(run.stdout, `${VALUE}\n`, 'a piped value keeps its trailing newline; get adds none off a terminal');
+    assert.equal(run.stdout, `${VALUE}\n`, "the pipe's line end is not stored; get adds one, as the original's print did");
     assert.equal(run.stderr, '');
   });
 
@@ -66,28 +66,29 @@ describe('local-secret-store through main()', () => {
     const json = '{\n  "username": "admin",\n  "password": "pw"\n}\n';
     await writeFile(file, json);
     assert.equal((await cli([...at, 'add', 'creds', '-f', file])).code, 0);
-    assert.equal((await cli([...at, 'get', 'creds'])).stdout, json);
+    assert.equal((await cli([...at, 'get', 'creds'])).stdout, `${json}\n`);
     assert.equal((await cli([...at, 'add', 'creds2', '--filename', file])).code, 0);
-    assert.equal((await cli([...at, 'get', 'creds2'])).stdout, json);
+    assert.equal((await cli([...at, 'get', 'creds2'])).stdout, `${json}\n`);
   });
 
-  it('ends the value with a newline when stdout is a terminal', async () => {
+  it('ends the value with a newline on a terminal and off it', async () => {
     await cli([...at, 'add', 'tty-out'], { stdin: pipeOf('abc') });
     assert.equal((await cli([...at, 'get', 'tty-out'], { stdoutTty: true })).stdout, 'abc\n');
+    assert.equal((await cli([...at, 'get', 'tty-out'])).stdout, 'abc\n');
   });
 
   it('takes the password from the first line of stdin and the value from the rest', async () => {
     const env = {};
     assert.equal((await cli([...at, 'add', 'all-piped'], { env, stdin: pipeOf(`${PASSWORD}\nline 1\nline 2`) })).code, 0);
-    assert.equal((await cli([...at, 'get', 'all-piped'], { env, stdin: pipeOf(`${PASSWORD}\n`) })).stdout, 'line 1\nline 2');
+    assert.equal((await cli([...at, 'get', 'all-piped'], { env, stdin: pipeOf(`${PASSWORD}\n`) })).stdout, 'line 1\nline 2\n');
   });
 
   it('refuses an existing name without --overwrite, and replaces it with --overwrite', async () => {
     await cli([...at, 'add', 'dup'], { stdin: pipeOf('one') });
     assertOneLineError(await cli([...at, 'add', 'dup'], { stdin: pipeOf(VALUE) }), "'dup'", '--overwrite');
-    assert.equal((await cli([...at, 'get', 'dup'])).stdout, 'one');
+    assert.equal((await cli([...at, 'get', 'dup'])).stdout, 'one\n');
     assert.equal((await cli([...at, 'add', '--overwrite', 'dup'], { stdin: pipeOf('two') })).code, 0);
-    assert.equal((await cli([...at, 'get', 'dup'])).stdout, 'two');
+    assert.equal((await cli([...at, 'get', 'dup'])).stdout, 'two\n');
   });
 
   it('refuses an empty value', async () => {
@@ -121,7 +122,7 @@ describe('local-secret-store through main()', () => {
       [`--store_location=${store}`, 'get', 'where'],
     ]) {
       const run = await cli(argv);
-      assert.equal(run.stdout, 'here', argv.join(' '));
+      assert.equal(run.stdout, 'here\n', argv.join(' '));
     }
   });
 
@@ -161,7 +162,7 @@ describe('local-secret-store through main()', () => {
     stdin.type('typed value\r');
     assert.equal(await adding, 0);
     assert.ok(!stderr.text.includes('typed value'));
-    assert.equal((await cli([...at, 'get', 'typed'])).stdout, 'typed value');
+    assert.equal((await cli([...at, 'get', 'typed'])).stdout, 'typed value\n');
 
     const tty = new FakeTty();
     const err = new Sink();
@@ -197,7 +198,7 @@ describe('local-secret-store as a program', () => {
     assert.equal((await spawnCli(['--store_location', store, 'init'], env)).code, 0);
     assert.equal((await spawnCli(['--store_location', store, 'add', 'db'], env, '{"password": "pw"}')).code, 0);
     const got = await spawnCli(['--store_location', store, 'get', 'db'], env);
-    assert.deepEqual(got, { code: 0, stdout: '{"password": "pw"}', stderr: '' });
+    assert.deepEqual(got, { code: 0, stdout: '{"password": "pw"}\n', stderr: '' });
     assert.equal((await spawnCli(['remove', 'db', '--store_location', store], env)).code, 0);
     const missing = await spawnCli(['--store_location', store, 'get', 'db'], env);
     assert.equal(missing.code, 1);
@@ -211,6 +212,6 @@ describe('local-secret-store as a program', () => {
     await spawnCli(['--store_location', store, 'init'], { [PASSWORD_ENV]: PASSWORD });
     await spawnCli(['--store_location', store, 'add', 'k'], { [PASSWORD_ENV]: PASSWORD }, 'v');
     const got = await spawnCli(['--store_location', store, 'get', 'k'], {}, `${PASSWORD}\n`, true);
-    assert.deepEqual(got, { code: 0, stdout: 'v', stderr: '' });
+    assert.deepEqual(got, { code: 0, stdout: 'v\n', stderr: '' });
   });
 });

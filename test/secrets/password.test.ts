@@ -35,7 +35,7 @@ describe('readPassword', () => {
     stdin.write('pass');
     setImmediate(() => stdin.end('word\nthe value\nwith two lines\n'));
     assert.equal(await readPassword('Password: ', {}, streams), 'password');
-    assert.equal(await readSecretValue('Value: ', streams), 'the value\nwith two lines\n');
+    assert.equal(await readSecretValue('Value: ', streams), 'the value\nwith two lines');
   });
 
   it('reads a terminal in raw mode without echo: backspace, Ctrl-U, UTF-8 split across chunks, Enter', async () => {
@@ -89,9 +89,12 @@ describe('readNewPassword', () => {
 });
 
 describe('readSecretValue', () => {
-  it('keeps the bytes of a pipe exactly, a trailing newline and a byte order mark included', async () => {
+  it('keeps the bytes of a pipe but exactly one trailing line end, a byte order mark included', async () => {
     const text = '\uFEFF{"a": "b"}\r\n\n';
-    assert.equal(await readSecretValue('Value: ', { stdin: pipeOf(text), stderr: new Sink() }), text);
+    assert.equal(await readSecretValue('Value: ', { stdin: pipeOf(text), stderr: new Sink() }), '\uFEFF{"a": "b"}\r\n');
+    assert.equal(await readSecretValue('Value: ', { stdin: pipeOf('a\r\n\r\n'), stderr: new Sink() }), 'a\r\n');
+    assert.equal(await readSecretValue('Value: ', { stdin: pipeOf('a\r'), stderr: new Sink() }), 'a\r', 'a lone CR is not a line end');
+    assert.equal(await readSecretValue('Value: ', { stdin: pipeOf('a\n\r'), stderr: new Sink() }), 'a\n\r');
   });
 
   it('refuses input that is not UTF-8', async () => {
