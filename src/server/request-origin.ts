@@ -62,6 +62,14 @@ export function installRequestOriginChecks(app: FastifyInstance, options: Reques
   };
 
   app.addHook('onRequest', async (request, reply) => {
+    // The Host that is checked must be the only one, and the one the target means: Node keeps the
+    // first of several Host headers, and routes an absolute-form target (GET http://other/...) by
+    // its path while the Host says something else. No browser sends either.
+    const ambiguity = ambiguousTarget(request.raw.url, request.raw.rawHeaders);
+    if (ambiguity) {
+      const error = new HydroplaneError('invalid_request', ambiguity);
+      return reply.status(error.status).send(errorBody(error));
+    }
     const url = request.routeOptions.url ?? '';
     if (UNCHECKED_ROUTES.has(url)) return;
     const host = request.headers.host;
@@ -83,10 +91,27 @@ export function installRequestOriginChecks(app: FastifyInstance, options: Reques
   });
 }
 
+/** Why the request's target or Host is ambiguous, or undefined when it is a path with at most one Host. */
+export function ambiguousTarget(target: string | undefined, rawHeaders: readonly string[]): string | undefined {
+  if (target !== undefined && !target.startsWith('/')) {
+    return `the request target must be a path starting with '/', not ${shown(target)}; the server is named by the Host header`;
+  }
+  let hosts = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') hosts++;
+  return hosts > 1 ? `the request has ${hosts} Host headers; send one` : undefined;
+}
+
 /** What makes a request cross-site in a browser's own words, or undefined when nothing does. */
 export function crossSiteProblem(origin: string | undefined, fetchSite: string | string[] | undefined, host: string | undefined): string | undefined {
-  // same-site is refused too: another port of localhost is the same site.
-  if (fetchSite === 'cross-site' || fetchSite === 'same-site') return `Sec-Fetch-Site: ${fetchSite}`;
+  // A browser that sends Sec-Fetch-Site computed it from the page's real URL, and no page can set
+  // it: 'same-origin' holds even behind a proxy that rewrites Host (nginx's proxy_pass to
+  // 127.0.0.1), where Origin and Host differ. same-site is refused: another port of localhost is
+  // the same site. Anything else (a joined pair of values, say) is no browser's and is refused.
+  if (fetchSite !== undefined) {
+    if (fetchSite === 'same-origin' || fetchSite === 'none') return undefined;
+    return `Sec-Fetch-Site: ${shown(String(fetchSite))}`;
+  }
+  // Older browsers send Origin alone.
   if (origin === undefined) return undefined;
   if (host === undefined || !sameOrigin(origin, host)) return `Origin ${shown(origin)}`;
   return undefined;

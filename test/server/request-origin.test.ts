@@ -96,6 +96,14 @@ describe('Host, without an API token', () => {
       assert.match(await raw(`GET /process HTTP/1.0\r\nHost: 127.0.0.1:${port}\r\n\r\n`), /^HTTP\/1\.1 200 /);
       assert.match(await raw(`GET /process HTTP/1.0\r\nHost: 127.0.0.1:${port + 1}\r\n\r\n`), /^HTTP\/1\.1 421 /);
       assert.match(await raw(`GET /process HTTP/1.0\r\nHost: evil.test:${port}\r\n\r\n`), /^HTTP\/1\.1 421 /);
+      // Node keeps the first of two Host headers, and routes an absolute-form target by its path:
+      // neither may decide which Host is checked.
+      assert.match(await raw(`GET /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nHost: evil.test\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*2 Host headers/);
+      assert.match(await raw(`GET http://evil.test/process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*must be a path/);
+      const start = `POST http://evil.test/process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nConnection: close\r\n`;
+      const body = JSON.stringify(spec('absolute'));
+      assert.match(await raw(`${start}Content-Length: ${body.length}\r\n\r\n${body}`), /^HTTP\/1\.1 400 /);
+      assert.equal(runtime.processes.has('absolute'), false);
     } finally {
       await app.close();
     }
@@ -149,6 +157,9 @@ describe('requests a browser marks as cross-site', () => {
     { 'sec-fetch-site': 'cross-site' },
     { 'sec-fetch-site': 'same-site' },
     { origin: 'http://127.0.0.1:8000', 'sec-fetch-site': 'cross-site' },
+    // Two headers joined into one by Node, or a value no browser sends.
+    { 'sec-fetch-site': 'cross-site, same-origin' },
+    { 'sec-fetch-site': 'whatever' },
   ];
 
   for (const apiToken of [undefined, TOKEN]) {
@@ -191,9 +202,23 @@ describe('requests a browser marks as cross-site', () => {
       assert.equal(res.statusCode, 201, `${JSON.stringify(headers)}: ${res.body}`);
       assert.ok(started);
     }
-    // Scheme and port must both match.
+    // Scheme and port must both match, when Origin is all that a browser sends.
     runtime.processes.clear();
     assert.equal((await tryStart(app, runtime, { host: 'hydro.example.com:8443', origin: 'https://hydro.example.com' })).res.statusCode, 403);
+  });
+
+  it('behind a proxy that rewrites Host to loopback, the browser\'s same-origin request of its own page is served', async () => {
+    // nginx's proxy_pass http://127.0.0.1:8000 sends Host 127.0.0.1:8000; the page is at https://hp.example.com.
+    const { app, runtime } = await setup({ apiToken: TOKEN });
+    const proxied = { host: '127.0.0.1:8000', origin: 'https://hp.example.com', authorization: `Bearer ${TOKEN}` };
+    const { res, started } = await tryStart(app, runtime, { ...proxied, 'sec-fetch-site': 'same-origin' });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.ok(started);
+    const stop = await app.inject({ method: 'DELETE', url: '/process/web', headers: { ...proxied, 'sec-fetch-site': 'same-origin' } });
+    assert.equal(stop.statusCode, 200, stop.body);
+    // The same page's request on another site's behalf is still refused.
+    runtime.processes.clear();
+    assert.equal((await tryStart(app, runtime, { ...proxied, origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' })).res.statusCode, 403);
   });
 
   it('pages that hold no data, and /health, still open from a link on another site', async () => {
