@@ -121,7 +121,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             ? new HydroplaneError('headers_too_large', 'the request headers are too large')
             : new HydroplaneError('invalid_request', `the request is not valid HTTP (${printable(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`);
       const body = JSON.stringify(errorBody(problem));
-      if (socket.writable) {
+      // As Node's own handler: no answer on a connection whose previous answer has begun (a
+      // followed log, a long-poll); writing one would land in the middle of that answer.
+      const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (socket.writable && !answering?.headersSent) {
         socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
       socket.destroy();

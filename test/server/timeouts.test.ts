@@ -164,4 +164,18 @@ describe('connection timeouts', () => {
     }
     assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
   });
+
+  it('a refused request pipelined behind a streaming answer ends the connection without writing into that answer', async () => {
+    await runtime.start({ process_name: 'piped', group: null, has_public_ip: false, container: { image_uri: 'busybox', ports: [] } } as never);
+    runtime.setLog('piped', 'first\n');
+    const connection = await open();
+    connection.socket.write(`GET /process/piped/logs?follow=true HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    while (!connection.received().includes('first')) await sleep(10);
+    connection.socket.write(`GET /pro\u0000cess HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await closedWithin(connection);
+    runtime.exit('piped', 0);
+    const received = connection.received();
+    assert.match(received, /^HTTP\/1\.1 200 /);
+    assert.doesNotMatch(received, /HTTP\/1\.1 400/, 'a second answer was written into the streaming one');
+  });
 });
