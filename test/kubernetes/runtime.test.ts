@@ -342,6 +342,16 @@ describe('Kubernetes runtime', () => {
     await k8s.apps.deleteNamespacedDeployment({ namespace: 'default', name: actual });
   });
 
+  it('answers a name or group that cannot be a label value (too long, or ending in -, . or _) as nothing, without a selector the API refuses', async () => {
+    for (const name of ['abc-', 'abc.', 'abc_', 'a'.repeat(64), `${'a'.repeat(62)}.b`]) {
+      assert.equal(await runtime.get(name), undefined, name);
+      await rejectsWith(runtime.stop(name), 'process_not_found', /no process named/);
+      await rejectsWith(runtime.logs(name), 'process_not_found', /no process named/);
+      assert.deepEqual(await runtime.list({ group: name }), [], name);
+      assert.deepEqual(await runtime.stopGroup(name), [], name);
+    }
+  });
+
   it('stops a group: its Deployments and Services, not the other group\'s', async () => {
     const a = uniqueName('ga');
     const b = uniqueName('gb');

@@ -19,6 +19,7 @@ import {
 import { HydroplaneError } from '../../errors.ts';
 import { PROCESS_LABEL, labelSelector } from '../../labels.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
+import { labelValueProblem } from '../../spec/names.ts';
 import type { ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
@@ -66,6 +67,13 @@ const isOurs = (obj: { metadata?: { labels?: Record<string, string> } } | undefi
  * object labelled for one process but named otherwise is nobody's: listing it under its label while
  * get and stop act on the object of that name would act on something else.
  */
+/**
+ * Whether a name or group can be a label value, as every process's name and group are here: one
+ * that cannot (longer than 63, or ending in '-', '.' or '_') names nothing, and in a label selector
+ * the API server would refuse it with a 400.
+ */
+const canBeLabel = (value: string): boolean => value !== '' && labelValueProblem(value) === undefined;
+
 const processOf = (obj: { metadata?: { name?: string; labels?: Record<string, string> } }): string | undefined => {
   const name = obj.metadata?.labels?.[PROCESS_LABEL];
   return name !== undefined && obj.metadata?.name === name ? name : undefined;
@@ -156,16 +164,19 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async get(name: string): Promise<ProcessInfo | undefined> {
+    if (!canBeLabel(name)) return undefined;
     const infos = await this.#collect(labelSelector({ processName: name }), `looking up process '${name}'`);
     return infos.find((p) => p.process_name === name);
   }
 
-  list(filter: ListFilter = {}): Promise<ProcessInfo[]> {
+  async list(filter: ListFilter = {}): Promise<ProcessInfo[]> {
+    if (filter.group !== undefined && !canBeLabel(filter.group)) return [];
     const action = filter.group === undefined ? 'listing processes' : `listing group '${filter.group}'`;
     return this.#collect(labelSelector(filter.group === undefined ? {} : { group: filter.group }), action);
   }
 
   async stop(name: string): Promise<void> {
+    if (!canBeLabel(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     const action = `stopping process '${name}'`;
     const [deployment, service] = await Promise.all([
       this.#maybe(this.#ctx(action, 'get', 'deployments', name), () =>
@@ -189,6 +200,7 @@ export class KubernetesRuntime implements Runtime {
 
   /** The log of the process's current pod: the newest one that is not being deleted. */
   async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
+    if (!canBeLabel(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     const action = `reading the logs of process '${name}'`;
     const [deployment, pods] = await Promise.all([
       this.#maybe(this.#ctx(action, 'get', 'deployments', name), () =>
@@ -233,6 +245,7 @@ export class KubernetesRuntime implements Runtime {
   }
 
   async stopGroup(group: string): Promise<string[]> {
+    if (!canBeLabel(group)) return [];
     const action = `stopping group '${group}'`;
     const selector = labelSelector({ group });
     const [deployments, services] = await Promise.all([
