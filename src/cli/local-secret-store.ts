@@ -44,8 +44,8 @@ a time from a spec: {"secret_name": NAME, "key": KEY}.
 const GET_HELP_AFTER = `
 Prints only the value on standard output, followed by a newline, as the original
 did: "$(...)" gives the value, and "get A | local-secret-store add B" copies it
-exactly (add takes that newline off again). "> file" holds the value and that
-newline.
+(add takes that newline off again; a value that itself ends in a carriage return
+loses it in such a copy). "> file" holds the value and that newline.
 `;
 
 function processIO(): CliIO {

@@ -24,6 +24,8 @@ export interface StartOptions {
   /**
    * Aborted when the answer is no longer wanted (the client went away, the server is closing):
    * the runtime stops what it was doing (an image pull) and removes anything it had created.
+   * The Docker runtime honours it; the Kubernetes runtimes do not yet (their starts are a few
+   * quick API calls, and the cluster pulls images after the answer).
    */
   signal?: AbortSignal;
 }
