@@ -1,53 +1,29 @@
 // The dashboard in headless Chromium, against the real server command and real containers: it
 // lists what runs, shows logs, and stops processes only behind the API token.
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { DEFAULT_DASHBOARD_ROOT } from '../../src/server/dashboard.ts';
-import { DockerTestRun, TEST_IMAGE, dockerProblem, eventually, freePort } from '../support/docker.ts';
-import { HYDROPLANE_BIN, ROOT, startServerProcess, writeConfig, type ServerProcess } from '../support/server-process.ts';
+import type { Browser, Page } from 'playwright-core';
+import { DockerTestRun, TEST_IMAGE, eventually, freePort } from '../support/docker.ts';
+import { browserSkip, launchChromium } from '../support/browser.ts';
+import { ROOT, startServerProcess, writeConfig, type ServerProcess } from '../support/server-process.ts';
 
-const CHROMIUM = process.env.HYDROPLANE_CHROMIUM ?? '/usr/bin/chromium';
-// As root, and without the background-networking flags, Chromium's connections are refused here.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const TOKEN = 'dashboard-test-token';
 const LOG_LINE = 'dashboard-log-line';
 // The screenshot in the docs is rewritten only when asked, so that test runs leave the tree clean.
 const SCREENSHOT = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/images/dashboard.png') : join(await mkdtemp(join(tmpdir(), 'hp-dashboard-shot-')), 'dashboard.png');
 await mkdir(dirname(SCREENSHOT), { recursive: true });
 
-function isProgram(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function skipReason(): Promise<string | false> {
-  const missing: string[] = [];
-  if (!isProgram(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)`);
-  if (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html')) || !existsSync(HYDROPLANE_BIN)) missing.push('the server or its dashboard is not built; to build them: npm run build');
-  const docker = await dockerProblem();
-  if (docker) missing.push(`${docker}; to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh`);
-  if (missing.length === 0) return false;
-  if (process.env.CI) throw new Error(`the dashboard tests must run in CI, but ${missing.join('; ')}`);
-  return missing.join('; ');
-}
-
 const run = new DockerTestRun();
-const skip = await skipReason();
+const skip = await browserSkip('dashboard tests', { builtServer: true, docker: true });
 
 let browser: Browser | undefined;
 after(async () => browser?.close());
 
 async function openPage(url: string): Promise<{ page: Page; requests: Array<{ url: string; method: string; authorization: string | undefined }>; problems: string[] }> {
-  browser ??= await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  browser ??= await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   page.setDefaultTimeout(20_000);
   const requests: Array<{ url: string; method: string; authorization: string | undefined }> = [];

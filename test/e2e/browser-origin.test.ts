@@ -2,40 +2,17 @@
 // Chromium: a page on another origin, and a page on a DNS-rebinding name, try to start, stop and
 // read processes. Nothing is started or stopped and nothing is read; the dashboard still works.
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { DEFAULT_DASHBOARD_ROOT } from '../../src/server/dashboard.ts';
-import { DockerTestRun, TEST_IMAGE, dockerProblem, freePort } from '../support/docker.ts';
-import { HYDROPLANE_BIN, startServerProcess, writeConfig, type ServerProcess } from '../support/server-process.ts';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, launchChromium } from '../support/browser.ts';
+import { DockerTestRun, TEST_IMAGE, freePort } from '../support/docker.ts';
+import { startServerProcess, writeConfig, type ServerProcess } from '../support/server-process.ts';
 
-const CHROMIUM = process.env.HYDROPLANE_CHROMIUM ?? '/usr/bin/chromium';
 const EVIL = 'evil.test';
 
-function isProgram(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-}
-
-async function skipReason(): Promise<string | false> {
-  const missing: string[] = [];
-  if (!isProgram(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium`);
-  if (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html')) || !existsSync(HYDROPLANE_BIN)) missing.push('the server or its dashboard is not built; to build them: npm run build');
-  const docker = await dockerProblem();
-  if (docker) missing.push(`${docker}; to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh`);
-  if (missing.length === 0) return false;
-  if (process.env.CI) throw new Error(`the browser tests must run in CI, but ${missing.join('; ')}`);
-  return missing.join('; ');
-}
-
 const run = new DockerTestRun();
-const skip = await skipReason();
+const skip = await browserSkip('browser tests', { builtServer: true, docker: true });
 
 const ATTACK_PAGE = '<!doctype html><title>a page elsewhere</title><body><iframe name="sink"></iframe></body>';
 
@@ -173,10 +150,7 @@ describe('web pages against a server without an API token', { skip }, () => {
     server = await startServerProcess(['-c', config]);
     const res = await api('POST', '/process', { process_name: victim, group, container: { image_uri: TEST_IMAGE, command: ['sh', '-c', 'echo victim-says-secret; exec sleep 600'] } });
     assert.equal(res.status, 201, JSON.stringify(await res.json()));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--host-resolver-rules=MAP ${EVIL} 127.0.0.1`],
-    });
+    browser = await launchChromium([`--host-resolver-rules=MAP ${EVIL} 127.0.0.1`]);
   });
   after(async () => {
     await browser?.close();

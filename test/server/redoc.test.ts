@@ -1,26 +1,16 @@
 // /redoc: Redoc reading /openapi.json, served from this server (no CDN), under a page policy;
 // in Chromium when there is one, that it renders the document's operations with no policy violation.
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { buildApp } from '../../src/server/app.ts';
+import { browserSkip, launchChromium } from '../support/browser.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
-const CHROMIUM = process.env.HYDROPLANE_CHROMIUM ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-function chromiumMissing(): string | false {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return false;
-  } catch {
-    return `there is no Chromium at ${CHROMIUM}; to run this test: apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)`;
-  }
-}
+const skipBrowser = await browserSkip('Redoc browser test');
 
 describe('/redoc', () => {
   it('serves a page that loads Redoc from this server, under a policy that allows nothing from elsewhere', async () => {
@@ -55,7 +45,7 @@ describe('/redoc', () => {
     await app.close();
   });
 
-  describe('in Chromium', { skip: chromiumMissing() }, () => {
+  describe('in Chromium', { skip: skipBrowser }, () => {
     let browser: Browser | undefined;
     after(async () => browser?.close());
 
@@ -64,7 +54,7 @@ describe('/redoc', () => {
       await app.listen({ host: '127.0.0.1', port: 0 });
       try {
         const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+        browser = await launchChromium();
         const page = await browser.newPage();
         page.setDefaultTimeout(30_000);
         const problems: string[] = [];
