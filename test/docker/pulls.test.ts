@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { pino } from 'pino';
 import type { FastifyBaseLogger } from 'fastify';
@@ -36,6 +36,27 @@ function hydroplaneError(code: string, check?: (err: HydroplaneError) => void) {
     check?.(err);
     return true;
   };
+}
+
+/** A registry whose layer download stalls, and a real server (in-process) on this Engine; both closed after the test. */
+async function stallingPullServer(t: TestContext): Promise<{ registry: FakeRegistry; server: RunningServer }> {
+  const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
+  const dir = await mkdtemp(join(tmpdir(), 'hp-pulls-'));
+  t.after(async () => {
+    await registry.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const configPath = join(dir, 'config.yml');
+  await writeFile(configPath, `runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
+  const server = await startServer({
+    configPath,
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'silent' }) as FastifyBaseLogger,
+    password: async () => '',
+    env: {},
+  });
+  return { registry, server };
 }
 
 describe('a pull is bounded and cancellable', { skip }, () => {
@@ -88,22 +109,7 @@ describe('a pull is bounded and cancellable', { skip }, () => {
   });
 
   it('stops the pull when the client of POST /process goes away, and creates nothing', async (t) => {
-    const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
-    const dir = await mkdtemp(join(tmpdir(), 'hp-pulls-'));
-    t.after(async () => {
-      await registry.close();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const configPath = join(dir, 'config.yml');
-    await writeFile(configPath, `runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
-    const server: RunningServer = await startServer({
-      configPath,
-      host: '127.0.0.1',
-      port: 0,
-      logger: pino({ level: 'silent' }) as FastifyBaseLogger,
-      password: async () => '',
-      env: {},
-    });
+    const { registry, server } = await stallingPullServer(t);
     t.after(() => server.close());
     const name = run.name('pullgone');
     const body = JSON.stringify({ process_name: name, container: { image_uri: `${registry.host}/${run.prefix}stall/app:1` } });
@@ -119,22 +125,7 @@ describe('a pull is bounded and cancellable', { skip }, () => {
   });
 
   it('stops the pull when the server closes during a start, and creates nothing', async (t) => {
-    const registry = await new FakeRegistry({ manifest: 'stall-layer' }).listen();
-    const dir = await mkdtemp(join(tmpdir(), 'hp-pulls-'));
-    t.after(async () => {
-      await registry.close();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const configPath = join(dir, 'config.yml');
-    await writeFile(configPath, `runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
-    const server: RunningServer = await startServer({
-      configPath,
-      host: '127.0.0.1',
-      port: 0,
-      logger: pino({ level: 'silent' }) as FastifyBaseLogger,
-      password: async () => '',
-      env: {},
-    });
+    const { registry, server } = await stallingPullServer(t);
     const name = run.name('pullclose');
     const answer = fetch(`${server.url}/process`, {
       method: 'POST',
