@@ -22,7 +22,8 @@ import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
 import { logRoutes } from './routes/logs.ts';
 import { processRoutes } from './routes/processes.ts';
-import { NameParam, noSuchProcessName, printable } from './routes/shared.ts';
+import { shown } from '../spec/shown.ts';
+import { NameParam, noSuchProcessName } from './routes/shared.ts';
 
 export interface AppOptions {
   runtime: Runtime;
@@ -105,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 300 },
     // Router errors (a malformed URL) in the contract's shape too.
     frameworkErrors: (error, request, reply) => {
-      const message = printable(error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message);
+      const message = shown(error.message, 300);
       const body = errorBody(new HydroplaneError('invalid_request', `bad request URL: ${message}`));
       void (reply as FastifyReply).status(body.error).send(body);
     },
@@ -119,7 +120,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ? new HydroplaneError('request_timeout', 'the request did not arrive in time')
           : error.code === 'HPE_HEADER_OVERFLOW'
             ? new HydroplaneError('headers_too_large', 'the request headers are too large')
-            : new HydroplaneError('invalid_request', `the request is not valid HTTP (${printable(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`);
+            : new HydroplaneError('invalid_request', `the request is not valid HTTP (${shown(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`);
       const body = JSON.stringify(errorBody(problem));
       // As Node's own handler: no answer on a connection whose previous answer has begun (a
       // followed log, a long-poll); writing one would land in the middle of that answer.

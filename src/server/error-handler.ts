@@ -1,7 +1,7 @@
 // Every error leaves the server in the contract's shape: {error: <status>, details, code, fields?}.
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { HydroplaneError, errorBody, statusOf } from '../errors.ts';
-import { printable } from './routes/shared.ts';
+import { shown } from '../spec/shown.ts';
 
 /** Fastify's own errors for a bad request, by their code. */
 const FASTIFY_ERRORS: Record<string, (err: FastifyError) => HydroplaneError> = {
@@ -36,8 +36,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const shown = printable(path.length > 200 ? `${path.slice(0, 200)}…` : path);
-    const body = errorBody(new HydroplaneError('route_not_found', `no route ${request.method} ${shown}; see /docs for the API`));
+    const body = errorBody(new HydroplaneError('route_not_found', `no route ${request.method} ${shown(path, 200)}; see /docs for the API`));
     return reply.status(statusOf('route_not_found')).send(body);
   });
 }

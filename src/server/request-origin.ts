@@ -6,7 +6,7 @@
 // the original's Python client) send neither Origin nor Sec-Fetch-Site and are not affected.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HydroplaneError, errorBody } from '../errors.ts';
-import { printable } from './routes/shared.ts';
+import { quoteName } from './routes/shared.ts';
 
 export interface RequestOriginOptions {
   /** Whether an API token is required: then the token is the gate, and any Host is served. */
@@ -41,10 +41,6 @@ export function isLoopbackName(name: string): boolean {
   return v4 !== null && v4.slice(1).every((octet) => Number(octet) <= 255);
 }
 
-function shown(value: string): string {
-  return printable(JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value));
-}
-
 export function installRequestOriginChecks(app: FastifyInstance, options: RequestOriginOptions): void {
   const allowed = (options.allowedHosts ?? []).map((entry) => splitHost(entry)).filter((e) => e !== undefined);
   // The port the connection came in on, which is the bound one (port 0 picks it at listen);
@@ -77,7 +73,7 @@ export function installRequestOriginChecks(app: FastifyInstance, options: Reques
     if (!options.tokenRequired && host !== undefined && !hostServed(request, host)) {
       const error = new HydroplaneError(
         'misdirected_request',
-        `this server does not answer for the host ${shown(host)}: without an API token it serves 127.0.0.1, localhost and [::1] on its own port, ` +
+        `this server does not answer for the host ${quoteName(host, 100)}: without an API token it serves 127.0.0.1, localhost and [::1] on its own port, ` +
           'and the names in allowed_hosts (docs/configuration.md)',
       );
       return reply.status(error.status).send(errorBody(error));
@@ -94,7 +90,7 @@ export function installRequestOriginChecks(app: FastifyInstance, options: Reques
 /** Why the request's target or Host is ambiguous, or undefined when it is a path with at most one Host. */
 export function ambiguousTarget(target: string | undefined, rawHeaders: readonly string[]): string | undefined {
   if (target !== undefined && !target.startsWith('/')) {
-    return `the request target must be a path starting with '/', not ${shown(target)}; the server is named by the Host header`;
+    return `the request target must be a path starting with '/', not ${quoteName(target, 100)}; the server is named by the Host header`;
   }
   let hosts = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === 'host') hosts++;
@@ -109,11 +105,11 @@ export function crossSiteProblem(origin: string | undefined, fetchSite: string |
   // the same site. Anything else (a joined pair of values, say) is no browser's and is refused.
   if (fetchSite !== undefined) {
     if (fetchSite === 'same-origin' || fetchSite === 'none') return undefined;
-    return `Sec-Fetch-Site: ${shown(String(fetchSite))}`;
+    return `Sec-Fetch-Site: ${quoteName(String(fetchSite), 100)}`;
   }
   // Older browsers send Origin alone.
   if (origin === undefined) return undefined;
-  if (host === undefined || !sameOrigin(origin, host)) return `Origin ${shown(origin)}`;
+  if (host === undefined || !sameOrigin(origin, host)) return `Origin ${quoteName(origin, 100)}`;
   return undefined;
 }
 

@@ -87,7 +87,7 @@ export class DockerRuntime implements Runtime {
     const name = spec.process_name;
     const { signal } = options;
     const ctx = this.#context(`starting process '${name}'`, { processName: name, image: spec.container.image_uri });
-    const cancelled = () => translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
+    const cancelled = () => cancelledError(ctx);
     // Every secret first: a missing one must fail the start with nothing created.
     const { secretEnv, auth } = await this.#resolveSecrets(spec);
     if (signal?.aborted) throw cancelled();
@@ -398,7 +398,7 @@ export class DockerRuntime implements Runtime {
         if (!retried.pull && isImageMissing(err)) {
           retried.pull = true;
           await this.#pullImage(spec.container.image_uri, auth, ctx, signal);
-          if (signal?.aborted) throw translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
+          if (signal?.aborted) throw cancelledError(ctx);
           continue;
         }
         if (!retried.name && isNameInUse(err)) {
@@ -416,7 +416,7 @@ export class DockerRuntime implements Runtime {
       }
       if (signal?.aborted) {
         await this.#removeQuietly(id, spec.process_name);
-        throw translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
+        throw cancelledError(ctx);
       }
       try {
         await this.#engine.startContainer(id);
@@ -485,6 +485,11 @@ export class DockerRuntime implements Runtime {
   async #publicHost(facts: readonly ContainerFacts[]): Promise<string> {
     return facts.some(needsPublicHost) ? publicHostFor(this.#remoteHost) : '';
   }
+}
+
+/** A start that nobody waits for any more, in the catalogue's words. */
+function cancelledError(ctx: ErrorContext): HydroplaneError {
+  return translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
 }
 
 function notFound(name: string): HydroplaneError {

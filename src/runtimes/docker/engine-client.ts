@@ -95,10 +95,14 @@ export class EngineClient {
       if (abortSignal.aborted) throw aborted();
       let buffered = '';
       for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-        buffered += chunk.toString();
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) checkProgress(line);
+        const text = chunk.toString();
+        buffered += text;
+        // Only a chunk that ends a line gives lines to read: the rest waits, unsplit.
+        if (text.includes('\n')) {
+          const lines = buffered.split('\n');
+          buffered = lines.pop() ?? '';
+          for (const line of lines) checkProgress(line);
+        }
         // One progress line is small; a stream that never ends a line is not the Engine's.
         if (buffered.length > 1 << 20) throw new EngineError('stream', 'a progress line longer than 1 MiB');
       }

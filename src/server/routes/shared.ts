@@ -29,12 +29,9 @@ export function isLabelValue(group: string): boolean {
   return group.length <= LABEL_VALUE_MAX && LABEL_VALUE.test(group);
 }
 
-/** Text for a message with its control characters escaped (\\uXXXX), so that no log or terminal acts on them. */
-export const printable = escapeControls;
-
 /** A name shown in a message: quoted and escaped, and cut short when long. */
 export function quoteName(name: string, max = 80): string {
-  return printable(JSON.stringify(name.length > max ? `${name.slice(0, max)}…` : name));
+  return escapeControls(JSON.stringify(name.length > max ? `${name.slice(0, max)}…` : name));
 }
 
 /** The answer for a process name that no runtime can hold: there is no such process. */
