@@ -21,6 +21,12 @@ export interface ServerProcess {
   url: string;
   port: number;
   output: () => string;
+  /**
+   * Waits until the output satisfies `ready`, and returns it. The server writes its log after it
+   * has answered, and the pipe delivers it later still, so a test that reads the log of requests it
+   * just made waits for it here. Rejects with the output after `withinMs`.
+   */
+  waitForOutput: (ready: (output: string) => boolean, withinMs?: number) => Promise<string>;
   /** Resolves with the exit code once the process has ended. */
   exited: Promise<number | null>;
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
@@ -85,6 +91,14 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv): Promise<Server
     url,
     port,
     output: () => output,
+    waitForOutput: async (ready, withinMs = 10_000) => {
+      const deadline = Date.now() + withinMs;
+      while (!ready(output)) {
+        if (Date.now() > deadline) throw new Error(`the server's output did not show what was awaited within ${withinMs} ms:\n${output.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      return output;
+    },
     exited,
     stop: async (signal = 'SIGTERM') => {
       if (child.exitCode === null) child.kill(signal);
