@@ -9,7 +9,10 @@ import { callKind, startEngineProxy, type EngineCall } from '../test/support/eng
 import { Bench } from './lib/harness.ts';
 import { median, percentile, since, sleep } from './lib/stats.ts';
 
-const [n = 50, reps = 2] = process.argv.slice(2).filter((a) => !a.startsWith('--')).map(Number);
+const [n = 50, reps = 2] = process.argv
+  .slice(2)
+  .filter((a) => !a.startsWith('--'))
+  .map(Number);
 const withStop = process.argv.includes('--stop');
 const showUrls = process.argv.includes('--urls');
 const bench = new Bench();
@@ -26,8 +29,11 @@ function summary(label: string, wallMs: number, calls: readonly EngineCall[]): v
     const first = Math.min(...list.map((c) => c.start)) - t0;
     const last = Math.max(...list.map((c) => c.end)) - t0;
     console.log(
-      `  ${String(list.length).padStart(5)} ${median(ms).toFixed(1).padStart(7)} ${percentile(ms, 90).toFixed(1).padStart(7)} ${Math.max(...ms).toFixed(1).padStart(7)} ` +
-        `${first.toFixed(0).padStart(11)} ${last.toFixed(0).padStart(11)}   ${kind}`,
+      `  ${String(list.length).padStart(5)} ${median(ms).toFixed(1).padStart(7)} ${percentile(ms, 90).toFixed(1).padStart(7)} ${Math.max(
+        ...ms,
+      )
+        .toFixed(1)
+        .padStart(7)} ` + `${first.toFixed(0).padStart(11)} ${last.toFixed(0).padStart(11)}   ${kind}`,
     );
     if (showUrls) console.log(`${' '.repeat(58)}e.g. ${list[0]!.url.slice(0, 200)}`);
   }
@@ -41,7 +47,9 @@ try {
   const proxy = await startEngineProxy(join(bench.tmp, 'timeline.sock'));
   bench.onCleanup(() => proxy.close());
   const raw = new Dockerode({ socketPath: proxy.socketPath });
-  const server = await bench.spawnServer({ runtime: { runtime_type: 'docker', docker_host: `unix://${proxy.socketPath}`, network: bench.network, stop_grace_seconds: 0 } });
+  const server = await bench.spawnServer({
+    runtime: { runtime_type: 'docker', docker_host: `unix://${proxy.socketPath}`, network: bench.network, stop_grace_seconds: 0 },
+  });
   const warm = bench.spec(bench.name('w'));
   await server.client.start(warm);
   await server.client.stop(warm.process_name);
@@ -66,7 +74,9 @@ try {
           await sleep(500);
           proxy.reset();
           const stopStart = performance.now();
-          await Promise.all(ids.map(async (id) => (await raw.getContainer(id).stop({ t: 0 }), raw.getContainer(id).remove({ force: true, v: true }))));
+          await Promise.all(
+            ids.map(async (id) => (await raw.getContainer(id).stop({ t: 0 }), raw.getContainer(id).remove({ force: true, v: true }))),
+          );
           if (withStop) summary(`raw, ${n} concurrent stop+remove`, since(stopStart), proxy.calls);
         },
       ],

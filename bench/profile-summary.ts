@@ -79,7 +79,8 @@ for (const [id, ms] of self) {
 
 const show = (title: string, map: Map<string, number>) => {
   console.log(`\n${title}`);
-  for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${v.toFixed(1).padStart(9)} ms ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
+  for (const [k, v] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top))
+    console.log(`${v.toFixed(1).padStart(9)} ms ${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`);
 };
 console.log(`${file}: ${total.toFixed(1)} ms sampled${Number.isFinite(untilMs) ? ` (first ${untilMs} ms)` : ''}`);
 show('self time by package', packages);

@@ -26,7 +26,10 @@ import { concurrentStartsAndGroupStop, listDuringBurst, sequentialStarts } from 
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke') || ['1', 'true'].includes(process.env.BENCH_SMOKE ?? '');
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const profile = args.includes('--profile');
 const build = !args.includes('--no-build');
 const sizes = smoke ? SMOKE : FULL;
@@ -45,7 +48,8 @@ const SCENARIOS: Array<[string, (ctx: Context) => Promise<void>]> = [
 ];
 
 const runStart = performance.now();
-const progress = (message: string) => process.stderr.write(`bench [${((performance.now() - runStart) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
+const progress = (message: string) =>
+  process.stderr.write(`bench [${((performance.now() - runStart) / 1000).toFixed(0).padStart(4)} s] ${message}\n`);
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -72,7 +76,9 @@ async function runOnEngine(engine: 'docker26' | 'podman'): Promise<number> {
   const script = join(ROOT, `scripts/engine-${engine}.sh`);
   const running = spawnSync('bash', [script, 'status'], { stdio: 'ignore' }).status === 0;
   const rest = args.filter((a) => !a.startsWith('--engine='));
-  process.stderr.write(`bench: on ${engine}: bash scripts/engine-${engine}.sh ${running ? 'exec' : 'run'} node bench/run.ts ${rest.join(' ')}\n`);
+  process.stderr.write(
+    `bench: on ${engine}: bash scripts/engine-${engine}.sh ${running ? 'exec' : 'run'} node bench/run.ts ${rest.join(' ')}\n`,
+  );
   // In a process group of its own, to which a signal to this process (a Ctrl-C included) is passed
   // on once: the bench inside cleans up, then the script stops the Engine when run started it.
   const child = spawn('bash', [script, running ? 'exec' : 'run', process.execPath, join(ROOT, 'bench/run.ts'), ...rest], {
@@ -98,7 +104,9 @@ async function engineName(bench: Bench): Promise<string> {
   const version = await bench.docker.version().catch(() => undefined);
   if (version === undefined) return 'Engine: ? (no answer to /version)';
   const podman = version.Components?.find((c) => /podman/i.test(c.Name));
-  const name = podman ? `Podman ${podman.Version} (Docker API ${version.ApiVersion})` : `Docker Engine ${version.Version} (API ${version.ApiVersion})`;
+  const name = podman
+    ? `Podman ${podman.Version} (Docker API ${version.ApiVersion})`
+    : `Docker Engine ${version.Version} (API ${version.ApiVersion})`;
   const where = process.env.DOCKER_HOST || 'unix:///var/run/docker.sock';
   const how = process.env.HYDROPLANE_ENGINE ? `, through scripts/engine-${process.env.HYDROPLANE_ENGINE}.sh` : '';
   return `Engine: ${name} at ${where}${how}`;
@@ -170,7 +178,13 @@ async function main(): Promise<number> {
       } catch (err) {
         broke = true;
         progress(`scenario '${name}' failed: ${(err as Error).stack ?? String(err)}`);
-        rows.push({ scenario: `${name}: the scenario failed`, raw: '—', hydroplane: (err as Error).message.split('\n')[0]!.slice(0, 120), target: '', verdict: 'error' });
+        rows.push({
+          scenario: `${name}: the scenario failed`,
+          raw: '—',
+          hydroplane: (err as Error).message.split('\n')[0]!.slice(0, 120),
+          target: '',
+          verdict: 'error',
+        });
         await bench.sweep();
       }
     }
@@ -184,14 +198,18 @@ async function main(): Promise<number> {
     console.log('');
     console.log(renderTable(rows));
     console.log('');
-    console.log(`${smoke ? 'SMOKE run (smallest sizes, one repetition: proves it works, measures nothing)' : 'Full run'}, ${new Date().toISOString()}, ${seconds} s`);
+    console.log(
+      `${smoke ? 'SMOKE run (smallest sizes, one repetition: proves it works, measures nothing)' : 'Full run'}, ${new Date().toISOString()}, ${seconds} s`,
+    );
     console.log(`machine: ${await machine(bench)}`);
     console.log(
       `load average (1, 5, 15 min): ${loadStart.map((l) => l.toFixed(2)).join(', ')} at the start; ${loadEnd.map((l) => l.toFixed(2)).join(', ')} at the end; ` +
         `${activity.count()} container events on the Engine were not this run's (other users)`,
     );
     console.log(`other users' container events during each scenario: ${othersDuring.join(', ')}`);
-    console.log('cv: coefficient of variation of the repeated measures behind a figure (per-repetition medians, or the calls of one list level), the noisier side');
+    console.log(
+      'cv: coefficient of variation of the repeated measures behind a figure (per-repetition medians, or the calls of one list level), the noisier side',
+    );
     for (const note of notes) console.log(note);
   } catch (err) {
     broke = true;

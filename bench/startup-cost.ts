@@ -50,7 +50,9 @@ for (const lib of LIBRARIES) {
 }
 // The server's own code, unbundled from src/ (type stripping, no compile cache) and as built.
 const all = measure(join(ROOT, 'src/main.ts'));
-console.log(`${all.ms.toFixed(1).padStart(12)} ${all.rss.toFixed(1).padStart(9)}   src/main.ts, unbundled (everything the server imports before its runtime)`);
+console.log(
+  `${all.ms.toFixed(1).padStart(12)} ${all.rss.toFixed(1).padStart(9)}   src/main.ts, unbundled (everything the server imports before its runtime)`,
+);
 const docker = measure(join(ROOT, 'src/runtimes/docker/docker-runtime.ts'));
 console.log(`${docker.ms.toFixed(1).padStart(12)} ${docker.rss.toFixed(1).padStart(9)}   src/runtimes/docker/docker-runtime.ts, unbundled`);
 console.log(`(a bare Node's RSS before any import: ${base.toFixed(1)} MB)`);

@@ -103,16 +103,30 @@ export class HydroplaneClient {
     return parsed;
   }
 
-  async #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, accept = 'application/json'): Promise<Response> {
+  async #send(
+    method: string,
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    accept = 'application/json',
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     try {
-      return await fetch(this.baseUrl + path, { method, headers, body: body === undefined ? null : JSON.stringify(body), signal: signal ?? null });
+      return await fetch(this.baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        signal: signal ?? null,
+      });
     } catch (error) {
       if (signal?.aborted) throw error;
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ConnectionError(`cannot reach the Hydroplane server at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(error)}`, { cause: error });
+      throw new ConnectionError(
+        `cannot reach the Hydroplane server at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(error)}`,
+        { cause: error },
+      );
     }
   }
 }
@@ -137,7 +151,9 @@ async function* textOf(res: Response, signal: AbortSignal | undefined): AsyncGen
     }
   } catch (error) {
     if (signal?.aborted) return;
-    throw new ConnectionError(`the log stream from the server broke: ${String((error as { cause?: unknown }).cause ?? error)}`, { cause: error });
+    throw new ConnectionError(`the log stream from the server broke: ${String((error as { cause?: unknown }).cause ?? error)}`, {
+      cause: error,
+    });
   }
   const rest = decoder.decode();
   if (rest !== '') yield rest;

@@ -67,7 +67,10 @@ export const ErrorBody = z
     fields: z
       .array(
         z
-          .object({ path: z.string().describe("Where: 'container.ports[0].host_port'; '' for a count of more problems."), message: z.string() })
+          .object({
+            path: z.string().describe("Where: 'container.ports[0].host_port'; '' for a count of more problems."),
+            message: z.string(),
+          })
           .describe('One offending field.')
           .meta({ id: 'FieldProblem' }),
       )

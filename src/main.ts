@@ -110,7 +110,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  logger.info({ runtime: runtime.type, secret_store: secrets.type, config: options.configPath }, `Hydroplane ${VERSION} listening on http://${host}:${port}`);
+  logger.info(
+    { runtime: runtime.type, secret_store: secrets.type, config: options.configPath },
+    `Hydroplane ${VERSION} listening on http://${host}:${port}`,
+  );
 
   return {
     app,

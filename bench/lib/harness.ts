@@ -145,7 +145,8 @@ export class Bench {
 
     let readyMs: number | undefined;
     while (readyMs === undefined) {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`the server exited (${child.exitCode ?? child.signalCode}) before answering:\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the server exited (${child.exitCode ?? child.signalCode}) before answering:\n${output}`);
       try {
         const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
         await res.arrayBuffer();
@@ -192,7 +193,12 @@ export class Bench {
       this.docker.listContainers({ all: true, filters: { network: [this.network] } }).catch(() => []),
     ]);
     const ids = new Set([...byName, ...byNetwork].map((c) => c.Id));
-    await pool([...ids], 8, (id) => this.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {}));
+    await pool([...ids], 8, (id) =>
+      this.docker
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch(() => {}),
+    );
     return ids.size;
   }
 
@@ -210,7 +216,9 @@ export class Bench {
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) return;
         if (attempt >= 10) {
-          process.stderr.write(`bench: could not remove the network ${this.network} (it has no containers left): ${(err as Error).message}\n`);
+          process.stderr.write(
+            `bench: could not remove the network ${this.network} (it has no containers left): ${(err as Error).message}\n`,
+          );
           return;
         }
       }
@@ -248,7 +256,9 @@ export class Bench {
 /** Counts container events on the Engine that are not this run's: other people's activity. */
 export async function watchOtherActivity(bench: Bench): Promise<{ count: () => number; stop: () => void }> {
   let others = 0;
-  const stream = (await bench.docker.getEvents({ filters: { type: ['container'], event: ['create', 'start', 'die', 'destroy'] } })) as NodeJS.ReadableStream & {
+  const stream = (await bench.docker.getEvents({
+    filters: { type: ['container'], event: ['create', 'start', 'die', 'destroy'] },
+  })) as NodeJS.ReadableStream & {
     destroy?: () => void;
   };
   let buffered = '';

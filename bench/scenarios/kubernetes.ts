@@ -14,7 +14,9 @@ export async function kubernetesCallsPerOperation(ctx: Context): Promise<void> {
   ctx.progress('Kubernetes API calls per operation');
   const standin = await startKubeStandin({ podStartDelayMs: 10 });
   bench.onCleanup(() => standin.close());
-  const server = await bench.spawnServer({ runtime: { runtime_type: 'kubernetes', kubeconfig: standin.kubeconfigPath, namespace: 'default' } });
+  const server = await bench.spawnServer({
+    runtime: { runtime_type: 'kubernetes', kubeconfig: standin.kubeconfigPath, namespace: 'default' },
+  });
   const { client } = server;
   try {
     const counts = Object.fromEntries(OPERATIONS.map((op) => [op, [] as number[]])) as Record<(typeof OPERATIONS)[number], number[]>;

@@ -38,7 +38,13 @@ export async function listsAtLevels(ctx: Context): Promise<void> {
     }
     const others = median(counts) - level;
     seen.push(`${level}${others > 0 ? ` (+${others} not the bench's)` : ''}`);
-    const row = ratioRow(`list at ${level} processes, p50 of ${sizes.listCalls} calls`, median(raw), median(hp), level === top ? 1.5 : undefined, Math.max(cv(raw), cv(hp)));
+    const row = ratioRow(
+      `list at ${level} processes, p50 of ${sizes.listCalls} calls`,
+      median(raw),
+      median(hp),
+      level === top ? 1.5 : undefined,
+      Math.max(cv(raw), cv(hp)),
+    );
     ctx.rows.push(level === top ? row : { ...row, target: '' });
 
     counting.proxy.reset();

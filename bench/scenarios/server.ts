@@ -19,7 +19,12 @@ async function bundleFastifyFloor(dir: string): Promise<string> {
   // .mjs: the temp folder has no package.json saying "type": "module", and Node would otherwise
   // parse the file twice (as CommonJS first), which costs it 7 MB.
   const file = join(dir, 'fastify-floor.mjs');
-  await build({ input: join(import.meta.dirname, '../lib/fastify-floor.ts'), platform: 'node', logLevel: 'silent', output: { file, format: 'esm' } });
+  await build({
+    input: join(import.meta.dirname, '../lib/fastify-floor.ts'),
+    platform: 'node',
+    logLevel: 'silent',
+    output: { file, format: 'esm' },
+  });
   return file;
 }
 
@@ -42,14 +47,42 @@ export async function coldStartAndRss(ctx: Context): Promise<void> {
     for (const run of sides) await run();
   }
   const n = `median of ${sizes.coldStarts}`;
-  const cold = ratioRow(`cold start: spawn → first 200 on /health (${n}; raw = bare Node)`, median(ready.raw), median(ready.hp), undefined, Math.max(cv(ready.raw), cv(ready.hp)));
+  const cold = ratioRow(
+    `cold start: spawn → first 200 on /health (${n}; raw = bare Node)`,
+    median(ready.raw),
+    median(ready.hp),
+    undefined,
+    Math.max(cv(ready.raw), cv(ready.hp)),
+  );
   ctx.rows.push({ ...cold, target: '≤ 300 ms', verdict: median(ready.hp) <= 300 ? 'met' : 'missed' });
-  const idle = ratioRow(`server RSS idle, 1 s after the first answer (${n}; raw = bare Node)`, median(rss.raw), median(rss.hp), undefined, Math.max(cv(rss.raw), cv(rss.hp)), mb);
+  const idle = ratioRow(
+    `server RSS idle, 1 s after the first answer (${n}; raw = bare Node)`,
+    median(rss.raw),
+    median(rss.hp),
+    undefined,
+    Math.max(cv(rss.raw), cv(rss.hp)),
+    mb,
+  );
   ctx.rows.push({ ...idle, target: '≤ 60 MB', verdict: median(rss.hp) <= 60 ? 'met' : 'missed' });
-  const floorCold = ratioRow(`cold start of fastify alone, bundled, one route (${n}; raw = bare Node)`, median(ready.raw), median(ready.floor), undefined, Math.max(cv(ready.raw), cv(ready.floor)));
-  const floorIdle = ratioRow(`RSS idle of fastify alone, bundled, one route (${n}; raw = bare Node)`, median(rss.raw), median(rss.floor), undefined, Math.max(cv(rss.raw), cv(rss.floor)), mb);
+  const floorCold = ratioRow(
+    `cold start of fastify alone, bundled, one route (${n}; raw = bare Node)`,
+    median(ready.raw),
+    median(ready.floor),
+    undefined,
+    Math.max(cv(ready.raw), cv(ready.floor)),
+  );
+  const floorIdle = ratioRow(
+    `RSS idle of fastify alone, bundled, one route (${n}; raw = bare Node)`,
+    median(rss.raw),
+    median(rss.floor),
+    undefined,
+    Math.max(cv(rss.raw), cv(rss.floor)),
+    mb,
+  );
   ctx.rows.push(floorCold, floorIdle);
-  ctx.notes.push(`cold starts: Hydroplane ${ready.hp.map(ms).join(', ')}; fastify alone ${ready.floor.map(ms).join(', ')}; bare Node ${ready.raw.map(ms).join(', ')}`);
+  ctx.notes.push(
+    `cold starts: Hydroplane ${ready.hp.map(ms).join(', ')}; fastify alone ${ready.floor.map(ms).join(', ')}; bare Node ${ready.raw.map(ms).join(', ')}`,
+  );
 }
 
 interface Outcome {
@@ -91,7 +124,13 @@ export async function hungRuntime(ctx: Context): Promise<void> {
   bench.onCleanup(() => silent.close());
   const timeout = sizes.hungTimeoutSeconds;
   const hung = await bench.spawnServer({
-    runtime: { runtime_type: 'docker', docker_host: `unix://${silent.socketPath}`, network: bench.network, stop_grace_seconds: 0, request_timeout_seconds: timeout },
+    runtime: {
+      runtime_type: 'docker',
+      docker_host: `unix://${silent.socketPath}`,
+      network: bench.network,
+      stop_grace_seconds: 0,
+      request_timeout_seconds: timeout,
+    },
   });
 
   const rest = { health: [] as number[], list: [] as number[], hungHealth: [] as number[] };
@@ -103,7 +142,10 @@ export async function hungRuntime(ctx: Context): Promise<void> {
 
   const hangStart = performance.now();
   const limit = timeout * 1000 + 10_000;
-  const hanging = Promise.all([outcome(() => hung.client.list(), limit), outcome(() => hung.client.start(bench.spec(bench.name('hang'))), limit)]);
+  const hanging = Promise.all([
+    outcome(() => hung.client.list(), limit),
+    outcome(() => hung.client.start(bench.spec(bench.name('hang'))), limit),
+  ]);
   let settledAt = Number.POSITIVE_INFINITY;
   void hanging.then(() => (settledAt = performance.now()));
   // Both requests must be stuck on the silent socket before the probes count.
@@ -121,7 +163,8 @@ export async function hungRuntime(ctx: Context): Promise<void> {
   await silent.close();
 
   // "Not delayed": as fast as at rest, give or take noise, and answered while the hang lasted.
-  const notDelayed = (atRest: number[], probes: number[]) => Math.max(...probes) <= Math.max(3 * median(atRest), median(atRest) + 50) && lastProbeEnd < settledAt;
+  const notDelayed = (atRest: number[], probes: number[]) =>
+    Math.max(...probes) <= Math.max(3 * median(atRest), median(atRest) + 50) && lastProbeEnd < settledAt;
   const row = (scenario: string, atRest: number[], probes: number[]) => ({
     ...ratioRow(scenario, median(atRest), Math.max(...probes), undefined, cv(atRest)),
     target: 'hung runtime delays no other request',
@@ -132,7 +175,12 @@ export async function hungRuntime(ctx: Context): Promise<void> {
   ctx.rows.push(row(`hung runtime: /health on the good server (${probes})`, rest.health, during.health));
   ctx.rows.push(row(`hung runtime: list on the good server (${probes})`, rest.list, during.list));
 
-  const clear = (o: Outcome) => o.status === 504 && o.code === 'runtime_timeout' && /did not answer within/.test(o.details) && o.ms >= timeout * 1000 - 50 && o.ms < timeout * 1000 + 2000;
+  const clear = (o: Outcome) =>
+    o.status === 504 &&
+    o.code === 'runtime_timeout' &&
+    /did not answer within/.test(o.details) &&
+    o.ms >= timeout * 1000 - 50 &&
+    o.ms < timeout * 1000 + 2000;
   const show = (what: string, o: Outcome) => `${what} ${o.status} ${o.code} after ${(o.ms / 1000).toFixed(2)} s`;
   ctx.rows.push({
     scenario: `hung runtime: the hung list and start end (request_timeout_seconds ${timeout})`,

@@ -9,7 +9,12 @@ import { ms, ratioRow } from '../lib/table.ts';
 const PORT_TAKEN = /port is already allocated|address already in use|port_in_use|host port/i;
 
 /** One start with a fresh host port; a port that someone took meanwhile is retried, untimed. */
-async function timedPortStart(ctx: Context, tag: string, group: string, start: (spec: ProcessSpecInput) => Promise<unknown>): Promise<number> {
+async function timedPortStart(
+  ctx: Context,
+  tag: string,
+  group: string,
+  start: (spec: ProcessSpecInput) => Promise<unknown>,
+): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     const spec = ctx.bench.spec(ctx.bench.name(tag), group, await freePort());
     try {
@@ -72,7 +77,14 @@ async function untilAllRunning(count: number, list: () => Promise<Array<{ runnin
 export async function concurrentStartsAndGroupStop(ctx: Context): Promise<void> {
   const { bench, sizes, server } = ctx;
   const n = sizes.concurrent;
-  const m = { rawAnswered: [] as number[], hpAnswered: [] as number[], rawRunning: [] as number[], hpRunning: [] as number[], rawStop: [] as number[], hpStop: [] as number[] };
+  const m = {
+    rawAnswered: [] as number[],
+    hpAnswered: [] as number[],
+    rawRunning: [] as number[],
+    hpRunning: [] as number[],
+    rawStop: [] as number[],
+    hpStop: [] as number[],
+  };
 
   const rawSide = async (rep: number) => {
     const group = `${bench.prefix}c${rep}r`;
@@ -114,9 +126,33 @@ export async function concurrentStartsAndGroupStop(ctx: Context): Promise<void> 
   );
   const label = `× ${sizes.concurrentReps}, median`;
   const noise = (a: number[], b: number[]) => Math.max(cv(a), cv(b));
-  ctx.rows.push(ratioRow(`${n} concurrent starts: all answered (${label})`, median(m.rawAnswered), median(m.hpAnswered), 1.1, noise(m.rawAnswered, m.hpAnswered)));
-  ctx.rows.push(ratioRow(`${n} concurrent starts: all RUNNING (${label})`, median(m.rawRunning), median(m.hpRunning), 1.1, noise(m.rawRunning, m.hpRunning)));
-  ctx.rows.push(ratioRow(`group stop of ${n} vs ${n} concurrent raw stop+remove (${label})`, median(m.rawStop), median(m.hpStop), 1.1, noise(m.rawStop, m.hpStop)));
+  ctx.rows.push(
+    ratioRow(
+      `${n} concurrent starts: all answered (${label})`,
+      median(m.rawAnswered),
+      median(m.hpAnswered),
+      1.1,
+      noise(m.rawAnswered, m.hpAnswered),
+    ),
+  );
+  ctx.rows.push(
+    ratioRow(
+      `${n} concurrent starts: all RUNNING (${label})`,
+      median(m.rawRunning),
+      median(m.hpRunning),
+      1.1,
+      noise(m.rawRunning, m.hpRunning),
+    ),
+  );
+  ctx.rows.push(
+    ratioRow(
+      `group stop of ${n} vs ${n} concurrent raw stop+remove (${label})`,
+      median(m.rawStop),
+      median(m.hpStop),
+      1.1,
+      noise(m.rawStop, m.hpStop),
+    ),
+  );
 }
 
 /**
@@ -154,7 +190,13 @@ export async function listDuringBurst(ctx: Context): Promise<void> {
   // Judged pair by pair: the Engine's own list time swings several-fold from one moment of a burst
   // to the next, and each pair shares its moment.
   const pairRatio = median(hp.map((h, i) => h / raw[i]!));
-  const row = ratioRow(`list during a burst of ${n} starts vs a raw list sent with it (× ${sizes.burstReps}; ratio: median of pairs)`, median(raw), median(hp), 2, Math.max(cv(raw), cv(hp)));
+  const row = ratioRow(
+    `list during a burst of ${n} starts vs a raw list sent with it (× ${sizes.burstReps}; ratio: median of pairs)`,
+    median(raw),
+    median(hp),
+    2,
+    Math.max(cv(raw), cv(hp)),
+  );
   ctx.rows.push({ ...row, ratio: pairRatio, verdict: pairRatio <= 2 ? 'met' : 'missed' });
   ctx.notes.push(
     `list during a burst: sent when ${trigger} of ${n} starts had answered (${median(inFlight)} still in flight, median); ` +

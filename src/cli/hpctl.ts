@@ -64,8 +64,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('-d, --debug', 'show the full error')
     .exitOverride()
     // Usage errors echo the arguments: escaped like everything else hpctl prints as text.
-    .configureOutput({ writeOut: (t) => io.stdout(escapeText(t, { keepNewlines: true })), writeErr: (t) => io.stderr(escapeText(t, { keepNewlines: true })) })
-    .addHelpText('after', '\nEnvironment:\n  HYDROPLANE_SERVER      the server, when -s is not given\n  HYDROPLANE_API_TOKEN   the API token, when -t is not given\n');
+    .configureOutput({
+      writeOut: (t) => io.stdout(escapeText(t, { keepNewlines: true })),
+      writeErr: (t) => io.stderr(escapeText(t, { keepNewlines: true })),
+    })
+    .addHelpText(
+      'after',
+      '\nEnvironment:\n  HYDROPLANE_SERVER      the server, when -s is not given\n  HYDROPLANE_API_TOKEN   the API token, when -t is not given\n',
+    );
 
   const client = () => {
     const opts = program.opts<{ server?: string; token?: string }>();
@@ -123,7 +129,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       for (;;) {
         if (info.status === 'RUNNING') return info;
         if (info.status === 'EXITED') {
-          say(line`hpctl: ${name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? line` (${info.reason})` : ''}`);
+          say(
+            line`hpctl: ${name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? line` (${info.reason})` : ''}`,
+          );
           throw new Reported(1);
         }
         if (info.status === 'FAILED') {
@@ -156,7 +164,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('-w, --wait', 'return once each process runs; fail if it exits, fails or does not run in time')
     .option('--timeout <seconds>', 'with --wait: how long to wait for each process', parseSeconds, 60)
     .addOption(
-      new Option('--validate <mode>', 'unknown or misplaced spec fields: strict refuses them, warn starts without them and prints a warning, ignore starts without them')
+      new Option(
+        '--validate <mode>',
+        'unknown or misplaced spec fields: strict refuses them, warn starts without them and prints a warning, ignore starts without them',
+      )
         .choices(['strict', 'warn', 'ignore'])
         .default('strict'),
     )
@@ -335,12 +346,22 @@ export function table(processes: ProcessInfo[], now: number): string {
       p.process_name,
       p.group ?? '-',
       p.status === 'EXITED' && p.exit_code != null ? `EXITED(${p.exit_code})` : p.status,
-      p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
+      p.socket_addresses.length === 0
+        ? '-'
+        : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
       age(p.created, now),
     ]),
   ].map((row) => row.map((cell) => escapeText(String(cell))));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('   ').trimEnd() + '\n').join('');
+  return rows
+    .map(
+      (r) =>
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+          .join('   ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 if (isMain(import.meta.url)) {

@@ -60,7 +60,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   };
 
   const program = new Command('local-secret-store')
-    .description('Manage a local Hydroplane secret store: a folder of secrets, each encrypted with the store\'s password.')
+    .description("Manage a local Hydroplane secret store: a folder of secrets, each encrypted with the store's password.")
     .version(VERSION)
     // Both spellings: the original's users wrote --store_location; commander's convention is --store-location.
     .addOption(new Option('--store_location <dir>', `folder of the store (default: ${DEFAULT_STORE_LOCATION})`))
@@ -88,12 +88,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .description('make a new, empty store (refused where a store or other files already are)')
     .action(async () => {
       const dir = location();
-      const password = await readNewPassword(
-        `Password for the new secret store at ${dir}: `,
-        'The same password again: ',
-        io.env,
-        streams,
-      );
+      const password = await readNewPassword(`Password for the new secret store at ${dir}: `, 'The same password again: ', io.env, streams);
       const store = await LocalSecretStore.init(dir, password);
       say(`Made a local secret store at ${store.location}`);
     });
@@ -109,7 +104,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       // The password is checked before the value is asked for, so nobody types a secret in vain.
       const store = await openStore();
       if (!opts.overwrite && (await store.has(name))) {
-        throw new HydroplaneError('invalid_request', `secret '${name}' already exists in the local secret store at ${store.location}; add --overwrite to replace it`);
+        throw new HydroplaneError(
+          'invalid_request',
+          `secret '${name}' already exists in the local secret store at ${store.location}; add --overwrite to replace it`,
+        );
       }
       const value =
         opts.filename !== undefined
@@ -123,7 +121,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 
   program
     .command('get')
-    .description('print a secret\'s value')
+    .description("print a secret's value")
     .argument('<name>', 'name of the secret')
     .addHelpText('after', GET_HELP_AFTER)
     .action(async (name: string) => {

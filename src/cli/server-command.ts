@@ -70,4 +70,3 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
-

@@ -59,7 +59,10 @@ export class ProcessCuller {
         try {
           await runtime.stop(p.process_name);
           stopped.push(p.process_name);
-          logger.info({ process: p.process_name, group: p.group, age_minutes: Number(ageMinutes.toFixed(2)) }, 'culler: stopped an old process');
+          logger.info(
+            { process: p.process_name, group: p.group, age_minutes: Number(ageMinutes.toFixed(2)) },
+            'culler: stopped an old process',
+          );
         } catch (error) {
           // Another server's culler, or a user, got there first.
           if (error instanceof HydroplaneError && error.code === 'process_not_found') return;

@@ -39,7 +39,8 @@ async function errorFrom(response: Response): Promise<ApiError> {
   const text = await response.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { details?: unknown; code?: unknown };
-    if (typeof body.details === 'string') return new ApiError(response.status, body.details, typeof body.code === 'string' ? body.code : undefined);
+    if (typeof body.details === 'string')
+      return new ApiError(response.status, body.details, typeof body.code === 'string' ? body.code : undefined);
   } catch {
     // not the API's error shape: a proxy's page, say
   }

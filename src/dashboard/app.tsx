@@ -131,27 +131,54 @@ export function App() {
           {canStop && (
             <>
               <span class="pill ok">Signed in with the API token</span>
-              <button type="button" class="ghost" onClick={() => signOut()}>Forget token</button>
+              <button type="button" class="ghost" onClick={() => signOut()}>
+                Forget token
+              </button>
             </>
           )}
         </div>
       </header>
 
       <main>
-        {configError && <p class="error banner" role="alert">The server's dashboard settings could not be read: {configError}</p>}
+        {configError && (
+          <p class="error banner" role="alert">
+            The server's dashboard settings could not be read: {configError}
+          </p>
+        )}
         {config?.auth === 'none' && (
           <p class="note">
             Read-only: this server has no API token, so the dashboard offers no stop buttons. Configure one (
             <code>HYDROPLANE_API_TOKEN</code> or <code>api_token</code> in the config) to stop processes from here.
           </p>
         )}
-        {needsToken && bearer === null && <TokenForm error={tokenError} onToken={(value) => { token.set(value); setTokenError(undefined); setBearer(value); }} />}
+        {needsToken && bearer === null && (
+          <TokenForm
+            error={tokenError}
+            onToken={(value) => {
+              token.set(value);
+              setTokenError(undefined);
+              setBearer(value);
+            }}
+          />
+        )}
 
         {ready && (
           <>
-            {listError && <p class="error banner" role="alert">{listError}</p>}
-            {actionError && <p class="error banner" role="alert">{actionError}</p>}
-            {notice && <p class="notice" role="status">{notice}</p>}
+            {listError && (
+              <p class="error banner" role="alert">
+                {listError}
+              </p>
+            )}
+            {actionError && (
+              <p class="error banner" role="alert">
+                {actionError}
+              </p>
+            )}
+            {notice && (
+              <p class="notice" role="status">
+                {notice}
+              </p>
+            )}
 
             <section class="card">
               <div class="toolbar">
@@ -161,7 +188,9 @@ export function App() {
                   <select value={group} onChange={(event) => setGroup(event.currentTarget.value)} aria-label="Filter by group">
                     <option value="">All groups</option>
                     {groups.map((name) => (
-                      <option key={name} value={name}>{name}</option>
+                      <option key={name} value={name}>
+                        {name}
+                      </option>
                     ))}
                   </select>
                 </label>
@@ -170,7 +199,9 @@ export function App() {
                     type="button"
                     class="danger"
                     onClick={() =>
-                      stop(`Stop group ${group}?`, `Every process of the group ${group} is stopped and removed.`, 'Stop group', () => api.stopGroup(group))
+                      stop(`Stop group ${group}?`, `Every process of the group ${group} is stopped and removed.`, 'Stop group', () =>
+                        api.stopGroup(group),
+                      )
                     }
                   >
                     Stop group
@@ -204,7 +235,14 @@ export function App() {
         )}
       </main>
 
-      {confirmation && <ConfirmDialog confirmation={confirmation} busy={busy} onCancel={() => setConfirmation(undefined)} onConfirm={() => void confirm()} />}
+      {confirmation && (
+        <ConfirmDialog
+          confirmation={confirmation}
+          busy={busy}
+          onCancel={() => setConfirmation(undefined)}
+          onConfirm={() => void confirm()}
+        />
+      )}
     </>
   );
 }

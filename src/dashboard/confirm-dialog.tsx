@@ -8,7 +8,12 @@ export interface Confirmation {
 }
 
 /** A modal that asks before a stop; Escape or Cancel closes it. */
-export function ConfirmDialog({ confirmation, busy, onCancel, onConfirm }: {
+export function ConfirmDialog({
+  confirmation,
+  busy,
+  onCancel,
+  onConfirm,
+}: {
   confirmation: Confirmation;
   busy: boolean;
   onCancel: () => void;
@@ -20,11 +25,21 @@ export function ConfirmDialog({ confirmation, busy, onCancel, onConfirm }: {
     return () => dialog.current?.close();
   }, []);
   return (
-    <dialog ref={dialog} class="confirm" aria-labelledby="confirm-title" onCancel={(event) => { event.preventDefault(); if (!busy) onCancel(); }}>
+    <dialog
+      ref={dialog}
+      class="confirm"
+      aria-labelledby="confirm-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        if (!busy) onCancel();
+      }}
+    >
       <h2 id="confirm-title">{confirmation.title}</h2>
       <p>{confirmation.message}</p>
       <div class="buttons">
-        <button type="button" onClick={onCancel} disabled={busy}>Cancel</button>
+        <button type="button" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
         <button type="button" class="danger" onClick={onConfirm} disabled={busy}>
           {busy ? 'Stopping…' : confirmation.action}
         </button>

@@ -64,10 +64,18 @@ export function LogsPanel({ name, onClose }: { name: string; onClose: () => void
         <label class="check">
           <input type="checkbox" checked={follow} onChange={(event) => setFollow(event.currentTarget.checked)} /> Follow
         </label>
-        <button type="button" onClick={() => setReload((n) => n + 1)}>Reload</button>
-        <button type="button" onClick={onClose}>Close</button>
+        <button type="button" onClick={() => setReload((n) => n + 1)}>
+          Reload
+        </button>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
       </header>
-      {error && <p class="error" role="alert">Logs: {error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          Logs: {error}
+        </p>
+      )}
       {!error && (
         <pre
           ref={pre}

@@ -32,7 +32,14 @@ function Addresses({ process }: { process: ProcessInfo }) {
   );
 }
 
-export function ProcessTable({ processes, now, selected, canStop, onLogs, onStop }: {
+export function ProcessTable({
+  processes,
+  now,
+  selected,
+  canStop,
+  onLogs,
+  onStop,
+}: {
   processes: ProcessInfo[];
   now: number;
   selected: string | undefined;
@@ -56,7 +63,11 @@ export function ProcessTable({ processes, now, selected, canStop, onLogs, onStop
       </thead>
       <tbody>
         {processes.map((process) => (
-          <tr key={process.process_name} data-process={process.process_name} class={process.process_name === selected ? 'selected' : undefined}>
+          <tr
+            key={process.process_name}
+            data-process={process.process_name}
+            class={process.process_name === selected ? 'selected' : undefined}
+          >
             <td class="name">{process.process_name}</td>
             <td>
               <StatusBadge process={process} />

@@ -13,10 +13,14 @@ export function TokenForm({ error, onToken }: { error: string | undefined; onTok
     >
       <h2>API token</h2>
       <p>
-        This server needs its API token (<code>HYDROPLANE_API_TOKEN</code>). The dashboard keeps it in this tab only, and
-        sends it with every request it makes.
+        This server needs its API token (<code>HYDROPLANE_API_TOKEN</code>). The dashboard keeps it in this tab only, and sends it with
+        every request it makes.
       </p>
-      {error && <p class="error" role="alert">{error}</p>}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
       <div class="row">
         <input
           type="password"
@@ -27,7 +31,9 @@ export function TokenForm({ error, onToken }: { error: string | undefined; onTok
           value={value}
           onInput={(event) => setValue(event.currentTarget.value)}
         />
-        <button type="submit" class="primary" disabled={!value.trim()}>Sign in</button>
+        <button type="submit" class="primary" disabled={!value.trim()}>
+          Sign in
+        </button>
       </div>
     </form>
   );

@@ -10,7 +10,7 @@ export class NoneSecretStore implements SecretStore {
       new HydroplaneError(
         'secrets_unavailable',
         `secret '${name}' was requested, but this server's secret store is 'none'. ` +
-          "Configure a store (secret_store: {secret_store_type: local, store_location: ~/.hydro_secrets}), " +
+          'Configure a store (secret_store: {secret_store_type: local, store_location: ~/.hydro_secrets}), ' +
           "add the secret with 'local-secret-store add', and restart the server.",
       ),
     );

@@ -2,7 +2,13 @@
 // tests drive it through inject() without sockets.
 import { STATUS_CODES } from 'node:http';
 import swagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifySchemaCompiler, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifySchemaCompiler,
+  type FastifyServerOptions,
+} from 'fastify';
 import { createSerializerCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { HydroplaneError, errorBody } from '../errors.ts';
@@ -69,30 +75,45 @@ type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaCont
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Validation goes through the schemas' own parser, so coercions and defaults apply and every
   // problem is reported with its path (a spec body is 422, a bad path or query 400).
-  const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => (data) => {
-    try {
-      // A name that no runtime can hold names no process: 404, as for any missing one.
-      if (schema === NameParam && !NameParam.safeParse(data).success) throw noSuchProcessName((data as { process_name?: unknown } | undefined)?.process_name);
-      const body = httpPart === 'body';
-      // The route validates a spec itself: how depends on the query's fieldValidation.
-      if (body && schema === ProcessSpec) return { value: data };
-      return { value: parseOrThrow(schema, data, body ? { subject: 'process spec' } : { code: 'invalid_request', subject: httpPart ?? 'request' }) };
-    } catch (error) {
-      return { error: error as Error };
-    }
-  };
+  const validatorCompiler: FastifySchemaCompiler<z.ZodType> =
+    ({ schema, httpPart }) =>
+    (data) => {
+      try {
+        // A name that no runtime can hold names no process: 404, as for any missing one.
+        if (schema === NameParam && !NameParam.safeParse(data).success)
+          throw noSuchProcessName((data as { process_name?: unknown } | undefined)?.process_name);
+        const body = httpPart === 'body';
+        // The route validates a spec itself: how depends on the query's fieldValidation.
+        if (body && schema === ProcessSpec) return { value: data };
+        return {
+          value: parseOrThrow(
+            schema,
+            data,
+            body ? { subject: 'process spec' } : { code: 'invalid_request', subject: httpPart ?? 'request' },
+          ),
+        };
+      } catch (error) {
+        return { error: error as Error };
+      }
+    };
   const serializerCompiler = createSerializerCompiler({});
   // Ours from the start, so that fastify never loads its default compilers (ajv and
   // fast-json-stringify), which no route uses: they were a sixth of the server's start-up. Fastify
   // types these factories for ajv's compilers; the zod ones are called the same way.
-  const compilersFactory = { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as unknown as CompilersFactory;
+  const compilersFactory = {
+    buildValidator: () => validatorCompiler,
+    buildSerializer: () => serializerCompiler,
+  } as unknown as CompilersFactory;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const app = Fastify({
     schemaController: { compilersFactory },
     // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by
     // default); fastify's connectionTimeout, an idle timeout on the socket, stays off because it
     // would cut a followed log that is silent for a while.
-    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))) },
+    http: {
+      headersTimeout: timeouts.headersMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))),
+    },
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
     connectionTimeout: 0,
@@ -120,13 +141,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           ? new HydroplaneError('request_timeout', 'the request did not arrive in time')
           : error.code === 'HPE_HEADER_OVERFLOW'
             ? new HydroplaneError('headers_too_large', 'the request headers are too large')
-            : new HydroplaneError('invalid_request', `the request is not valid HTTP (${shown(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`);
+            : new HydroplaneError(
+                'invalid_request',
+                `the request is not valid HTTP (${shown(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`,
+              );
       const body = JSON.stringify(errorBody(problem));
       // As Node's own handler: no answer on a connection whose previous answer has begun (a
       // followed log, a long-poll); writing one would land in the middle of that answer.
       const answering = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
       if (socket.writable && !answering?.headersSent) {
-        socket.write(`HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
       }
       socket.destroy();
     },
@@ -192,7 +218,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes, { ...deps, metrics });
   if (options.dashboard !== false) {
     const root = options.dashboard?.root;
-    await app.register(dashboard, { auth: options.apiToken ? 'token' : 'none', version: options.version ?? '0.0.0', ...(root ? { root } : {}) });
+    await app.register(dashboard, {
+      auth: options.apiToken ? 'token' : 'none',
+      version: options.version ?? '0.0.0',
+      ...(root ? { root } : {}),
+    });
   }
   return app;
 }

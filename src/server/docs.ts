@@ -18,7 +18,13 @@ import { HydroplaneError } from '../errors.ts';
 const UI_ROOT = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 /** Only the files the page loads; the package also holds sources, maps and licences. */
-const UI_FILES = new Set(['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png', 'favicon-16x16.png']);
+const UI_FILES = new Set([
+  'swagger-ui.css',
+  'swagger-ui-bundle.js',
+  'swagger-ui-standalone-preset.js',
+  'favicon-32x32.png',
+  'favicon-16x16.png',
+]);
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -114,14 +120,22 @@ export const docs: FastifyPluginAsync = async (app) => {
   for (const url of ['/docs', '/docs/']) {
     app.get(url, page, async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(PAGE));
   }
-  app.get('/docs/start.js', page, async (_request, reply) => reply.header('x-content-type-options', 'nosniff').type('text/javascript; charset=utf-8').send(START));
+  app.get('/docs/start.js', page, async (_request, reply) =>
+    reply.header('x-content-type-options', 'nosniff').type('text/javascript; charset=utf-8').send(START),
+  );
   for (const url of ['/redoc', '/redoc/']) {
     app.get(url, page, async (_request, reply) => {
       const built = redocBundle() !== undefined;
-      return reply.headers(REDOC_HEADERS).status(built ? 200 : 503).type('text/html; charset=utf-8').send(built ? REDOC_PAGE : REDOC_NOT_BUILT);
+      return reply
+        .headers(REDOC_HEADERS)
+        .status(built ? 200 : 503)
+        .type('text/html; charset=utf-8')
+        .send(built ? REDOC_PAGE : REDOC_NOT_BUILT);
     });
   }
-  app.get('/redoc/start.js', page, async (_request, reply) => reply.header('x-content-type-options', 'nosniff').type('text/javascript; charset=utf-8').send(REDOC_START));
+  app.get('/redoc/start.js', page, async (_request, reply) =>
+    reply.header('x-content-type-options', 'nosniff').type('text/javascript; charset=utf-8').send(REDOC_START),
+  );
   app.get(`/redoc/${REDOC_FILE}`, page, async (_request, reply) => {
     const file = redocBundle();
     if (file === undefined) throw new HydroplaneError('route_not_found', 'Redoc is not part of this installation: run npm run build');

@@ -7,8 +7,10 @@ import { shown } from '../spec/shown.ts';
 const FASTIFY_ERRORS: Record<string, (err: FastifyError) => HydroplaneError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: (err) => new HydroplaneError('payload_too_large', `request body is too large: ${err.message}`),
   FST_ERR_CTP_INVALID_JSON_BODY: () => new HydroplaneError('invalid_request', 'request body is not valid JSON'),
-  FST_ERR_CTP_EMPTY_JSON_BODY: () => new HydroplaneError('invalid_request', "request body is empty; send a JSON document with 'Content-Type: application/json'"),
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: (err) => new HydroplaneError('invalid_request', `${err.message}; send JSON with 'Content-Type: application/json'`),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () =>
+    new HydroplaneError('invalid_request', "request body is empty; send a JSON document with 'Content-Type: application/json'"),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: (err) =>
+    new HydroplaneError('invalid_request', `${err.message}; send JSON with 'Content-Type: application/json'`),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new HydroplaneError('invalid_request', 'request body does not match its Content-Length'),
 };
 

@@ -100,7 +100,10 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ runtime: Runtime; metrics: M
           'The Prometheus text format: HTTP requests and their durations by route pattern, runtime call durations by operation ' +
           'and outcome, processes by status and whether the runtime answered (one list per scrape). Needs the API token like every route but /health.',
         tags: ['server'],
-        response: { 200: { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': { schema: z.string() } } }, 401: ErrorBody },
+        response: {
+          200: { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': { schema: z.string() } } },
+          401: ErrorBody,
+        },
       },
       logLevel: 'warn',
     },

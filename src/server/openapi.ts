@@ -34,7 +34,8 @@ function renamed(value: Json, names: ReadonlyMap<string, string>): Json {
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(
     Object.entries(value).map(([key, v]) => {
-      if (key === '$ref' && typeof v === 'string' && v.startsWith(PREFIX)) return [key, PREFIX + (names.get(v.slice(PREFIX.length)) ?? v.slice(PREFIX.length))];
+      if (key === '$ref' && typeof v === 'string' && v.startsWith(PREFIX))
+        return [key, PREFIX + (names.get(v.slice(PREFIX.length)) ?? v.slice(PREFIX.length))];
       return [key, renamed(v, names)];
     }),
   );

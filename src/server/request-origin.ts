@@ -22,7 +22,15 @@ const UNCHECKED_ROUTES = new Set(['/health']);
 
 /** Pages and files that hold no data: a link from another site to the dashboard still opens it. */
 function isPage(url: string): boolean {
-  return url === '/' || url.startsWith('/dashboard/') || url === '/docs' || url.startsWith('/docs/') || url === '/redoc' || url.startsWith('/redoc/') || url === '/openapi.json';
+  return (
+    url === '/' ||
+    url.startsWith('/dashboard/') ||
+    url === '/docs' ||
+    url.startsWith('/docs/') ||
+    url === '/redoc' ||
+    url.startsWith('/redoc/') ||
+    url === '/openapi.json'
+  );
 }
 
 /** "name", "name:port", "[v6]" or "[v6]:port" -> its parts, the name in lowercase; undefined when malformed. */
@@ -81,7 +89,10 @@ export function installRequestOriginChecks(app: FastifyInstance, options: Reques
     if (isPage(url)) return;
     const problem = crossSiteProblem(request.headers.origin, request.headers['sec-fetch-site'], host);
     if (problem) {
-      const error = new HydroplaneError('cross_site_request', `refused a request from another site (${problem}): the API answers programs and its own pages only`);
+      const error = new HydroplaneError(
+        'cross_site_request',
+        `refused a request from another site (${problem}): the API answers programs and its own pages only`,
+      );
       return reply.status(error.status).send(errorBody(error));
     }
   });
@@ -98,7 +109,11 @@ export function ambiguousTarget(target: string | undefined, rawHeaders: readonly
 }
 
 /** What makes a request cross-site in a browser's own words, or undefined when nothing does. */
-export function crossSiteProblem(origin: string | undefined, fetchSite: string | string[] | undefined, host: string | undefined): string | undefined {
+export function crossSiteProblem(
+  origin: string | undefined,
+  fetchSite: string | string[] | undefined,
+  host: string | undefined,
+): string | undefined {
   // A browser that sends Sec-Fetch-Site computed it from the page's real URL, and no page can set
   // it: 'same-origin' holds even behind a proxy that rewrites Host (nginx's proxy_pass to
   // 127.0.0.1), where Origin and Host differ. same-site is refused: another port of localhost is

@@ -42,8 +42,12 @@ export const DockerRuntimeConfig = z.strictObject({
 
 export const KubernetesRuntimeConfig = z.strictObject({
   runtime_type: z.literal('kubernetes'),
-  kubeconfig: z.string().min(1).optional().describe('Path of a kubeconfig. Default: KUBECONFIG, ~/.kube/config, then the in-cluster service account.'),
-  context: z.string().min(1).optional().describe("Context of the kubeconfig to use. Default: its current-context."),
+  kubeconfig: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Path of a kubeconfig. Default: KUBECONFIG, ~/.kube/config, then the in-cluster service account.'),
+  context: z.string().min(1).optional().describe('Context of the kubeconfig to use. Default: its current-context.'),
   namespace: z.string().min(1).default('default'),
 });
 
@@ -81,8 +85,12 @@ export const EksRuntimeConfig = z.strictObject({
     .describe('How the server authenticates to AWS.'),
   sts_endpoint: endpointUrl
     .optional()
-    .describe('URL of AWS STS for AssumeRole, for tests or private endpoints. Default: the regional endpoint. The EKS token always names sts.<region>.amazonaws.com.'),
-  eks_endpoint: endpointUrl.optional().describe('URL of the EKS API for DescribeCluster, for tests or private endpoints. Default: the regional endpoint.'),
+    .describe(
+      'URL of AWS STS for AssumeRole, for tests or private endpoints. Default: the regional endpoint. The EKS token always names sts.<region>.amazonaws.com.',
+    ),
+  eks_endpoint: endpointUrl
+    .optional()
+    .describe('URL of the EKS API for DescribeCluster, for tests or private endpoints. Default: the regional endpoint.'),
 });
 
 export const GkeRuntimeConfig = z.strictObject({
@@ -126,10 +134,7 @@ export const ServerConfig = z.strictObject({
       z
         .string()
         .max(260)
-        .regex(
-          HOST_AND_PORT,
-          "must be a host name or address, optionally with ':port' (hydroplane.internal, 10.0.0.5:8000, [fd00::5])",
-        ),
+        .regex(HOST_AND_PORT, "must be a host name or address, optionally with ':port' (hydroplane.internal, 10.0.0.5:8000, [fd00::5])"),
     )
     .max(100)
     .default([])

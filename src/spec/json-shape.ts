@@ -55,5 +55,7 @@ function tooMany(itemsMax: number): string {
 /** The refusal of a process spec whose text has too many values or nests too deep, or undefined. */
 export function specShapeError(text: string): HydroplaneError | undefined {
   const problem = jsonShapeProblem(text);
-  return problem === undefined ? undefined : new HydroplaneError('invalid_spec', `invalid process spec: ${problem}`, { fields: [{ path: '', message: problem }] });
+  return problem === undefined
+    ? undefined
+    : new HydroplaneError('invalid_spec', `invalid process spec: ${problem}`, { fields: [{ path: '', message: problem }] });
 }

@@ -135,9 +135,7 @@ const Resources = z
     cpu_vcpu: numeric(z.number().min(0.001, 'must be at least 0.001').max(1_000_000))
       .optional()
       .describe('Virtual CPUs, at least 0.001 (a number or a numeric string such as "0.25").'),
-    memory_mib: numeric(z.number().int().min(0).max(1_073_741_824))
-      .optional()
-      .describe('Memory in MiB, a whole number >= 0.'),
+    memory_mib: numeric(z.number().int().min(0).max(1_073_741_824)).optional().describe('Memory in MiB, a whole number >= 0.'),
   })
   .describe('CPU and memory.')
   .meta({ id: 'ResourceSpec' });
@@ -204,7 +202,11 @@ export const ContainerSpec = z
       if (p.name !== undefined) {
         const firstName = seenNames.get(p.name);
         if (firstName !== undefined) {
-          ctx.addIssue({ code: 'custom', path: ['ports', i, 'name'], message: `port name '${p.name}' is already used by ports[${firstName}]` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ports', i, 'name'],
+            message: `port name '${p.name}' is already used by ports[${firstName}]`,
+          });
         } else seenNames.set(p.name, i);
       }
     });

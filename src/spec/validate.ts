@@ -25,17 +25,18 @@ export function formatPath(path: Path): string {
 }
 
 /** Validates `raw` against `schema`; throws a HydroplaneError naming the first problems and counting the rest. */
-export function parseOrThrow<S extends z.ZodType>(
-  schema: S,
-  raw: unknown,
-  what: { code?: ErrorCode; subject: string },
-): z.output<S> {
+export function parseOrThrow<S extends z.ZodType>(schema: S, raw: unknown, what: { code?: ErrorCode; subject: string }): z.output<S> {
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   throw invalid(schema, result.error.issues, raw, what);
 }
 
-function invalid(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], input: unknown, what: { code?: ErrorCode; subject: string }): HydroplaneError {
+function invalid(
+  schema: z.ZodType,
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  what: { code?: ErrorCode; subject: string },
+): HydroplaneError {
   const { problems, more } = firstProblems(schema, issues, input);
   const fields = more > 0 ? [...problems, { path: '', message: moreProblems(more) }] : problems;
   return new HydroplaneError(what.code ?? 'invalid_spec', `invalid ${what.subject}: ${summarize(problems, more)}`, { fields });
@@ -107,7 +108,10 @@ function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], i
     if (issue.code === 'unrecognized_keys') {
       const named = Math.min(issue.keys.length, MAX_PROBLEMS - problems.length);
       for (const key of issue.keys.slice(0, named)) {
-        problems.push({ path: formatPath([...issue.path, key]), message: unknownFieldMessage(schema, issue.path, key, valueAt(input, issue.path)) });
+        problems.push({
+          path: formatPath([...issue.path, key]),
+          message: unknownFieldMessage(schema, issue.path, key, valueAt(input, issue.path)),
+        });
       }
       more += issue.keys.length - named;
     } else if (problems.length === MAX_PROBLEMS) {
@@ -128,7 +132,9 @@ function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], i
  */
 function fromTheBranchMeant(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
   if (issue.code !== 'invalid_union') return [issue];
-  const typed = issue.errors.filter((branch) => !branch.every((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0));
+  const typed = issue.errors.filter(
+    (branch) => !branch.every((i) => (i.code === 'invalid_type' || i.code === 'invalid_value') && i.path.length === 0),
+  );
   if (typed.length !== 1 || typed[0]!.length === 0) return [issue];
   return typed[0]!.map((i) => ({ ...i, path: [...issue.path, ...i.path] })).flatMap(fromTheBranchMeant);
 }
@@ -174,7 +180,10 @@ function valueAt(input: unknown, path: Path): unknown {
 }
 
 /** The branch of a discriminated union among `schemas` that the input's discriminator picks, if any. */
-function chosenBranch(schemas: readonly z.core.$ZodType[], input: unknown): { discriminator: string; value: string; option: z.core.$ZodType } | undefined {
+function chosenBranch(
+  schemas: readonly z.core.$ZodType[],
+  input: unknown,
+): { discriminator: string; value: string; option: z.core.$ZodType } | undefined {
   if (typeof input !== 'object' || input === null) return undefined;
   for (const schema of schemas) {
     const def = unwrap(schema)._zod.def as unknown as Record<string, unknown>;

@@ -14,9 +14,28 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
     const { code, stdout, stderr } = await runBench();
     assert.equal(code, 0, `exit code ${code}\n${stderr}\n${stdout}`);
 
-    assert.match(stdout, /^Engine: (Docker Engine \S+ \(API|Podman \S+ \(Docker API) \d+\.\d+\) at \S+/m, 'the table names the Engine it measured');
+    assert.match(
+      stdout,
+      /^Engine: (Docker Engine \S+ \(API|Podman \S+ \(Docker API) \d+\.\d+\) at \S+/m,
+      'the table names the Engine it measured',
+    );
     assert.match(stdout, /^\| scenario +\| raw +\| hydroplane +\| ratio +\| target +\| result +\| cv +\|$/m);
-    for (const scenario of ['sequential start', 'concurrent starts', 'group stop', 'list during a burst', 'list at', 'Engine calls per list', 'cold start', 'RSS idle', 'fastify alone', 'hung runtime', 'Kubernetes API calls per list', 'Kubernetes API calls per get', 'Kubernetes API calls per start', 'Kubernetes API calls per stop']) {
+    for (const scenario of [
+      'sequential start',
+      'concurrent starts',
+      'group stop',
+      'list during a burst',
+      'list at',
+      'Engine calls per list',
+      'cold start',
+      'RSS idle',
+      'fastify alone',
+      'hung runtime',
+      'Kubernetes API calls per list',
+      'Kubernetes API calls per get',
+      'Kubernetes API calls per start',
+      'Kubernetes API calls per stop',
+    ]) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${scenario}`, 'm'), `no row for '${scenario}'`);
     }
     assert.doesNotMatch(stdout, /\*\*error\*\*/, 'a scenario failed');
@@ -25,7 +44,10 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
     await assertNothingLeft(stderr);
   });
 
-  for (const [scenario, progress] of [['sequential starts', /sequential starts/], ['cold starts', /cold start 1\//]] as const) {
+  for (const [scenario, progress] of [
+    ['sequential starts', /sequential starts/],
+    ['cold starts', /cold start 1\//],
+  ] as const) {
     it(`cleans up when interrupted in the middle of a scenario (${scenario})`, { timeout: 120_000 }, async () => {
       const { code, stderr } = await runBench((child, line) => {
         if (progress.test(line)) child.kill('SIGINT');
@@ -37,7 +59,9 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
   }
 });
 
-async function runBench(onProgress?: (child: ChildProcess, progress: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runBench(
+  onProgress?: (child: ChildProcess, progress: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['bench/run.ts', '--smoke'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -63,12 +63,25 @@ describe('the bundled commands', { skip: built ? false : 'dist/ is not built; ru
   });
 
   it('leave the Kubernetes and cloud clients and Swagger UI in node_modules, and ssh2 out', () => {
-    const text = bundledFiles().map((f) => readFileSync(f, 'utf8')).join('\n');
-    for (const pkg of ['@kubernetes/client-node', '@aws-sdk/client-eks', '@google-cloud/container', 'google-auth-library', 'swagger-ui-dist', 'ssh2']) {
+    const text = bundledFiles()
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    for (const pkg of [
+      '@kubernetes/client-node',
+      '@aws-sdk/client-eks',
+      '@google-cloud/container',
+      'google-auth-library',
+      'swagger-ui-dist',
+      'ssh2',
+    ]) {
       assert.doesNotMatch(text, new RegExp(`^// node_modules/${pkg.replace('/', '\\/')}/`, 'm'), `${pkg} is bundled`);
     }
     for (const pkg of ['@kubernetes/client-node', '@aws-sdk/client-eks', '@google-cloud/container']) {
-      assert.match(text, new RegExp(`import\\(["']${pkg.replace('/', '\\/')}["']\\)|from ["']${pkg.replace('/', '\\/')}["']`), `${pkg} is not imported`);
+      assert.match(
+        text,
+        new RegExp(`import\\(["']${pkg.replace('/', '\\/')}["']\\)|from ["']${pkg.replace('/', '\\/')}["']`),
+        `${pkg} is not imported`,
+      );
     }
     assert.match(text, /ssh:\/\/ Docker Engine addresses are not supported/);
   });

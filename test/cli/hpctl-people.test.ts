@@ -48,7 +48,12 @@ describe('hpctl for people', () => {
   async function run(argv: string[], extra: Partial<Io> = {}) {
     let stdout = '';
     let stderr = '';
-    const code = await main(['-s', server, ...argv], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, ...extra });
+    const code = await main(['-s', server, ...argv], {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      env: {},
+      ...extra,
+    });
     return { code, stdout, stderr };
   }
 
@@ -63,8 +68,19 @@ describe('hpctl for people', () => {
   describe('list -o table', () => {
     it('prints NAME, GROUP, STATUS, ADDRESSES and AGE in lined-up columns', async () => {
       const put = (info: Partial<ProcessInfo> & { process_name: string }) =>
-        runtime.processes.set(info.process_name, { group: null, socket_addresses: [], created: new Date(NOW).toISOString(), status: 'RUNNING', ...info });
-      put({ process_name: 'web', group: 'demo', created: '2026-11-27T11:57:00Z', socket_addresses: [{ host: '127.0.0.1', port: 8080, is_public: false }] });
+        runtime.processes.set(info.process_name, {
+          group: null,
+          socket_addresses: [],
+          created: new Date(NOW).toISOString(),
+          status: 'RUNNING',
+          ...info,
+        });
+      put({
+        process_name: 'web',
+        group: 'demo',
+        created: '2026-11-27T11:57:00Z',
+        socket_addresses: [{ host: '127.0.0.1', port: 8080, is_public: false }],
+      });
       put({
         process_name: 'api-server',
         created: '2026-11-27T09:30:00Z',
@@ -94,7 +110,13 @@ describe('hpctl for people', () => {
     });
 
     it('keeps JSON as the default and for -o json, and refuses other formats', async () => {
-      runtime.processes.set('web', { process_name: 'web', group: null, socket_addresses: [], created: new Date(NOW).toISOString(), status: 'RUNNING' });
+      runtime.processes.set('web', {
+        process_name: 'web',
+        group: null,
+        socket_addresses: [],
+        created: new Date(NOW).toISOString(),
+        status: 'RUNNING',
+      });
       const plain = await run(['list']);
       const json = await run(['list', '-o', 'json']);
       assert.equal(plain.stdout, json.stdout);
@@ -110,7 +132,10 @@ describe('hpctl for people', () => {
 
     it('says ages in the largest whole unit', () => {
       const at = (seconds: number) => age(new Date(NOW - seconds * 1000).toISOString(), NOW);
-      assert.deepEqual([at(0), at(59), at(60), at(3599), at(3600), at(86399), at(86400), at(10 * 86400), at(-30)], ['0s', '59s', '1m', '59m', '1h', '23h', '1d', '10d', '0s']);
+      assert.deepEqual(
+        [at(0), at(59), at(60), at(3599), at(3600), at(86399), at(86400), at(10 * 86400), at(-30)],
+        ['0s', '59s', '1m', '59m', '1h', '23h', '1d', '10d', '0s'],
+      );
       assert.match(table([], NOW), /^NAME/);
     });
   });

@@ -38,7 +38,11 @@ describe('hpctl', () => {
   };
 
   it('starts from a spec file, lists as a JSON array, stops', async () => {
-    const file = await specFile('web.json', { process_name: 'web', group: 'g', container: { image_uri: 'nginx', ports: [{ container_port: 80 }] } });
+    const file = await specFile('web.json', {
+      process_name: 'web',
+      group: 'g',
+      container: { image_uri: 'nginx', ports: [{ container_port: 80 }] },
+    });
     const started = await run(['-s', server, 'start', file]);
     assert.equal(started.code, 0, started.stderr);
     assert.equal(JSON.parse(started.stdout).process_name, 'web');
@@ -47,7 +51,10 @@ describe('hpctl', () => {
     assert.equal(listed.code, 0);
     const all = JSON.parse(listed.stdout);
     assert.ok(Array.isArray(all));
-    assert.deepEqual(all.map((p: { process_name: string }) => p.process_name), ['web']);
+    assert.deepEqual(
+      all.map((p: { process_name: string }) => p.process_name),
+      ['web'],
+    );
     assert.deepEqual(JSON.parse((await run(['-s', server, 'list', '-g', 'other'])).stdout), []);
     assert.equal(JSON.parse((await run(['-s', server, 'list', '-g', 'g'])).stdout).length, 1);
 
@@ -59,7 +66,12 @@ describe('hpctl', () => {
 
   it('stops a group with -g', async () => {
     for (const name of ['a', 'b']) {
-      await run(['-s', server, 'start', await specFile(`${name}.json`, { process_name: name, group: 'grp', container: { image_uri: 'nginx' } })]);
+      await run([
+        '-s',
+        server,
+        'start',
+        await specFile(`${name}.json`, { process_name: name, group: 'grp', container: { image_uri: 'nginx' } }),
+      ]);
     }
     const stopped = await run(['-s', server, 'stop', '-g', 'grp']);
     assert.equal(stopped.code, 0);
@@ -72,7 +84,12 @@ describe('hpctl', () => {
     assert.equal(missing.stdout, '');
     assert.deepEqual(JSON.parse(missing.stderr), { error: 404, code: 'process_not_found', details: "no process named 'nope'" });
 
-    const invalid = await run(['-s', server, 'start', await specFile('bad.json', { process_name: 'Bad', container: { image_uri: 'nginx' } })]);
+    const invalid = await run([
+      '-s',
+      server,
+      'start',
+      await specFile('bad.json', { process_name: 'Bad', container: { image_uri: 'nginx' } }),
+    ]);
     assert.equal(invalid.code, 1);
     assert.equal(JSON.parse(invalid.stderr).error, 422);
   });

@@ -24,7 +24,11 @@ const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e
 
 function assertNoRawControls(text: string, what: string): void {
   const found = RAW_CONTROL.exec(text);
-  assert.equal(found, null, `${what} has a raw U+${found?.[0].codePointAt(0)!.toString(16).padStart(4, '0')} at ${found?.index}: ${JSON.stringify(text)}`);
+  assert.equal(
+    found,
+    null,
+    `${what} has a raw U+${found?.[0].codePointAt(0)!.toString(16).padStart(4, '0')} at ${found?.index}: ${JSON.stringify(text)}`,
+  );
 }
 
 /** Reads back escaped text: \\ \n \r \t \xHH \uHHHH \u{H...}; any other backslash is a failure. */
@@ -61,15 +65,29 @@ const processInfo = fc.record(
   {
     process_name: hostile,
     group: fc.option(hostile),
-    socket_addresses: fc.array(fc.record({ host: hostile, port: fc.integer({ min: 0, max: 65535 }), is_public: fc.boolean() }, { noNullPrototype: true }), { maxLength: 2 }),
-    created: fc.oneof(hostile, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+    socket_addresses: fc.array(
+      fc.record({ host: hostile, port: fc.integer({ min: 0, max: 65535 }), is_public: fc.boolean() }, { noNullPrototype: true }),
+      { maxLength: 2 },
+    ),
+    created: fc.oneof(
+      hostile,
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    ),
     status: fc.oneof(fc.constantFrom('STARTING', 'RUNNING', 'EXITED', 'FAILED'), hostile),
     exit_code: fc.option(fc.integer({ min: -1, max: 255 })),
     reason: hostile,
   },
   { requiredKeys: ['process_name', 'group', 'socket_addresses', 'created', 'status'], noNullPrototype: true },
 );
-type Info = { process_name: string; group: string | null; socket_addresses: { host: string; port: number; is_public: boolean }[]; created: string; status: string; exit_code?: number | null; reason?: string };
+type Info = {
+  process_name: string;
+  group: string | null;
+  socket_addresses: { host: string; port: number; is_public: boolean }[];
+  created: string;
+  status: string;
+  exit_code?: number | null;
+  reason?: string;
+};
 
 /** The cells a table row must show for `p`, before escaping (the AGE column aside). */
 function expectedCells(p: Info): string[] {
@@ -77,7 +95,9 @@ function expectedCells(p: Info): string[] {
     p.process_name,
     p.group ?? '-',
     p.status === 'EXITED' && p.exit_code != null ? `EXITED(${p.exit_code})` : p.status,
-    p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
+    p.socket_addresses.length === 0
+      ? '-'
+      : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
   ];
 }
 
@@ -119,7 +139,9 @@ function standIn(): { start: () => Promise<string>; close: () => Promise<void>; 
         req.on('end', () => {
           const { status, body } = self.answer(req.method!, req.url!);
           const text = typeof body === 'string' ? body : JSON.stringify(body);
-          res.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8' });
+          res.writeHead(status, {
+            'content-type': typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json; charset=utf-8',
+          });
           res.end(text);
         });
       });
@@ -176,14 +198,22 @@ describe('hpctl against a hostile server', () => {
   async function run(argv: string[]) {
     let stdout = '';
     let stderr = '';
-    const code = await main(['-s', address, ...argv], { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, now: () => Date.parse('2026-11-30T12:00:00Z') });
+    const code = await main(['-s', address, ...argv], {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      env: {},
+      now: () => Date.parse('2026-11-30T12:00:00Z'),
+    });
     return { code, stdout, stderr };
   }
 
   it('list: JSON that parses back to the exact strings, a table with every field escaped on one line', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(processInfo, { maxLength: 4 }), async (list) => {
-        server.answer = (method, path) => (method === 'GET' && (path === '/process' || path.startsWith('/group/')) ? { status: 200, body: list } : { status: 500, body: null });
+        server.answer = (method, path) =>
+          method === 'GET' && (path === '/process' || path.startsWith('/group/'))
+            ? { status: 200, body: list }
+            : { status: 500, body: null };
         for (const argv of [['list'], ['list', '-o', 'json'], ['list', '-g', 'g', '-o', 'json']]) {
           const res = await run(argv);
           assert.equal(res.code, 0, res.stderr);
@@ -231,11 +261,16 @@ describe('hpctl against a hostile server', () => {
         assert.equal(waited.stderr.split('\n').length, 2, waited.stderr);
         const said = unescape(waited.stderr.slice(0, -1));
         if (settled === 'FAILED') assert.equal(said, `hpctl: ${info.process_name} FAILED: ${info.reason ?? 'the runtime gave no reason'}`);
-        else assert.equal(said, `hpctl: ${info.process_name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? ` (${info.reason})` : ''}`);
+        else
+          assert.equal(
+            said,
+            `hpctl: ${info.process_name} exited with code ${info.exit_code ?? 'unknown'} before it ran${info.reason ? ` (${info.reason})` : ''}`,
+          );
 
         // Several specs: one started (hostile name and status), one refused with a hostile body.
         let posts = 0;
-        server.answer = (method) => (method === 'POST' ? (posts++ === 0 ? { status: 201, body: info } : { status: 422, body: error }) : { status: 500, body: null });
+        server.answer = (method) =>
+          method === 'POST' ? (posts++ === 0 ? { status: 201, body: info } : { status: 422, body: error }) : { status: 500, body: null };
         const several = await run(['start', specA, specB]);
         assert.equal(several.code, 1);
         assertNoRawControls(several.stderr + several.stdout, 'start of several specs');
@@ -286,7 +321,8 @@ describe('the built hpctl against a hostile server', { skip: built ? false : 'di
   it('prints what it is served escaped, as bytes on its real stdout and stderr', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(processInfo, { minLength: 1, maxLength: 3 }), hostile, async (list, details) => {
-        server.answer = (method) => (method === 'GET' ? { status: 200, body: list } : { status: 404, body: { error: 404, code: 'process_not_found', details } });
+        server.answer = (method) =>
+          method === 'GET' ? { status: 200, body: list } : { status: 404, body: { error: 404, code: 'process_not_found', details } };
         const json = await hpctl(['list']);
         assert.equal(json.code, 0, JSON.stringify(json));
         assertNoRawControls(json.stdout, 'hpctl list');

@@ -13,7 +13,9 @@ import { ROOT, startServerProcess, writeConfig, type ServerProcess } from '../su
 const TOKEN = 'dashboard-test-token';
 const LOG_LINE = 'dashboard-log-line';
 // The screenshot in the docs is rewritten only when asked, so that test runs leave the tree clean.
-const SCREENSHOT = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs/images/dashboard.png') : join(await mkdtemp(join(tmpdir(), 'hp-dashboard-shot-')), 'dashboard.png');
+const SCREENSHOT = process.env.UPDATE_SCREENSHOTS
+  ? join(ROOT, 'docs/images/dashboard.png')
+  : join(await mkdtemp(join(tmpdir(), 'hp-dashboard-shot-')), 'dashboard.png');
 await mkdir(dirname(SCREENSHOT), { recursive: true });
 
 const run = new DockerTestRun();
@@ -22,13 +24,17 @@ const skip = await browserSkip('dashboard tests', { builtServer: true, docker: t
 let browser: Browser | undefined;
 after(async () => browser?.close());
 
-async function openPage(url: string): Promise<{ page: Page; requests: Array<{ url: string; method: string; authorization: string | undefined }>; problems: string[] }> {
+async function openPage(
+  url: string,
+): Promise<{ page: Page; requests: Array<{ url: string; method: string; authorization: string | undefined }>; problems: string[] }> {
   browser ??= await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   page.setDefaultTimeout(20_000);
   const requests: Array<{ url: string; method: string; authorization: string | undefined }> = [];
   const problems: string[] = [];
-  page.on('request', (request) => requests.push({ url: request.url(), method: request.method(), authorization: request.headers()['authorization'] }));
+  page.on('request', (request) =>
+    requests.push({ url: request.url(), method: request.method(), authorization: request.headers()['authorization'] }),
+  );
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     // The browser logs every non-2xx answer; the page shows those itself.
@@ -139,7 +145,11 @@ describe('the dashboard, with an API token', { skip }, () => {
 
     // Logs: the process's own output.
     await row(page, web.name).getByRole('button', { name: 'Logs' }).click();
-    await page.getByRole('region', { name: `Logs of ${web.name}` }).locator('pre').filter({ hasText: LOG_LINE }).waitFor();
+    await page
+      .getByRole('region', { name: `Logs of ${web.name}` })
+      .locator('pre')
+      .filter({ hasText: LOG_LINE })
+      .waitFor();
 
     // Following a log: lines written after it was opened arrive.
     await row(page, workers[0]!.name).getByRole('button', { name: 'Logs' }).click();
@@ -148,7 +158,11 @@ describe('the dashboard, with an API token', { skip }, () => {
     await workerLogs.getByLabel('Follow').check();
     await workerLogs.getByText('Following').waitFor();
     const seen = maxTick((await workerLogs.locator('pre').textContent()) ?? '');
-    await eventually(async () => (maxTick((await workerLogs.locator('pre').textContent()) ?? '') > seen + 1 ? true : undefined), 'followed lines', 15_000);
+    await eventually(
+      async () => (maxTick((await workerLogs.locator('pre').textContent()) ?? '') > seen + 1 ? true : undefined),
+      'followed lines',
+      15_000,
+    );
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await workerLogs.getByRole('button', { name: 'Close' }).click();
     await workerLogs.waitFor({ state: 'detached' });
@@ -163,7 +177,10 @@ describe('the dashboard, with an API token', { skip }, () => {
 
     await row(page, web.name).getByRole('button', { name: 'Stop' }).click();
     await dialog.getByRole('button', { name: 'Stop process' }).click();
-    await page.getByRole('status').filter({ hasText: `Stopped ${web.name}.` }).waitFor();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Stopped ${web.name}.` })
+      .waitFor();
     await row(page, web.name).waitFor({ state: 'detached' });
     assert.equal((await api('GET', `/process/${web.name}`)).status, 404);
     assert.deepEqual(await run.docker.listContainers({ all: true, filters: { name: [web.name] } }), []);
@@ -189,7 +206,10 @@ describe('the dashboard, with an API token', { skip }, () => {
     await backendLogs.locator('pre').filter({ hasText: LOG_LINE }).waitFor();
     assert.equal((await api('DELETE', `/process/${backend.name}`)).status, 200);
     await backendLogs.getByRole('button', { name: 'Reload' }).click();
-    await backendLogs.getByRole('alert').filter({ hasText: `no process named '${backend.name}'` }).waitFor();
+    await backendLogs
+      .getByRole('alert')
+      .filter({ hasText: `no process named '${backend.name}'` })
+      .waitFor();
     await backendLogs.getByRole('button', { name: 'Close' }).click();
     await row(page, backend.name).waitFor({ state: 'detached' });
 
@@ -199,7 +219,8 @@ describe('the dashboard, with an API token', { skip }, () => {
     const apiCalls = requests.filter((r) => /^\/(process|group)\b/.test(new URL(r.url).pathname));
     assert.ok(apiCalls.length > 5, String(apiCalls.length));
     for (const r of apiCalls) assert.match(r.authorization ?? '', /^Bearer (dashboard-test-token|not-the-token)$/, `${r.method} ${r.url}`);
-    for (const r of requests.filter((r) => new URL(r.url).pathname.startsWith('/dashboard/'))) assert.equal(r.authorization, undefined, r.url);
+    for (const r of requests.filter((r) => new URL(r.url).pathname.startsWith('/dashboard/')))
+      assert.equal(r.authorization, undefined, r.url);
     assert.deepEqual(problems, []);
     await page.close();
   });
@@ -228,7 +249,11 @@ describe('the dashboard, without an API token', { skip }, () => {
     await page.getByLabel('Filter by group').selectOption(p.group);
     assert.equal(await page.getByRole('button', { name: 'Stop group' }).count(), 0);
     await row(page, p.name).getByRole('button', { name: 'Logs' }).click();
-    await page.getByRole('region', { name: `Logs of ${p.name}` }).locator('pre').filter({ hasText: LOG_LINE }).waitFor();
+    await page
+      .getByRole('region', { name: `Logs of ${p.name}` })
+      .locator('pre')
+      .filter({ hasText: LOG_LINE })
+      .waitFor();
     assert.deepEqual(problems, []);
     await page.close();
   });

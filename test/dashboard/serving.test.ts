@@ -18,7 +18,10 @@ describe('the dashboard, as served', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'hp-dashboard-'));
     await mkdir(join(root, 'assets'));
-    await writeFile(join(root, 'index.html'), '<!doctype html><title>Hydroplane</title><script type="module" src="/dashboard/assets/app-1234.js"></script>');
+    await writeFile(
+      join(root, 'index.html'),
+      '<!doctype html><title>Hydroplane</title><script type="module" src="/dashboard/assets/app-1234.js"></script>',
+    );
     await writeFile(join(root, 'assets/app-1234.js'), 'console.log("dashboard")');
   });
 

@@ -12,7 +12,10 @@ describe('engineConnection', () => {
       options: { ...none, socketPath: '/var/run/docker.sock' },
       endpoint: 'unix:///var/run/docker.sock',
     });
-    assert.deepEqual(engineConnection(undefined, { DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }).options.socketPath, '/run/user/1000/docker.sock');
+    assert.deepEqual(
+      engineConnection(undefined, { DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }).options.socketPath,
+      '/run/user/1000/docker.sock',
+    );
     // docker_host wins, and DOCKER_HOST's tcp host cannot leak into a socket connection.
     const both = engineConnection('unix:///tmp/d.sock', { DOCKER_HOST: 'tcp://10.0.0.1:2375' });
     assert.deepEqual(both.options, { ...none, socketPath: '/tmp/d.sock' });
@@ -33,7 +36,10 @@ describe('engineConnection', () => {
   });
 
   it('refuses what it cannot use, naming the address', () => {
-    assert.throws(() => engineConnection('ssh://me@host', {}), (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /ssh:\/\/me@host/.test(err.message));
+    assert.throws(
+      () => engineConnection('ssh://me@host', {}),
+      (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /ssh:\/\/me@host/.test(err.message),
+    );
   });
 });
 

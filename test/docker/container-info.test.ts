@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
-import { factsFromInspect, factsFromListEntry, needsPublicHost, processInfo, socketAddresses } from '../../src/runtimes/docker/container-info.ts';
+import {
+  factsFromInspect,
+  factsFromListEntry,
+  needsPublicHost,
+  processInfo,
+  socketAddresses,
+} from '../../src/runtimes/docker/container-info.ts';
 
 const HOST = '192.0.2.7';
 const created = 1_700_000_000;
@@ -60,7 +66,9 @@ describe('processInfo from a list entry', () => {
 
   it('reports no addresses for an ended container', () => {
     const info = processInfo(
-      factsFromListEntry(entry({ State: 'exited', Status: 'Exited (1) now', Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 80, Type: 'tcp' }] })),
+      factsFromListEntry(
+        entry({ State: 'exited', Status: 'Exited (1) now', Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 80, Type: 'tcp' }] }),
+      ),
       HOST,
     );
     assert.deepEqual(info.socket_addresses, []);
@@ -103,18 +111,48 @@ describe('needsPublicHost', () => {
 });
 
 describe('processInfo from inspect', () => {
-  const inspect = (state: Partial<Dockerode.ContainerInspectInfo['State']>, ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {}) =>
+  const inspect = (
+    state: Partial<Dockerode.ContainerInspectInfo['State']>,
+    ports: Record<string, Array<{ HostIp: string; HostPort: string }> | null> = {},
+  ) =>
     ({
       Id: 'abc',
       Name: '/web',
       Created: '2023-11-14T22:13:20.123456789Z',
-      State: { Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 1, ExitCode: 0, Error: '', StartedAt: '', FinishedAt: '', ...state },
+      State: {
+        Status: 'running',
+        Running: true,
+        Paused: false,
+        Restarting: false,
+        OOMKilled: false,
+        Dead: false,
+        Pid: 1,
+        ExitCode: 0,
+        Error: '',
+        StartedAt: '',
+        FinishedAt: '',
+        ...state,
+      },
       Config: { Labels: { 'hydroplane/process-id': 'web' } },
       NetworkSettings: { Ports: ports },
     }) as unknown as Dockerode.ContainerInspectInfo;
 
   it('agrees with the list: whole-second created, same addresses', () => {
-    const info = processInfo(factsFromInspect(inspect({}, { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: '80' }, { HostIp: '::', HostPort: '80' }], '9090/tcp': null })), HOST);
+    const info = processInfo(
+      factsFromInspect(
+        inspect(
+          {},
+          {
+            '8080/tcp': [
+              { HostIp: '0.0.0.0', HostPort: '80' },
+              { HostIp: '::', HostPort: '80' },
+            ],
+            '9090/tcp': null,
+          },
+        ),
+      ),
+      HOST,
+    );
     assert.deepEqual(info, {
       process_name: 'web',
       group: null,

@@ -49,7 +49,7 @@ async function logsOf(name: string): Promise<string> {
   const buffer = (await run.docker.getContainer(name).logs({ stdout: true, stderr: true })) as Buffer;
   // Without a TTY the Engine frames each chunk with an 8-byte header.
   let text = '';
-  for (let i = 0; i + 8 <= buffer.length; ) {
+  for (let i = 0; i + 8 <= buffer.length;) {
     const size = buffer.readUInt32BE(i + 4);
     text += buffer.subarray(i + 8, i + 8 + size).toString();
     i += 8 + size;
@@ -87,7 +87,9 @@ describe('DockerRuntime', { skip }, () => {
     const server = run.name('srv');
     const client = run.name('cli');
     await runtime.start(spec({ process_name: server }));
-    await runtime.start(spec({ process_name: client, container: { command: ['sh', '-c', `sleep 0.3; wget -qO- http://${server}:8080/`] } }));
+    await runtime.start(
+      spec({ process_name: client, container: { command: ['sh', '-c', `sleep 0.3; wget -qO- http://${server}:8080/`] } }),
+    );
     const info = await ended(client);
     assert.equal(info.exit_code, 0, await logsOf(client));
     assert.match(await logsOf(client), /Hello from Hydroplane/);
@@ -97,16 +99,24 @@ describe('DockerRuntime', { skip }, () => {
     const pub = run.name('pub');
     const priv = run.name('priv');
     const [pubPort, privPort] = [await freePort(), await freePort()];
-    await runtime.start(spec({ process_name: pub, has_public_ip: true, container: { command: IDLE, ports: [{ container_port: 8080, host_port: pubPort }] } }));
+    await runtime.start(
+      spec({ process_name: pub, has_public_ip: true, container: { command: IDLE, ports: [{ container_port: 8080, host_port: pubPort }] } }),
+    );
     await runtime.start(spec({ process_name: priv, container: { command: IDLE, ports: [{ container_port: 8080, host_port: privPort }] } }));
 
-    assert.deepEqual((await containerNamed(pub))?.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: String(pubPort) }] });
-    assert.deepEqual((await containerNamed(priv))?.HostConfig.PortBindings, { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(privPort) }] });
+    assert.deepEqual((await containerNamed(pub))?.HostConfig.PortBindings, {
+      '8080/tcp': [{ HostIp: '0.0.0.0', HostPort: String(pubPort) }],
+    });
+    assert.deepEqual((await containerNamed(priv))?.HostConfig.PortBindings, {
+      '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: String(privPort) }],
+    });
 
     const listed = await runtime.list();
     const host = await primaryIPv4();
     assert.deepEqual(listed.find((p) => p.process_name === pub)?.socket_addresses, [{ host, port: pubPort, is_public: true }]);
-    assert.deepEqual(listed.find((p) => p.process_name === priv)?.socket_addresses, [{ host: '127.0.0.1', port: privPort, is_public: false }]);
+    assert.deepEqual(listed.find((p) => p.process_name === priv)?.socket_addresses, [
+      { host: '127.0.0.1', port: privPort, is_public: false },
+    ]);
     assert.deepEqual((await runtime.get(pub))?.socket_addresses, [{ host, port: pubPort, is_public: true }]);
   });
 
@@ -140,7 +150,11 @@ describe('DockerRuntime', { skip }, () => {
     await runtime.start(
       spec({
         process_name: name,
-        container: { command: IDLE, resource_request: { cpu_vcpu: 0.25, memory_mib: 16 }, resource_limit: { cpu_vcpu: 0.5, memory_mib: 32 } },
+        container: {
+          command: IDLE,
+          resource_request: { cpu_vcpu: 0.25, memory_mib: 16 },
+          resource_limit: { cpu_vcpu: 0.5, memory_mib: 32 },
+        },
       }),
     );
     const host = (await containerNamed(name))?.HostConfig;
@@ -172,7 +186,9 @@ describe('DockerRuntime', { skip }, () => {
 
   it('lets exactly one of several concurrent starts of a name win; the others get 409', async () => {
     const name = run.name('race');
-    const results = await Promise.allSettled([1, 2, 3].map(() => runtime.start(spec({ process_name: name, container: { command: IDLE } }))));
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => runtime.start(spec({ process_name: name, container: { command: IDLE } }))),
+    );
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
     for (const r of results) {
       if (r.status === 'rejected') hydroplaneError('process_exists')(r.reason);
@@ -188,7 +204,10 @@ describe('DockerRuntime', { skip }, () => {
       hydroplaneError('image_not_found', (err) => assert.match(err.message, /missing:1\.0/)),
     );
     assert.equal(await containerNamed(name), undefined);
-    assert.ok(registry.requests.some((r) => r.includes('/v2/hydroplane/missing/manifests/1.0')), 'the Engine asked the registry');
+    assert.ok(
+      registry.requests.some((r) => r.includes('/v2/hydroplane/missing/manifests/1.0')),
+      'the Engine asked the registry',
+    );
   });
 
   it('sends registry credentials from secrets for the pull, and maps a refusal to registry_auth_failed', async (t) => {
@@ -196,18 +215,28 @@ describe('DockerRuntime', { skip }, () => {
     t.after(() => registry.close());
     const image = `${registry.host}/private/app`;
 
-    await assert.rejects(runtime.start(spec({ process_name: run.name('noauth'), container: { image_uri: image } })), hydroplaneError('registry_auth_failed'));
     await assert.rejects(
-      runtime.start(spec({ process_name: run.name('badauth'), container: { image_uri: image, username: 'bob', password: { secret_name: 'token' } } })),
+      runtime.start(spec({ process_name: run.name('noauth'), container: { image_uri: image } })),
+      hydroplaneError('registry_auth_failed'),
+    );
+    await assert.rejects(
+      runtime.start(
+        spec({ process_name: run.name('badauth'), container: { image_uri: image, username: 'bob', password: { secret_name: 'token' } } }),
+      ),
       hydroplaneError('registry_auth_failed', (err) => assert.match(err.message, /username and the password/)),
     );
     // Right credentials: the registry lets the Engine in, then has no such image.
     await assert.rejects(
-      runtime.start(spec({ process_name: run.name('auth'), container: { image_uri: image, username: 'bob', password: { secret_name: 'regpass' } } })),
+      runtime.start(
+        spec({ process_name: run.name('auth'), container: { image_uri: image, username: 'bob', password: { secret_name: 'regpass' } } }),
+      ),
       hydroplaneError('image_not_found'),
     );
     const basic = `Basic ${Buffer.from('bob:hunter2').toString('base64')}`;
-    assert.ok(registry.requests.some((r) => r.includes('/manifests/latest') && r.endsWith(basic)), registry.requests.join('\n'));
+    assert.ok(
+      registry.requests.some((r) => r.includes('/manifests/latest') && r.endsWith(basic)),
+      registry.requests.join('\n'),
+    );
   });
 
   it('fails with port_in_use when a host port is taken, leaving no container', async (t) => {
@@ -236,7 +265,10 @@ describe('DockerRuntime', { skip }, () => {
 
   it('fails a command that is not in the image with invalid_spec, leaving no container', async () => {
     const name = run.name('badcmd');
-    await assert.rejects(runtime.start(spec({ process_name: name, container: { command: ['/no/such/program'] } })), hydroplaneError('invalid_spec'));
+    await assert.rejects(
+      runtime.start(spec({ process_name: name, container: { command: ['/no/such/program'] } })),
+      hydroplaneError('invalid_spec'),
+    );
     assert.equal(await containerNamed(name), undefined);
   });
 
@@ -279,7 +311,10 @@ describe('DockerRuntime', { skip }, () => {
     const network = `${run.prefix}renet`;
     t.after(async () => {
       await run.cleanupContainers();
-      await run.docker.getNetwork(network).remove().catch(() => {});
+      await run.docker
+        .getNetwork(network)
+        .remove()
+        .catch(() => {});
     });
     const own = new DockerRuntime({ config: run.config({ network }), secrets });
     const first = run.name('net');
@@ -302,11 +337,18 @@ describe('DockerRuntime', { skip }, () => {
     t.after(async () => {
       await run.cleanupContainers();
       const left = await run.docker.listNetworks({ filters: { name: [network] } });
-      for (const n of left) if (n.Name === network) await run.docker.getNetwork(n.Id).remove().catch(() => {});
+      for (const n of left)
+        if (n.Name === network)
+          await run.docker
+            .getNetwork(n.Id)
+            .remove()
+            .catch(() => {});
     });
     const names = [1, 2, 3, 4].map(() => run.name('netrace'));
     const results = await Promise.allSettled(
-      names.map((name) => new DockerRuntime({ config: run.config({ network }), secrets }).start(spec({ process_name: name, container: { command: IDLE } }))),
+      names.map((name) =>
+        new DockerRuntime({ config: run.config({ network }), secrets }).start(spec({ process_name: name, container: { command: IDLE } })),
+      ),
     );
     for (const r of results) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
     const named = (await run.docker.listNetworks({ filters: { name: [network] } })).filter((n) => n.Name === network);

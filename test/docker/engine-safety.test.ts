@@ -21,7 +21,12 @@ const onUncaught = (err: unknown) => uncaught.push(err);
 
 function runtimeFor(engine: EngineStandin, overrides: Record<string, unknown> = {}): DockerRuntime {
   return new DockerRuntime({
-    config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: `unix://${engine.socketPath}`, request_timeout_seconds: 5, ...overrides }),
+    config: DockerRuntimeConfig.parse({
+      runtime_type: 'docker',
+      docker_host: `unix://${engine.socketPath}`,
+      request_timeout_seconds: 5,
+      ...overrides,
+    }),
     secrets: new MemorySecretStore(),
   });
 }
@@ -80,21 +85,26 @@ describe('the Engine client never follows a redirect', () => {
         fc.webUrl().map((u) => u.replace(/^https?:\/\/[^/]*/, `http://127.0.0.1:${port}`)),
       );
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 300, max: 399 }), locations(elsewhere.port), fc.constantFrom(...Object.keys(VERBS)), async (status, location, verb) => {
-        engine.handle = (_req, res) => {
-          res.writeHead(status, { Location: location, 'Content-Type': 'text/html' });
-          res.end(status === 304 ? undefined : `<a href="${location}">Moved</a>.`);
-        };
-        const before = engine.requests.length;
-        await assert.rejects(VERBS[verb]!(runtime), (err: unknown) => {
-          assert.ok(err instanceof HydroplaneError, `${verb}: ${String(err)}`);
-          assert.equal(err.code, 'runtime_error', `${verb}: ${err.message}`);
-          assert.match(err.message, new RegExp(`redirect \\(HTTP ${status}\\)`));
-          assert.doesNotMatch(err.message, /Moved/);
-          return true;
-        });
-        assert.equal(engine.requests.length - before, 1, `${verb} made exactly one request`);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 300, max: 399 }),
+        locations(elsewhere.port),
+        fc.constantFrom(...Object.keys(VERBS)),
+        async (status, location, verb) => {
+          engine.handle = (_req, res) => {
+            res.writeHead(status, { Location: location, 'Content-Type': 'text/html' });
+            res.end(status === 304 ? undefined : `<a href="${location}">Moved</a>.`);
+          };
+          const before = engine.requests.length;
+          await assert.rejects(VERBS[verb]!(runtime), (err: unknown) => {
+            assert.ok(err instanceof HydroplaneError, `${verb}: ${String(err)}`);
+            assert.equal(err.code, 'runtime_error', `${verb}: ${err.message}`);
+            assert.match(err.message, new RegExp(`redirect \\(HTTP ${status}\\)`));
+            assert.doesNotMatch(err.message, /Moved/);
+            return true;
+          });
+          assert.equal(engine.requests.length - before, 1, `${verb} made exactly one request`);
+        },
+      ),
       { numRuns: 120 },
     );
     await settle();
@@ -110,7 +120,15 @@ describe('no error of a request, answer or stream ends the process', () => {
   });
   after(() => engine.close());
 
-  const entry = { Id: 'c0ffee', Names: ['/web'], Labels: { [PROCESS_LABEL]: 'web' }, Created: 1, State: 'running', Status: 'Up', Ports: [] };
+  const entry = {
+    Id: 'c0ffee',
+    Names: ['/web'],
+    Labels: { [PROCESS_LABEL]: 'web' },
+    Created: 1,
+    State: 'running',
+    Status: 'Up',
+    Ports: [],
+  };
 
   it('a pull whose connection drops halfway fails the start', async () => {
     engine.handle = (req, res, _body) => {
@@ -138,7 +156,8 @@ describe('no error of a request, answer or stream ends the process', () => {
     const droppedNow = new Promise<void>((resolve) => (dropped = resolve));
     engine.handle = (req, res) => {
       if (req.url!.startsWith('/containers/json')) return json(res, 200, [entry]);
-      if (req.url!.startsWith('/containers/c0ffee/json')) return json(res, 200, { Id: 'c0ffee', Config: { Tty: false, Labels: entry.Labels } });
+      if (req.url!.startsWith('/containers/c0ffee/json'))
+        return json(res, 200, { Id: 'c0ffee', Config: { Tty: false, Labels: entry.Labels } });
       if (req.url!.startsWith('/containers/c0ffee/logs')) {
         res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
         res.write(Buffer.from([1, 0, 0, 0, 0, 0, 0, 3, 0x68, 0x69, 0x0a]));
@@ -202,56 +221,62 @@ describe('no error of a request, answer or stream ends the process', () => {
   });
 });
 
-describe('the bundled server with an Engine that redirects', { skip: existsSync(HYDROPLANE_BIN) ? false : 'dist/ is not built (npm run build)' }, () => {
-  let engine: EngineStandin;
-  let elsewhere: ConnectionRecorder;
-  let server: ServerProcess;
-  before(async () => {
-    engine = await new EngineStandin().listen();
-    elsewhere = await new ConnectionRecorder().listen();
-    let n = 0;
-    engine.handle = (_req, res) => {
-      n += 1;
-      const location = n % 2 === 0 ? 'http://containers/json' : `http://127.0.0.1:${elsewhere.port}/containers/json`;
-      res.writeHead(301 + (n % 3), { Location: location, 'Content-Type': 'text/html' });
-      res.end('<a>Moved Permanently</a>.');
-    };
-    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${engine.socketPath}\n  request_timeout_seconds: 5\n`);
-    server = await startServerProcess(['-c', config, '--no-dashboard']);
-  });
-  after(async () => {
-    await server?.stop();
-    await engine.close();
-    await elsewhere.close();
-  });
+describe(
+  'the bundled server with an Engine that redirects',
+  { skip: existsSync(HYDROPLANE_BIN) ? false : 'dist/ is not built (npm run build)' },
+  () => {
+    let engine: EngineStandin;
+    let elsewhere: ConnectionRecorder;
+    let server: ServerProcess;
+    before(async () => {
+      engine = await new EngineStandin().listen();
+      elsewhere = await new ConnectionRecorder().listen();
+      let n = 0;
+      engine.handle = (_req, res) => {
+        n += 1;
+        const location = n % 2 === 0 ? 'http://containers/json' : `http://127.0.0.1:${elsewhere.port}/containers/json`;
+        res.writeHead(301 + (n % 3), { Location: location, 'Content-Type': 'text/html' });
+        res.end('<a>Moved Permanently</a>.');
+      };
+      const config = await writeConfig(
+        `runtime:\n  runtime_type: docker\n  docker_host: unix://${engine.socketPath}\n  request_timeout_seconds: 5\n`,
+      );
+      server = await startServerProcess(['-c', config, '--no-dashboard']);
+    });
+    after(async () => {
+      await server?.stop();
+      await engine.close();
+      await elsewhere.close();
+    });
 
-  it('answers each request with an error, stays up, and connects nowhere else', async () => {
-    const body = JSON.stringify({ process_name: 'web', container: { image_uri: 'hydroplane-test/busybox:latest' } });
-    const requests: Array<[string, string, string?]> = [
-      ['GET', '/process/web'],
-      ['DELETE', '/process/web'],
-      ['GET', '/process/web/logs'],
-      ['GET', '/process'],
-      ['POST', '/process', body],
-      ['GET', '/process/..%2Fcontainers%2Fjson'],
-      ['DELETE', '/process/..%2Fcontainers%2Fjson'],
-      ['GET', '/process/%2F%2Fcontainers%2Fx'],
-    ];
-    for (let round = 0; round < 3; round++) {
-      for (const [method, path, text] of requests) {
-        const res = await fetch(`${server.url}${path}`, {
-          method,
-          ...(text ? { headers: { 'content-type': 'application/json' }, body: text } : {}),
-        });
-        const answer = await res.text();
-        assert.ok(res.status >= 400, `${method} ${path}: ${res.status}`);
-        assert.doesNotMatch(answer, /Moved Permanently/);
+    it('answers each request with an error, stays up, and connects nowhere else', async () => {
+      const body = JSON.stringify({ process_name: 'web', container: { image_uri: 'hydroplane-test/busybox:latest' } });
+      const requests: Array<[string, string, string?]> = [
+        ['GET', '/process/web'],
+        ['DELETE', '/process/web'],
+        ['GET', '/process/web/logs'],
+        ['GET', '/process'],
+        ['POST', '/process', body],
+        ['GET', '/process/..%2Fcontainers%2Fjson'],
+        ['DELETE', '/process/..%2Fcontainers%2Fjson'],
+        ['GET', '/process/%2F%2Fcontainers%2Fx'],
+      ];
+      for (let round = 0; round < 3; round++) {
+        for (const [method, path, text] of requests) {
+          const res = await fetch(`${server.url}${path}`, {
+            method,
+            ...(text ? { headers: { 'content-type': 'application/json' }, body: text } : {}),
+          });
+          const answer = await res.text();
+          assert.ok(res.status >= 400, `${method} ${path}: ${res.status}`);
+          assert.doesNotMatch(answer, /Moved Permanently/);
+        }
       }
-    }
-    await settle();
-    assert.equal((await fetch(`${server.url}/health`)).status, 200);
-    assert.equal(server.child.exitCode, null, server.output());
-    assert.equal(elsewhere.connections, 0);
-    assert.doesNotMatch(server.output(), /ENOTFOUND|uncaught|Unhandled/i);
-  });
-});
+      await settle();
+      assert.equal((await fetch(`${server.url}/health`)).status, 200);
+      assert.equal(server.child.exitCode, null, server.output());
+      assert.equal(elsewhere.connections, 0);
+      assert.doesNotMatch(server.output(), /ENOTFOUND|uncaught|Unhandled/i);
+    });
+  },
+);

@@ -36,7 +36,9 @@ describe('toEngineError', () => {
     assert.equal(err.kind, 'http');
     assert.equal(err.status, 404);
     assert.equal(err.message, 'No such container: web');
-    const noJson = toEngineError(Object.assign(new Error('(HTTP code 500) server error - manifest unknown '), { statusCode: 500, json: null }));
+    const noJson = toEngineError(
+      Object.assign(new Error('(HTTP code 500) server error - manifest unknown '), { statusCode: 500, json: null }),
+    );
     assert.equal(noJson.message, 'manifest unknown');
   });
 
@@ -55,11 +57,20 @@ describe('toEngineError', () => {
 
 /** An error body as Podman sends it: cause, message, response. */
 const podmanError = (statusCode: number, message: string, cause: string) =>
-  Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), { statusCode, reason: 'x', json: { cause, message, response: statusCode } });
+  Object.assign(new Error(`(HTTP code ${statusCode}) unexpected - ${message} `), {
+    statusCode,
+    reason: 'x',
+    json: { cause, message, response: statusCode },
+  });
 
 describe('the answers of Docker 20.10, 26.1 and Podman 4.3 (measured, README.md)', () => {
   it('a name in use: Docker 409, Podman 500', () => {
-    const docker = toEngineError(modemError(409, 'Conflict. The container name "/web" is already in use by container "abc". You have to remove (or rename) that container to be able to reuse that name.'));
+    const docker = toEngineError(
+      modemError(
+        409,
+        'Conflict. The container name "/web" is already in use by container "abc". You have to remove (or rename) that container to be able to reuse that name.',
+      ),
+    );
     const podman = toEngineError(
       podmanError(
         500,
@@ -76,20 +87,45 @@ describe('the answers of Docker 20.10, 26.1 and Podman 4.3 (measured, README.md)
 
   it('a missing image on create, a missing network, a network that exists', () => {
     assert.ok(isImageMissing(toEngineError(modemError(404, 'No such image: nope:latest'))));
-    assert.ok(isImageMissing(toEngineError(podmanError(404, 'no such image: docker.io/library/nope:latest: image not known', 'image not known'))));
-    assert.equal(translated(podmanError(404, 'no such image: docker.io/library/nope:latest: image not known', 'image not known'), { phase: 'create' }).code, 'image_not_found');
+    assert.ok(
+      isImageMissing(toEngineError(podmanError(404, 'no such image: docker.io/library/nope:latest: image not known', 'image not known'))),
+    );
+    assert.equal(
+      translated(podmanError(404, 'no such image: docker.io/library/nope:latest: image not known', 'image not known'), { phase: 'create' })
+        .code,
+      'image_not_found',
+    );
     assert.ok(isNetworkNotFound(toEngineError(modemError(404, 'network hp-net not found'))));
-    assert.ok(isNetworkNotFound(toEngineError(podmanError(500, 'container create: unable to find network with name or ID hp-net: network not found', 'network not found'))));
+    assert.ok(
+      isNetworkNotFound(
+        toEngineError(
+          podmanError(500, 'container create: unable to find network with name or ID hp-net: network not found', 'network not found'),
+        ),
+      ),
+    );
     assert.ok(isNetworkExists(toEngineError(modemError(409, 'network with name hp-net already exists'))));
-    assert.ok(isNetworkExists(toEngineError(podmanError(500, 'network name hp-net already used: network already exists', 'network already exists'))));
+    assert.ok(
+      isNetworkExists(
+        toEngineError(podmanError(500, 'network name hp-net already used: network already exists', 'network already exists')),
+      ),
+    );
     assert.ok(!isNetworkExists(toEngineError(modemError(500, 'something odd happened'))));
   });
 
   it('a command not in the image is invalid_spec on every Engine', () => {
     const texts: Array<[number, string]> = [
-      [400, 'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: unknown'],
-      [400, 'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: unknown'],
-      [500, 'runc: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: OCI runtime attempted to invoke a command that was not found'],
+      [
+        400,
+        'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: unknown',
+      ],
+      [
+        400,
+        'failed to create task for container: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: unknown',
+      ],
+      [
+        500,
+        'runc: runc create failed: unable to start container process: exec: "/no/such/program": stat /no/such/program: no such file or directory: OCI runtime attempted to invoke a command that was not found',
+      ],
     ];
     for (const [status, text] of texts) assert.equal(translated(modemError(status, text), { phase: 'start' }).code, 'invalid_spec', text);
   });
@@ -99,7 +135,10 @@ describe('the answers of Docker 20.10, 26.1 and Podman 4.3 (measured, README.md)
     ['error parsing HTTP 403 response body: invalid character \'<\' looking for beginning of value: "<html>"', { status: 403 }],
     ['error parsing HTTP 404 response body: no error details found in HTTP response body: "{}"', { status: 404 }],
     ['received unexpected HTTP status: 503 Service Unavailable', { status: 503 }],
-    ["pull access denied for 127.0.0.1:5000/evil/app, repository does not exist or may require 'docker login': denied: <html>", { code: 'denied' }],
+    [
+      "pull access denied for 127.0.0.1:5000/evil/app, repository does not exist or may require 'docker login': denied: <html>",
+      { code: 'denied' },
+    ],
     ['unauthorized: authentication required', { code: 'unauthorized' }],
     ['unauthorized: <html><body>nope</body></html>', { code: 'unauthorized' }],
     ['Head "http://127.0.0.1:5000/v2/x/manifests/latest": no basic auth credentials', { code: 'unauthorized' }],
@@ -108,19 +147,34 @@ describe('the answers of Docker 20.10, 26.1 and Podman 4.3 (measured, README.md)
     ['unknown: <html>404</html>', { code: 'unknown' }],
     ['toomanyrequests: slow down', { code: 'rate_limited' }],
     ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: StatusCode: 404, <html>', { status: 404 }],
-    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: received unexpected HTTP status: 500 Internal Server Error', { status: 500 }],
+    [
+      'initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: received unexpected HTTP status: 500 Internal Server Error',
+      { status: 500 },
+    ],
     ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: denied: go away', { code: 'denied' }],
-    ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: unauthorized: authentication required', { code: 'unauthorized' }],
+    [
+      'initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: unauthorized: authentication required',
+      { code: 'unauthorized' },
+    ],
     ['initializing source docker://127.0.0.1:5000/x:1: reading manifest 1 in 127.0.0.1:5000/x: manifest unknown', { code: 'missing' }],
   ];
 
-  it('reads a pull error by the Engine\'s wording', () => {
+  it("reads a pull error by the Engine's wording", () => {
     for (const [text, finding] of PULL_WORDINGS) assert.deepEqual(readPullError(text), finding, text);
   });
 
   it("the registry's words after the Engine's never change the reading: a status or code in a body decides nothing", () => {
     const misleading = fc.oneof(
-      fc.constantFrom('HTTP status: 404', 'StatusCode: 401, x', 'error parsing HTTP 404 response body', 'denied', 'unauthorized', 'manifest unknown', '401 Unauthorized', 'not found'),
+      fc.constantFrom(
+        'HTTP status: 404',
+        'StatusCode: 401, x',
+        'error parsing HTTP 404 response body',
+        'denied',
+        'unauthorized',
+        'manifest unknown',
+        '401 Unauthorized',
+        'not found',
+      ),
       fc.string({ maxLength: 80 }),
     );
     fc.assert(
@@ -128,7 +182,10 @@ describe('the answers of Docker 20.10, 26.1 and Podman 4.3 (measured, README.md)
         const said = `${text} ${words}`;
         assert.deepEqual(readPullError(said), finding, said);
         const raw = stream ? new EngineError('stream', said) : modemError(500, said);
-        const alone = translated(stream ? new EngineError('stream', text) : modemError(500, text), { phase: 'pull', registry: 'r.example' });
+        const alone = translated(stream ? new EngineError('stream', text) : modemError(500, text), {
+          phase: 'pull',
+          registry: 'r.example',
+        });
         assert.equal(translated(raw, { phase: 'pull', registry: 'r.example' }).code, alone.code);
       }),
       { numRuns: 300 },
@@ -178,13 +235,19 @@ describe('translateEngineError', () => {
 
   it('port conflicts -> port_in_use naming the port', () => {
     const allocated = translated(
-      modemError(500, 'driver failed programming external connectivity on endpoint web (abc): Bind for 0.0.0.0:8080 failed: port is already allocated'),
+      modemError(
+        500,
+        'driver failed programming external connectivity on endpoint web (abc): Bind for 0.0.0.0:8080 failed: port is already allocated',
+      ),
       { phase: 'start' },
     );
     assert.equal(allocated.code, 'port_in_use');
     assert.match(allocated.message, /host port 8080 \(on 0\.0\.0\.0\)/);
     const inUse = translated(
-      modemError(500, 'driver failed programming external connectivity on endpoint web (abc): Error starting userland proxy: listen tcp4 127.0.0.1:9000: bind: address already in use'),
+      modemError(
+        500,
+        'driver failed programming external connectivity on endpoint web (abc): Error starting userland proxy: listen tcp4 127.0.0.1:9000: bind: address already in use',
+      ),
       { phase: 'start' },
     );
     assert.equal(inUse.code, 'port_in_use');
@@ -196,25 +259,38 @@ describe('translateEngineError', () => {
     assert.equal(translated(modemError(404, 'manifest for nginx:nope not found: manifest unknown'), pull).code, 'image_not_found');
     assert.equal(translated(new EngineError('stream', 'manifest unknown'), pull).code, 'image_not_found');
     assert.equal(translated(modemError(500, 'unauthorized: authentication required'), pull).code, 'registry_auth_failed');
-    assert.equal(translated(modemError(500, 'Head "http://r/v2/x/manifests/latest": no basic auth credentials'), pull).code, 'registry_auth_failed');
-    const hub = "pull access denied for nosuch/image, repository does not exist or may require 'docker login': denied: requested access to the resource is denied";
+    assert.equal(
+      translated(modemError(500, 'Head "http://r/v2/x/manifests/latest": no basic auth credentials'), pull).code,
+      'registry_auth_failed',
+    );
+    const hub =
+      "pull access denied for nosuch/image, repository does not exist or may require 'docker login': denied: requested access to the resource is denied";
     const guessed = translated(modemError(404, hub), pull);
     assert.equal(guessed.code, 'image_not_found');
     assert.match(guessed.message, /private/);
     assert.equal(translated(modemError(404, hub), { ...pull, withCredentials: true }).code, 'registry_auth_failed');
-    const offline = translated(modemError(500, 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host'), pull);
+    const offline = translated(
+      modemError(500, 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup registry-1.docker.io: no such host'),
+      pull,
+    );
     assert.equal(offline.code, 'runtime_error');
     assert.match(offline.message, /could not pull image 'nginx'/);
   });
 
   it('create and start failures', () => {
     assert.equal(translated(modemError(404, 'No such image: nginx:latest'), { phase: 'create' }).code, 'image_not_found');
-    assert.equal(translated(modemError(409, 'Conflict. The container name "/web" is already in use by container "abc".'), { phase: 'create' }).code, 'process_exists');
+    assert.equal(
+      translated(modemError(409, 'Conflict. The container name "/web" is already in use by container "abc".'), { phase: 'create' }).code,
+      'process_exists',
+    );
     const memory = translated(modemError(400, 'Minimum memory limit allowed is 6MB'), { phase: 'create' });
     assert.equal(memory.code, 'invalid_spec');
     assert.match(memory.message, /6MB/);
     assert.equal(
-      translated(modemError(500, 'failed to create shim task: OCI runtime create failed: exec: "nope": executable file not found in $PATH'), { phase: 'start' }).code,
+      translated(
+        modemError(500, 'failed to create shim task: OCI runtime create failed: exec: "nope": executable file not found in $PATH'),
+        { phase: 'start' },
+      ).code,
       'invalid_spec',
     );
   });

@@ -59,7 +59,10 @@ describe('one identity per process', { skip }, () => {
       listed.map((p) => p.process_name),
       [a, c].sort(),
     );
-    assert.deepEqual(await runtime.get(a), listed.find((p) => p.process_name === a));
+    assert.deepEqual(
+      await runtime.get(a),
+      listed.find((p) => p.process_name === a),
+    );
     assert.equal(await runtime.get(b), undefined, 'b is a container name, not a process');
 
     // logs of a are the labelled container's: its hostname is its short id.
@@ -162,8 +165,25 @@ describe('one identity per process', { skip }, () => {
     process.on('uncaughtException', onUncaught);
     try {
       const hostile = fc.oneof(
-        fc.constantFrom('../containers/json', '//some-host/x', '..', '.', '%2F', 'a/../../b', '?all=1', '#x', 'a\\b', 'a\u0000b', '\u001b[2J', 'x'.repeat(5000)),
-        fc.string({ unit: fc.constantFrom('/', '.', '%', '?', '#', '\\', '\u0000', '\n', 'a', 'é', '𝕏', '='), minLength: 1, maxLength: 40 }),
+        fc.constantFrom(
+          '../containers/json',
+          '//some-host/x',
+          '..',
+          '.',
+          '%2F',
+          'a/../../b',
+          '?all=1',
+          '#x',
+          'a\\b',
+          'a\u0000b',
+          '\u001b[2J',
+          'x'.repeat(5000),
+        ),
+        fc.string({
+          unit: fc.constantFrom('/', '.', '%', '?', '#', '\\', '\u0000', '\n', 'a', 'é', '𝕏', '='),
+          minLength: 1,
+          maxLength: 40,
+        }),
         fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
       );
       await fc.assert(

@@ -34,7 +34,15 @@ describe('demultiplexedText', () => {
 
   it('keeps a character whose bytes are split across two frames of one stream', async () => {
     const e = Buffer.from('é'); // 2 bytes
-    const got = await all(demultiplexedText(chunks(frame(1, Buffer.concat([Buffer.from('h'), e.subarray(0, 1)])), frame(2, 'x'), frame(1, Buffer.concat([e.subarray(1), Buffer.from('llo\n')])))));
+    const got = await all(
+      demultiplexedText(
+        chunks(
+          frame(1, Buffer.concat([Buffer.from('h'), e.subarray(0, 1)])),
+          frame(2, 'x'),
+          frame(1, Buffer.concat([e.subarray(1), Buffer.from('llo\n')])),
+        ),
+      ),
+    );
     assert.equal(got.join(''), 'hxéllo\n');
   });
 

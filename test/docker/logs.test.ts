@@ -106,7 +106,10 @@ describe('DockerRuntime.logs', { skip }, () => {
     }
     assert.equal(got, 'ready\n');
     assert.equal(stream.destroyed, true, 'the stream is destroyed');
-    await eventually(async () => (stream.socket === null || stream.socket.destroyed ? true : undefined), 'the socket to the Engine to close');
+    await eventually(
+      async () => (stream.socket === null || stream.socket.destroyed ? true : undefined),
+      'the socket to the Engine to close',
+    );
     assert.equal((await runtime.get(name))?.status, 'RUNNING');
   });
 

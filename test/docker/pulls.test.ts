@@ -22,7 +22,8 @@ import Dockerode from 'dockerode';
 const skip = await dockerSkip();
 const run = new DockerTestRun();
 
-const spec = (name: string, image: string) => ProcessSpec.parse({ process_name: name, container: { image_uri: image, command: ['sleep', '60'] } });
+const spec = (name: string, image: string) =>
+  ProcessSpec.parse({ process_name: name, container: { image_uri: image, command: ['sleep', '60'] } });
 
 async function containersNamed(name: string): Promise<number> {
   const all = await run.docker.listContainers({ all: true, filters: { name: [name] } });
@@ -72,8 +73,14 @@ describe('a pull is bounded and cancellable', { skip }, () => {
         assert.ok(err.message.includes(registry.host), err.message);
       }),
     );
-    assert.ok(registry.requests.some((r) => r.includes('/blobs/')), registry.requests.join('\n'));
-    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    assert.ok(
+      registry.requests.some((r) => r.includes('/blobs/')),
+      registry.requests.join('\n'),
+    );
+    await eventually(
+      async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined),
+      "the registry to see the pull's connection close",
+    );
     assert.equal(await containersNamed(name), 0);
   });
 
@@ -87,8 +94,14 @@ describe('a pull is bounded and cancellable', { skip }, () => {
     started.catch(() => {});
     await eventually(async () => (registry.stalledOpen >= 1 ? true : undefined), 'the Engine to download the layer');
     controller.abort();
-    await assert.rejects(started, hydroplaneError('runtime_unavailable', (err) => assert.match(err.message, /cancelled/)));
-    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    await assert.rejects(
+      started,
+      hydroplaneError('runtime_unavailable', (err) => assert.match(err.message, /cancelled/)),
+    );
+    await eventually(
+      async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined),
+      "the registry to see the pull's connection close",
+    );
     assert.equal(await containersNamed(name), 0);
   });
 
@@ -113,12 +126,18 @@ describe('a pull is bounded and cancellable', { skip }, () => {
     t.after(() => server.close());
     const name = run.name('pullgone');
     const body = JSON.stringify({ process_name: name, container: { image_uri: `${registry.host}/${run.prefix}stall/app:1` } });
-    const req = request(`${server.url}/process`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
+    const req = request(`${server.url}/process`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
     req.on('error', () => {});
     req.end(body);
     await eventually(async () => (registry.stalledOpen >= 1 ? true : undefined), 'the Engine to download the layer');
     req.destroy();
-    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    await eventually(
+      async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined),
+      "the registry to see the pull's connection close",
+    );
     assert.equal(await containersNamed(name), 0);
     assert.equal((await fetch(`${server.url}/health`)).status, 200);
     assert.equal((await fetch(`${server.url}/process/${name}`)).status, 404);
@@ -140,7 +159,10 @@ describe('a pull is bounded and cancellable', { skip }, () => {
     await server.close();
     const status = await answer;
     assert.ok(status === 503 || status === 'no answer', `the start did not succeed: ${status}`);
-    await eventually(async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined), "the registry to see the pull's connection close");
+    await eventually(
+      async () => (registry.stalledClosed >= 1 && registry.stalledOpen === 0 ? true : undefined),
+      "the registry to see the pull's connection close",
+    );
     assert.equal(await containersNamed(name), 0);
   });
 });
@@ -148,8 +170,12 @@ describe('a pull is bounded and cancellable', { skip }, () => {
 /** Bodies a registry could answer: control characters, HTML, JSON errors that embed them, a megabyte. */
 const hostileBody = fc.oneof(
   fc.string({ unit: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), minLength: 16, maxLength: 300 }),
-  fc.string({ unit: 'grapheme', minLength: 16, maxLength: 200 }).map((s) => `<html><body><h1>${s}</h1><script>alert(1)</script></body></html>`),
-  fc.string({ minLength: 16, maxLength: 200 }).map((s) => JSON.stringify({ errors: [{ code: 'DENIED', message: `\u001b[2J\u001b[31m${s}\r\n\u0007` }] })),
+  fc
+    .string({ unit: 'grapheme', minLength: 16, maxLength: 200 })
+    .map((s) => `<html><body><h1>${s}</h1><script>alert(1)</script></body></html>`),
+  fc
+    .string({ minLength: 16, maxLength: 200 })
+    .map((s) => JSON.stringify({ errors: [{ code: 'DENIED', message: `\u001b[2J\u001b[31m${s}\r\n\u0007` }] })),
   fc.constant(`${'\u001b]0;owned\u0007'}${'X'.repeat(1 << 20)}`),
 );
 
@@ -169,7 +195,11 @@ function expectedFor(engine: EngineInfo, status: number, asJson: boolean): { cod
     if (status === 403) return { code: 'image_not_found', statusNamed: false, ambiguous: true };
     return { code: 'runtime_error', statusNamed: false, ambiguous: false };
   }
-  return { code: status === 403 ? 'registry_auth_failed' : status === 404 ? 'image_not_found' : 'runtime_error', statusNamed: true, ambiguous: false };
+  return {
+    code: status === 403 ? 'registry_auth_failed' : status === 404 ? 'image_not_found' : 'runtime_error',
+    statusNamed: true,
+    ambiguous: false,
+  };
 }
 
 describe('a registry error is summarised, never echoed', { skip }, () => {
@@ -181,7 +211,10 @@ describe('a registry error is summarised, never echoed', { skip }, () => {
         const marker = `HOSTILE${Math.random().toString(36).slice(2, 10)}`;
         const body = `${marker} ${text} ${marker}`;
         // Retry-After: Podman retries a 429 (2 s, 4 s, ... about a minute in all) unless told it may at once.
-        const headers: Record<string, string> = { 'Content-Type': asJson ? 'application/json' : 'text/html', ...(status === 429 ? { 'Retry-After': '0' } : {}) };
+        const headers: Record<string, string> = {
+          'Content-Type': asJson ? 'application/json' : 'text/html',
+          ...(status === 429 ? { 'Retry-After': '0' } : {}),
+        };
         const registry = await new FakeRegistry({ manifest: { status, body, headers } }).listen();
         try {
           const name = run.name('hostile');
@@ -206,7 +239,10 @@ describe('a registry error is summarised, never echoed', { skip }, () => {
             const piece = body.slice(i, i + 12);
             if (piece.trim().length >= 8) assert.ok(!details.includes(piece), `'${piece}' of the body is in: ${details}`);
           }
-          assert.ok(registry.requests.some((r) => r.includes('/manifests/1')), 'the Engine asked the registry');
+          assert.ok(
+            registry.requests.some((r) => r.includes('/manifests/1')),
+            'the Engine asked the registry',
+          );
           assert.equal(await containersNamed(name), 0);
           if (process.env.HP_SHOW_PULL_ERRORS) console.log(status, err.code, details);
         } finally {

@@ -100,8 +100,12 @@ describe('registry credentials and env values from the local secret store, end t
     return registry
       .output()
       .split('\n')
-      .filter((l) => l.includes('msg="authorized request"') && /http\.request\.method=(GET|HEAD)\b/.test(l) && l.includes('/v2/private/busybox/manifests/'))
-      .length;
+      .filter(
+        (l) =>
+          l.includes('msg="authorized request"') &&
+          /http\.request\.method=(GET|HEAD)\b/.test(l) &&
+          l.includes('/v2/private/busybox/manifests/'),
+      ).length;
   }
 
   before(async () => {
@@ -156,7 +160,10 @@ describe('registry credentials and env values from the local secret store, end t
 
     const started = await api('POST', '/process', {
       process_name: name,
-      container: container({ env: [{ name: 'TOKEN', value: { secret_name: 'app-token' } }], ports: [{ container_port: 8080, host_port: port }] }),
+      container: container({
+        env: [{ name: 'TOKEN', value: { secret_name: 'app-token' } }],
+        ports: [{ container_port: 8080, host_port: port }],
+      }),
     });
     assert.equal(started.status, 201, started.text);
     assert.equal(started.json.status, 'RUNNING', started.text);
@@ -173,7 +180,10 @@ describe('registry credentials and env values from the local secret store, end t
     assert.equal(served, `${token}\n`);
 
     const listed = await api('GET', '/process');
-    assert.ok(listed.json.some((p: { process_name: string }) => p.process_name === name), listed.text);
+    assert.ok(
+      listed.json.some((p: { process_name: string }) => p.process_name === name),
+      listed.text,
+    );
     assert.equal((await api('GET', `/process/${name}`)).status, 200);
     const stopped = await api('DELETE', `/process/${name}`);
     assert.deepEqual(stopped.json, { stopped: [name] });
@@ -223,7 +233,12 @@ describe('registry credentials and env values from the local secret store, end t
     const missingKey = run.name('nokey');
     const noKey = await api('POST', '/process', {
       process_name: missingKey,
-      container: container({ env: [{ name: 'TOKEN', value: { secret_name: 'app-token' } }, { name: 'DB', value: { secret_name: 'registry', key: 'nokey' } }] }),
+      container: container({
+        env: [
+          { name: 'TOKEN', value: { secret_name: 'app-token' } },
+          { name: 'DB', value: { secret_name: 'registry', key: 'nokey' } },
+        ],
+      }),
     });
     assert.equal(noKey.status, 422, noKey.text);
     assert.equal(noKey.json.code, 'secret_not_found');
@@ -241,7 +256,12 @@ describe('registry credentials and env values from the local secret store, end t
     assert.match(logs.text, /has no key 'nokey'/);
     assert.ok(answers.length >= 8, `answers seen: ${answers.length}`);
 
-    const secrets = { 'registry password': registry.password, 'wrong password': wrongPassword, 'app-token': token, 'store password': storePassword };
+    const secrets = {
+      'registry password': registry.password,
+      'wrong password': wrongPassword,
+      'app-token': token,
+      'store password': storePassword,
+    };
     const places = {
       'HTTP answers': answers.map((a) => a.text).join('\n'),
       'server logs': logs.text,

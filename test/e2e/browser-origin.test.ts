@@ -34,11 +34,14 @@ async function attackerServer(forwardTo?: number): Promise<{ server: Server; por
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(ATTACK_PAGE);
       return;
     }
-    const upstream = httpRequest({ host: '127.0.0.1', port: forwardTo, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      forwarded.push({ method: req.method ?? '', path: req.url ?? '', host: req.headers.host, status: answer.statusCode ?? 0 });
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = httpRequest(
+      { host: '127.0.0.1', port: forwardTo, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        forwarded.push({ method: req.method ?? '', path: req.url ?? '', host: req.headers.host, status: answer.statusCode ?? 0 });
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => res.destroy());
     req.pipe(upstream);
   });
@@ -77,8 +80,12 @@ async function attack(page: Page, base: string, names: { evil: string; victim: s
         }
       };
       const read = async (response: Response) => `${response.type} ${response.status} ${await response.text()}`;
-      await attempt('start: fetch with JSON', async () => read(await fetch(`${base}/process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: spec })));
-      await attempt('start: simple request (no-cors, text/plain)', async () => read(await fetch(`${base}/process`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: spec })));
+      await attempt('start: fetch with JSON', async () =>
+        read(await fetch(`${base}/process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: spec })),
+      );
+      await attempt('start: simple request (no-cors, text/plain)', async () =>
+        read(await fetch(`${base}/process`, { method: 'POST', mode: 'no-cors', headers: { 'content-type': 'text/plain' }, body: spec })),
+      );
       await attempt('start: form POST', async () => {
         const form = document.createElement('form');
         form.method = 'POST';
@@ -91,7 +98,9 @@ async function attack(page: Page, base: string, names: { evil: string; victim: s
         input.value = '"}';
         form.append(input);
         document.body.append(form);
-        const loaded = new Promise<void>((resolve) => document.querySelector('iframe')!.addEventListener('load', () => resolve(), { once: true }));
+        const loaded = new Promise<void>((resolve) =>
+          document.querySelector('iframe')!.addEventListener('load', () => resolve(), { once: true }),
+        );
         form.submit();
         await Promise.race([loaded, new Promise((r) => setTimeout(r, 3000))]);
         return 'submitted';
@@ -101,13 +110,15 @@ async function attack(page: Page, base: string, names: { evil: string; victim: s
       await attempt('list: fetch', async () => read(await fetch(`${base}/process`)));
       await attempt('get: fetch', async () => read(await fetch(`${base}/process/${names.victim}`)));
       await attempt('logs: fetch', async () => read(await fetch(`${base}/process/${names.victim}/logs`)));
-      await attempt('img src /process/%2Fx', () =>
-        new Promise((resolve) => {
-          const img = new Image();
-          img.onload = () => resolve('loaded');
-          img.onerror = () => resolve('error');
-          img.src = `${base}/process/%2Fx`;
-        }),
+      await attempt(
+        'img src /process/%2Fx',
+        () =>
+          new Promise((resolve) => {
+            const img = new Image();
+            img.onload = () => resolve('loaded');
+            img.onerror = () => resolve('error');
+            img.src = `${base}/process/%2Fx`;
+          }),
       );
       return results;
     },
@@ -130,14 +141,21 @@ describe('web pages against a server without an API token', { skip }, () => {
     return { status: res.status, json: async () => res.json() };
   };
   /** This run's processes, as the API lists them. */
-  const ours = async () => ((await (await api('GET', '/process')).json()) as Array<{ process_name: string; status: string }>).filter((p) => p.process_name.startsWith(run.prefix));
+  const ours = async () =>
+    ((await (await api('GET', '/process')).json()) as Array<{ process_name: string; status: string }>).filter((p) =>
+      p.process_name.startsWith(run.prefix),
+    );
 
   /** What a page tried must have left everything as it was. */
   const assertNothingHappened = async (evil: string, attempts: Attempt[]) => {
     assert.equal((await fetch(`${server.url}/health`)).status, 200, server.output());
     assert.deepEqual(await run.docker.listContainers({ all: true, filters: { name: [evil] } }), [], 'no container was created');
     const list = await ours();
-    assert.deepEqual(list.map((p) => [p.process_name, p.status]), [[victim, 'RUNNING']], 'the list is unchanged');
+    assert.deepEqual(
+      list.map((p) => [p.process_name, p.status]),
+      [[victim, 'RUNNING']],
+      'the list is unchanged',
+    );
     for (const a of attempts) {
       // Nothing the page could read names the victim or shows its log.
       assert.doesNotMatch(a.outcome, new RegExp(`${victim}|victim-says`), `${a.what}: ${a.outcome}`);
@@ -148,7 +166,11 @@ describe('web pages against a server without an API token', { skip }, () => {
   before(async () => {
     const config = await writeConfig(`runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
     server = await startServerProcess(['-c', config]);
-    const res = await api('POST', '/process', { process_name: victim, group, container: { image_uri: TEST_IMAGE, command: ['sh', '-c', 'echo victim-says-secret; exec sleep 600'] } });
+    const res = await api('POST', '/process', {
+      process_name: victim,
+      group,
+      container: { image_uri: TEST_IMAGE, command: ['sh', '-c', 'echo victim-says-secret; exec sleep 600'] },
+    });
     assert.equal(res.status, 201, JSON.stringify(await res.json()));
     browser = await launchChromium([`--host-resolver-rules=MAP ${EVIL} 127.0.0.1`]);
   });
@@ -211,7 +233,11 @@ describe('web pages against a server without an API token', { skip }, () => {
     await page.goto(server.url);
     await page.locator(`tr[data-process="${victim}"]`).locator('.badge', { hasText: 'RUNNING' }).waitFor({ timeout: 20_000 });
     await page.locator(`tr[data-process="${victim}"]`).getByRole('button', { name: 'Logs' }).click();
-    await page.getByRole('region', { name: `Logs of ${victim}` }).locator('pre').filter({ hasText: 'victim-says-secret' }).waitFor({ timeout: 20_000 });
+    await page
+      .getByRole('region', { name: `Logs of ${victim}` })
+      .locator('pre')
+      .filter({ hasText: 'victim-says-secret' })
+      .waitFor({ timeout: 20_000 });
     assert.deepEqual(problems, []);
     await page.close();
   });

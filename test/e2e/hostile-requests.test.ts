@@ -29,12 +29,92 @@ const RECORDER = join(ROOT, 'test/support/connection-recorder.ts');
 
 /** Pieces of a hostile path segment or query value, each already as it goes on the wire. */
 const HOSTILE_PIECES = [
-  '/', '//', '%2F', '%2f', '%2F%2F', '.', '..', '%2E', '%2e%2e', '..%2F', '..%2Fcontainers%2Fjson', '%2F%2Fsome-host%2Fx',
-  '%', '%25', '%zz', '%E0%A4%A', '?', '%3F', '#', '%23', '\\', '%5C', '%5c..%5c', '&', '=', ';', '@', ':', '+', '~', '*',
-  '%00', '%01', '%07', '%08', '%09', '%0A', '%0D', '%0D%0A', '%1B', '%1B%5B2J', '%7F', '%C2%80', '%C2%9B', '%E2%80%AE',
-  '%E2%81%A6', '%ED%A0%80', '%EF%BF%BF', '%F0%9F%92%A5', '%FF', '%C0%AE', 'é', '%C3%A9', '%20', '"', "'", '<', '>', '{',
-  '}', '|', '^', '`', '[', ']', 'localhost:1', '127.0.0.1:9', 'unix:', 'http:', 'json', 'containers', 'create', 'v1.41',
-  '-', '_', '0', 'a', 'web', 'A', 'true', 'false', '1e400', '-1', 'NaN', '99999999999d', '0001-01-01T00:00:00Z',
+  '/',
+  '//',
+  '%2F',
+  '%2f',
+  '%2F%2F',
+  '.',
+  '..',
+  '%2E',
+  '%2e%2e',
+  '..%2F',
+  '..%2Fcontainers%2Fjson',
+  '%2F%2Fsome-host%2Fx',
+  '%',
+  '%25',
+  '%zz',
+  '%E0%A4%A',
+  '?',
+  '%3F',
+  '#',
+  '%23',
+  '\\',
+  '%5C',
+  '%5c..%5c',
+  '&',
+  '=',
+  ';',
+  '@',
+  ':',
+  '+',
+  '~',
+  '*',
+  '%00',
+  '%01',
+  '%07',
+  '%08',
+  '%09',
+  '%0A',
+  '%0D',
+  '%0D%0A',
+  '%1B',
+  '%1B%5B2J',
+  '%7F',
+  '%C2%80',
+  '%C2%9B',
+  '%E2%80%AE',
+  '%E2%81%A6',
+  '%ED%A0%80',
+  '%EF%BF%BF',
+  '%F0%9F%92%A5',
+  '%FF',
+  '%C0%AE',
+  'é',
+  '%C3%A9',
+  '%20',
+  '"',
+  "'",
+  '<',
+  '>',
+  '{',
+  '}',
+  '|',
+  '^',
+  '`',
+  '[',
+  ']',
+  'localhost:1',
+  '127.0.0.1:9',
+  'unix:',
+  'http:',
+  'json',
+  'containers',
+  'create',
+  'v1.41',
+  '-',
+  '_',
+  '0',
+  'a',
+  'web',
+  'A',
+  'true',
+  'false',
+  '1e400',
+  '-1',
+  'NaN',
+  '99999999999d',
+  '0001-01-01T00:00:00Z',
 ];
 
 const piece = fc.oneof(
@@ -103,7 +183,11 @@ function invalidSpecs(): fc.Arbitrary<unknown> {
     },
     { requiredKeys: ['process_name'] },
   );
-  return fc.oneof(spec, fc.anything(), fc.json().map((text) => ({ raw: text })));
+  return fc.oneof(
+    spec,
+    fc.anything(),
+    fc.json().map((text) => ({ raw: text })),
+  );
 }
 
 interface HostileRequest {
@@ -119,7 +203,10 @@ function requests(ops: Operation[]): fc.Arbitrary<HostileRequest> {
       op: fc.constantFrom(...ops),
       otherMethod: fc.option(fc.constantFrom(...METHODS), { freq: 5 }),
       params: fc.array(hostile, { minLength: 2, maxLength: 2 }),
-      query: fc.array(fc.tuple(fc.oneof(fc.constantFrom('wait', 'timeout', 'tail', 'since', 'follow', 'timestamps', 'group'), hostile), hostile), { maxLength: 4 }),
+      query: fc.array(
+        fc.tuple(fc.oneof(fc.constantFrom('wait', 'timeout', 'tail', 'since', 'follow', 'timestamps', 'group'), hostile), hostile),
+        { maxLength: 4 },
+      ),
       body: invalidSpecs(),
       contentType: fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', undefined),
     })
@@ -132,7 +219,10 @@ function requests(ops: Operation[]): fc.Arbitrary<HostileRequest> {
       const method = otherMethod ?? op.method;
       const request: HostileRequest = { method, target };
       if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
-        request.body = typeof body === 'object' && body !== null && 'raw' in body ? String((body as { raw: unknown }).raw) : JSON.stringify(body) ?? '';
+        request.body =
+          typeof body === 'object' && body !== null && 'raw' in body
+            ? String((body as { raw: unknown }).raw)
+            : (JSON.stringify(body) ?? '');
         if (contentType !== undefined) request.contentType = contentType;
       }
       return request;
@@ -202,7 +292,11 @@ function safeDecode(text: string): string {
  * networks are left out, so that tests running beside this one on a shared Engine do not show up.
  */
 async function engineState(docker: Dockerode, network: string): Promise<{ containers: string[]; networks: string[]; images: string[] }> {
-  const [containers, networks, images] = await Promise.all([docker.listContainers({ all: true }), docker.listNetworks(), docker.listImages({ all: true })]);
+  const [containers, networks, images] = await Promise.all([
+    docker.listContainers({ all: true }),
+    docker.listNetworks(),
+    docker.listImages({ all: true }),
+  ]);
   return {
     containers: containers
       .filter((c) => Object.keys(c.NetworkSettings?.Networks ?? {}).includes(network) || c.HostConfig?.NetworkMode === network)
@@ -236,7 +330,9 @@ describe('hostile requests against the real server on a real Engine', { skip: aw
     dir = await mkdtemp(join(tmpdir(), 'hp-fuzz-'));
     proxy = await startEngineProxy(join(dir, 'engine.sock'));
     connectionLog = join(dir, 'connections.jsonl');
-    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${proxy.socketPath}\n  network: ${network}\n`);
+    const config = await writeConfig(
+      `runtime:\n  runtime_type: docker\n  docker_host: unix://${proxy.socketPath}\n  network: ${network}\n`,
+    );
     server = await startServerProcess(['-c', config], {
       NODE_OPTIONS: `--import ${RECORDER}`,
       HYDROPLANE_TEST_CONNECTION_LOG: connectionLog,
@@ -252,9 +348,15 @@ describe('hostile requests against the real server on a real Engine', { skip: aw
   });
 
   after(async () => {
-    await docker.getContainer(keeperId).remove({ force: true }).catch(() => {});
+    await docker
+      .getContainer(keeperId)
+      .remove({ force: true })
+      .catch(() => {});
     await server?.stop();
-    await docker.getNetwork(network).remove().catch(() => {});
+    await docker
+      .getNetwork(network)
+      .remove()
+      .catch(() => {});
     await proxy?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -262,13 +364,18 @@ describe('hostile requests against the real server on a real Engine', { skip: aw
   it('answers every generated request 2xx or 4xx, stays alive, connects nowhere else and changes nothing', async () => {
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApi;
     const ops = [...operationsOf(doc), ...HIDDEN];
-    assert.ok(ops.some((op) => op.path.includes('{')), 'the API document names no path parameter');
+    assert.ok(
+      ops.some((op) => op.path.includes('{')),
+      'the API document names no path parameter',
+    );
     const before = await engineState(docker, network);
     assert.equal(before.containers.length, 1, 'the process that hostile requests must leave alone is not on its network');
     // The Engine is shared with whatever else runs here: a generated name or group that happens to
     // be one of the processes on it is left out, and the proxy lets no change through meanwhile.
     const owned = await docker.listContainers({ all: true, filters: { label: [PROCESS_LABEL] } });
-    const taken = owned.flatMap((c) => [c.Labels[PROCESS_LABEL], c.Labels[GROUP_LABEL]]).filter((n): n is string => Boolean(n) && n !== keeper);
+    const taken = owned
+      .flatMap((c) => [c.Labels[PROCESS_LABEL], c.Labels[GROUP_LABEL]])
+      .filter((n): n is string => Boolean(n) && n !== keeper);
     proxy.reset();
     proxy.readOnly = true;
     const seen = new Map<number, number>();
@@ -318,11 +425,25 @@ describe('hostile requests against the real server on a real Engine', { skip: aw
 
     proxy.readOnly = false;
     const notReads = proxy.calls.filter((c) => !READS.has(callKind(c)));
-    assert.deepEqual(notReads.map((c) => `${c.method} ${c.url}`), [], 'the Engine was asked for more than reads');
-    const oddNames = proxy.calls.filter((c) => c.path.startsWith('/containers/') && c.path !== '/containers/json' && !ENGINE_NAME.test(c.path));
-    assert.deepEqual(oddNames.map((c) => c.url), [], 'a name that no container can have reached the Engine');
+    assert.deepEqual(
+      notReads.map((c) => `${c.method} ${c.url}`),
+      [],
+      'the Engine was asked for more than reads',
+    );
+    const oddNames = proxy.calls.filter(
+      (c) => c.path.startsWith('/containers/') && c.path !== '/containers/json' && !ENGINE_NAME.test(c.path),
+    );
+    assert.deepEqual(
+      oddNames.map((c) => c.url),
+      [],
+      'a name that no container can have reached the Engine',
+    );
     const redirects = proxy.calls.filter((c) => c.status !== undefined && c.status >= 300 && c.status < 400);
-    assert.deepEqual(redirects.map((c) => `${c.status} ${c.url}`), [], 'the Engine answered with a redirect');
+    assert.deepEqual(
+      redirects.map((c) => `${c.status} ${c.url}`),
+      [],
+      'the Engine answered with a redirect',
+    );
 
     assert.deepEqual(await engineState(docker, network), before, 'hostile requests created or removed something on the Engine');
     const kept = await docker.getContainer(keeperId).inspect();

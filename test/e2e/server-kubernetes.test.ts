@@ -11,7 +11,9 @@ describe('hydroplane server on the kubernetes runtime', () => {
 
   before(async () => {
     standin = await startKubeStandin({});
-    const config = await writeConfig(`runtime:\n  runtime_type: kubernetes\n  kubeconfig: ${standin.kubeconfigPath}\n  namespace: default\n`);
+    const config = await writeConfig(
+      `runtime:\n  runtime_type: kubernetes\n  kubeconfig: ${standin.kubeconfigPath}\n  namespace: default\n`,
+    );
     server = await startServerProcess(['-c', config]);
   });
   after(async () => {
@@ -20,8 +22,16 @@ describe('hydroplane server on the kubernetes runtime', () => {
   });
 
   it('starts a process as a Deployment and Service, lists it RUNNING with its cluster address, stops it', async () => {
-    const spec = { process_name: 'web', group: 'g', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80, host_port: 8080 }] } };
-    const created = await fetch(`${server.url}/process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+    const spec = {
+      process_name: 'web',
+      group: 'g',
+      container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80, host_port: 8080 }] },
+    };
+    const created = await fetch(`${server.url}/process`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(spec),
+    });
     assert.equal(created.status, 201, await created.clone().text());
     assert.equal(standin.controls.objects('deployments', 'default').filter((o) => o.metadata.name === 'web').length, 1);
 

@@ -69,7 +69,9 @@ describe('hydroplane server process', () => {
 
   it('listens beyond loopback without a token only when told to', async () => {
     const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
-    const server = await startServerProcess(['-c', config, '-H', '0.0.0.0', '--allow-unauthenticated'], { HYDROPLANE_API_TOKEN: undefined });
+    const server = await startServerProcess(['-c', config, '-H', '0.0.0.0', '--allow-unauthenticated'], {
+      HYDROPLANE_API_TOKEN: undefined,
+    });
     try {
       assert.equal((await fetch(`${server.url}/process`)).status, 503);
     } finally {
@@ -80,7 +82,10 @@ describe('hydroplane server process', () => {
 
   it('serves the dashboard at / unless told --no-dashboard', async () => {
     const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
-    for (const [args, status] of [[[], 200], [['--no-dashboard'], 404]] as const) {
+    for (const [args, status] of [
+      [[], 200],
+      [['--no-dashboard'], 404],
+    ] as const) {
       const server = await startServerProcess(['-c', config, ...args]);
       try {
         assert.equal((await fetch(`${server.url}/`)).status, status, args.join(' '));

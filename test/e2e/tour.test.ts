@@ -73,6 +73,9 @@ describe('the tour, end to end', { skip }, () => {
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.deepEqual(JSON.parse((await cli(['-s', host, 'list', '-g', group])).stdout), []);
     const left = await run.docker.listContainers({ all: true, filters: { name: [name] } });
-    assert.deepEqual(left.map((c) => c.Names), []);
+    assert.deepEqual(
+      left.map((c) => c.Names),
+      [],
+    );
   });
 });

@@ -48,7 +48,6 @@ function eksConfig(aws: { url: string }, extra: Record<string, unknown> = {}, as
 
 const withRole = { role_arn: ROLE, external_id: { secret_name: 'eks-external-id' } };
 
-
 /** The presigned URL inside a token. */
 function tokenUrl(token: string): URL {
   return new URL(Buffer.from(token.slice(EKS_TOKEN_PREFIX.length), 'base64url').toString('utf8'));
@@ -63,7 +62,12 @@ describe('EKS token', () => {
   after(() => aws.close());
 
   it('is k8s-aws-v1. + base64url without padding of a presigned GetCallerIdentity URL on the regional STS', async () => {
-    const token = await eksToken({ clusterName: CLUSTER, region: 'eu-west-1', credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET }, signingDate: new Date(clock) });
+    const token = await eksToken({
+      clusterName: CLUSTER,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
+      signingDate: new Date(clock),
+    });
     assert.ok(token.startsWith('k8s-aws-v1.'), token);
     assert.match(token.slice('k8s-aws-v1.'.length), /^[A-Za-z0-9_-]+$/, 'base64url, no padding');
     const url = tokenUrl(token);
@@ -72,7 +76,14 @@ describe('EKS token', () => {
     assert.equal(url.pathname, '/');
     const q = Object.fromEntries(url.searchParams);
     assert.deepEqual(Object.keys(q).sort(), [
-      'Action', 'Version', 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Date', 'X-Amz-Expires', 'X-Amz-Signature', 'X-Amz-SignedHeaders',
+      'Action',
+      'Version',
+      'X-Amz-Algorithm',
+      'X-Amz-Credential',
+      'X-Amz-Date',
+      'X-Amz-Expires',
+      'X-Amz-Signature',
+      'X-Amz-SignedHeaders',
     ]);
     assert.equal(q['Action'], 'GetCallerIdentity');
     assert.equal(q['Version'], '2011-06-15');
@@ -83,17 +94,36 @@ describe('EKS token', () => {
     assert.equal(q['X-Amz-SignedHeaders'], 'host;x-k8s-aws-id');
     assert.match(q['X-Amz-Signature']!, /^[0-9a-f]{64}$/);
     // The credential's slashes are escaped in the URL, as aws eks get-token writes them.
-    assert.ok(Buffer.from(token.slice(11), 'base64url').toString().includes(`X-Amz-Credential=${KEY_ID}%2F20240102%2Feu-west-1%2Fsts%2Faws4_request`));
+    assert.ok(
+      Buffer.from(token.slice(11), 'base64url')
+        .toString()
+        .includes(`X-Amz-Credential=${KEY_ID}%2F20240102%2Feu-west-1%2Fsts%2Faws4_request`),
+    );
   });
 
   it('verifies as STS would for its cluster only, with the key that signed it, for 15 minutes', async () => {
-    const token = await eksToken({ clusterName: CLUSTER, region: 'eu-west-1', credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET }, signingDate: new Date(clock) });
+    const token = await eksToken({
+      clusterName: CLUSTER,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
+      signingDate: new Date(clock),
+    });
     assert.deepEqual(aws.verifyEksToken(token, CLUSTER), { ok: true, accessKeyId: KEY_ID, signedAt: new Date(clock) });
     const other = aws.verifyEksToken(token, 'another-cluster');
     assert.equal(other.ok, false);
-    const wrongSecret = await eksToken({ clusterName: CLUSTER, region: 'eu-west-1', credentials: { accessKeyId: KEY_ID, secretAccessKey: 'not-it' }, signingDate: new Date(clock) });
+    const wrongSecret = await eksToken({
+      clusterName: CLUSTER,
+      region: 'eu-west-1',
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: 'not-it' },
+      signingDate: new Date(clock),
+    });
     assert.equal(aws.verifyEksToken(wrongSecret, CLUSTER).ok, false);
-    const wrongRegion = await eksToken({ clusterName: CLUSTER, region: 'us-east-2', credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET }, signingDate: new Date(clock) });
+    const wrongRegion = await eksToken({
+      clusterName: CLUSTER,
+      region: 'us-east-2',
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
+      signingDate: new Date(clock),
+    });
     assert.equal(aws.verifyEksToken(wrongRegion, CLUSTER).ok, false);
     clock += 14 * MINUTE;
     assert.equal(aws.verifyEksToken(token, CLUSTER).ok, true);
@@ -158,7 +188,14 @@ describe('EKS credentials and token renewal', () => {
     assert.equal(assumed[0]!.status, 200);
     assert.deepEqual(
       { ...assumed[0]!.params },
-      { Action: 'AssumeRole', Version: '2011-06-15', RoleArn: ROLE, RoleSessionName: 'hydroplane', DurationSeconds: '900', ExternalId: EXTERNAL_ID },
+      {
+        Action: 'AssumeRole',
+        Version: '2011-06-15',
+        RoleArn: ROLE,
+        RoleSessionName: 'hydroplane',
+        DurationSeconds: '900',
+        ExternalId: EXTERNAL_ID,
+      },
     );
     const firstKey = aws.issued.at(-1)!.accessKeyId;
     const describe = aws.requests({ action: 'DescribeCluster' }).at(-1)!;
@@ -166,7 +203,11 @@ describe('EKS credentials and token renewal', () => {
     assert.deepEqual(describe.scope, { region: REGION, service: 'eks' });
 
     const first = await cluster.auth.token();
-    assert.deepEqual(aws.verifyEksToken(first, CLUSTER), { ok: true, accessKeyId: firstKey, signedAt: new Date(Math.floor(clock / 1000) * 1000) });
+    assert.deepEqual(aws.verifyEksToken(first, CLUSTER), {
+      ok: true,
+      accessKeyId: firstKey,
+      signedAt: new Date(Math.floor(clock / 1000) * 1000),
+    });
 
     // 15-minute credentials: still 6 minutes left after 9, so neither they nor the token change.
     clock += 9 * MINUTE;
@@ -179,7 +220,11 @@ describe('EKS credentials and token renewal', () => {
     assert.equal(aws.requests({ action: 'AssumeRole' }).length, before + 2);
     const secondKey = aws.issued.at(-1)!.accessKeyId;
     assert.notEqual(secondKey, firstKey);
-    assert.deepEqual(aws.verifyEksToken(second, CLUSTER), { ok: true, accessKeyId: secondKey, signedAt: new Date(Math.floor(clock / 1000) * 1000) });
+    assert.deepEqual(aws.verifyEksToken(second, CLUSTER), {
+      ok: true,
+      accessKeyId: secondKey,
+      signedAt: new Date(Math.floor(clock / 1000) * 1000),
+    });
 
     // Once the first credentials have expired, a token signed with them no longer works.
     clock += 6 * MINUTE;
@@ -189,7 +234,10 @@ describe('EKS credentials and token renewal', () => {
 
   it('keeps long-lived role credentials across token renewals, with the configured session name and duration', async () => {
     const before = aws.requests({ action: 'AssumeRole' }).length;
-    const cluster = await connectEks(eksConfig(aws, {}, { ...withRole, session_name: 'hp-test', session_duration_seconds: 3600 }), { secrets: secrets(), now });
+    const cluster = await connectEks(eksConfig(aws, {}, { ...withRole, session_name: 'hp-test', session_duration_seconds: 3600 }), {
+      secrets: secrets(),
+      now,
+    });
     const first = await cluster.auth.token();
     assert.equal(aws.requests({ action: 'AssumeRole' }).at(-1)!.params['DurationSeconds'], '3600');
     assert.equal(aws.requests({ action: 'AssumeRole' }).at(-1)!.params['RoleSessionName'], 'hp-test');
@@ -238,7 +286,11 @@ describe('eks runtime end to end', () => {
     const runtime = await createRuntime(eksConfig(aws), { secrets: secrets(), logger: silent });
     assert.equal(runtime.type, 'eks');
     tokens.length = 0;
-    const spec = ProcessSpec.parse({ process_name: 'web', group: 'g', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80 }] } });
+    const spec = ProcessSpec.parse({
+      process_name: 'web',
+      group: 'g',
+      container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80 }] },
+    });
     const started = await runtime.start(spec);
     assert.equal(started.process_name, 'web');
     let listed;
@@ -291,11 +343,15 @@ describe('eks runtime end to end', () => {
     }
   });
 
-  it('keeps the current role credentials while STS fails, and fails requests with AWS\'s message once they run out', async () => {
+  it("keeps the current role credentials while STS fails, and fails requests with AWS's message once they run out", async () => {
     const runtime = await eksRuntimeFromConfig(eksConfig(aws, {}, withRole), { secrets: secrets(), now });
     assert.deepEqual(await runtime.list(), []);
     const assumed = aws.requests({ action: 'AssumeRole' }).length;
-    aws.fail('AssumeRole', { status: 403, code: 'AccessDenied', message: `User: arn:aws:iam::123456789012:user/hydroplane is not authorized to perform: sts:AssumeRole on resource: ${ROLE}` });
+    aws.fail('AssumeRole', {
+      status: 403,
+      code: 'AccessDenied',
+      message: `User: arn:aws:iam::123456789012:user/hydroplane is not authorized to perform: sts:AssumeRole on resource: ${ROLE}`,
+    });
     try {
       // 4 minutes left: renewal is due and fails, but the credentials still sign a token that works.
       skew += 11 * MINUTE;
@@ -325,7 +381,12 @@ describe('eks runtime end to end', () => {
         '  credentials:\n    access_key:\n      access_key_id: {secret_name: aws, key: id}\n      secret_access_key: {secret_name: aws, key: secret}\n';
       await writeFile(configPath, yaml('no-such-cluster'));
       const options = { configPath, host: '127.0.0.1', port: 0, logger: silent, password: async () => 'pw', env: {} };
-      await rejectsWith(startServer(options), 'invalid_config', /no EKS cluster named 'no-such-cluster' in region us-west-2/, /No cluster found for name: no-such-cluster/);
+      await rejectsWith(
+        startServer(options),
+        'invalid_config',
+        /no EKS cluster named 'no-such-cluster' in region us-west-2/,
+        /No cluster found for name: no-such-cluster/,
+      );
 
       await writeFile(configPath, yaml(CLUSTER));
       const server = await startServer(options);
@@ -361,7 +422,10 @@ describe('eks runtime errors', () => {
       /key 'secret' of secret 'aws'/,
     );
     await rejectsWith(
-      createRuntime(eksConfig(aws, {}, withRole), { secrets: new MemorySecretStore({ aws: JSON.stringify({ id: KEY_ID, secret: SECRET }) }), logger: silent }),
+      createRuntime(eksConfig(aws, {}, withRole), {
+        secrets: new MemorySecretStore({ aws: JSON.stringify({ id: KEY_ID, secret: SECRET }) }),
+        logger: silent,
+      }),
       'invalid_config',
       /runtime\.credentials\.assume_role\.external_id/,
       /secret 'eks-external-id'/,
@@ -402,7 +466,13 @@ describe('eks runtime errors', () => {
       message: `User: arn:aws:iam::123456789012:user/hydroplane is not authorized to perform: eks:DescribeCluster on resource: arn:aws:eks:us-west-2:123456789012:cluster/demo`,
     });
     try {
-      await rejectsWith(createRuntime(eksConfig(aws), { secrets: secrets(), logger: silent }), 'runtime_forbidden', /AWS EKS in us-west-2/, /AccessDeniedException/, /eks:DescribeCluster/);
+      await rejectsWith(
+        createRuntime(eksConfig(aws), { secrets: secrets(), logger: silent }),
+        'runtime_forbidden',
+        /AWS EKS in us-west-2/,
+        /AccessDeniedException/,
+        /eks:DescribeCluster/,
+      );
     } finally {
       aws.fail('DescribeCluster', undefined);
     }
@@ -410,8 +480,16 @@ describe('eks runtime errors', () => {
 
   it('a wrong secret key or an unknown key id: runtime_forbidden with the AWS message', async () => {
     const wrongSecret = new MemorySecretStore({ aws: JSON.stringify({ id: KEY_ID, secret: 'wrong' }) });
-    await rejectsWith(createRuntime(eksConfig(aws), { secrets: wrongSecret, logger: silent }), 'runtime_forbidden', /InvalidSignatureException/, /signature we calculated does not match/);
-    const unknownKey = new MemorySecretStore({ aws: JSON.stringify({ id: 'AKIAUNKNOWN', secret: SECRET }), 'eks-external-id': EXTERNAL_ID });
+    await rejectsWith(
+      createRuntime(eksConfig(aws), { secrets: wrongSecret, logger: silent }),
+      'runtime_forbidden',
+      /InvalidSignatureException/,
+      /signature we calculated does not match/,
+    );
+    const unknownKey = new MemorySecretStore({
+      aws: JSON.stringify({ id: 'AKIAUNKNOWN', secret: SECRET }),
+      'eks-external-id': EXTERNAL_ID,
+    });
     await rejectsWith(
       createRuntime(eksConfig(aws, {}, withRole), { secrets: unknownKey, logger: silent }),
       'runtime_forbidden',
@@ -430,9 +508,16 @@ describe('eks runtime errors', () => {
   });
 
   it('a cluster that is still being created: runtime_unavailable saying so', async () => {
-    const creating = await startAwsStandin({ keys: { [KEY_ID]: SECRET }, clusters: { [CLUSTER]: { endpoint: '', caData: '', status: 'CREATING' } } });
+    const creating = await startAwsStandin({
+      keys: { [KEY_ID]: SECRET },
+      clusters: { [CLUSTER]: { endpoint: '', caData: '', status: 'CREATING' } },
+    });
     try {
-      await rejectsWith(createRuntime(eksConfig(creating), { secrets: secrets(), logger: silent }), 'runtime_unavailable', /status CREATING/);
+      await rejectsWith(
+        createRuntime(eksConfig(creating), { secrets: secrets(), logger: silent }),
+        'runtime_unavailable',
+        /status CREATING/,
+      );
     } finally {
       await creating.close();
     }

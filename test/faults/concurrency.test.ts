@@ -43,7 +43,11 @@ describe('concurrent requests on the real Engine', { skip }, () => {
   it('20 concurrent starts of one name: one 201, nineteen 409, one container', async () => {
     const name = run.name('same');
     const answers = await Promise.all(Array.from({ length: 20 }, () => call(server.url, 'POST', '/process', sleeper(name))));
-    assert.deepEqual(tally(answers.map((a) => a.status)), { 201: 1, 409: 19 }, JSON.stringify(answers.filter((a) => a.status !== 201 && a.status !== 409)));
+    assert.deepEqual(
+      tally(answers.map((a) => a.status)),
+      { 201: 1, 409: 19 },
+      JSON.stringify(answers.filter((a) => a.status !== 201 && a.status !== 409)),
+    );
     for (const a of answers.filter((x) => x.status === 409)) {
       assert.equal(a.body.error, 409);
       assert.equal(a.body.code, 'process_exists', a.body.details);
@@ -73,7 +77,11 @@ describe('concurrent requests on the real Engine', { skip }, () => {
     assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
     assert.deepEqual([...stopped.body.stopped].sort(), [...names].sort());
     const left = await run.docker.listContainers({ all: true, filters: { label: [`${GROUP_LABEL}=${group}`] } });
-    assert.deepEqual(left.map((c) => c.Names), [], 'the Engine has no container of the group');
+    assert.deepEqual(
+      left.map((c) => c.Names),
+      [],
+      'the Engine has no container of the group',
+    );
     assert.deepEqual((await call(server.url, 'GET', `/group/${group}`)).body, []);
     assert.deepEqual(errorsIn(logs), []);
   });
@@ -86,7 +94,14 @@ describe('concurrent requests on the real Engine', { skip }, () => {
       for (let attempt = 0; attempt < 5; attempt++) {
         const nets = (await run.docker.listNetworks({ filters: { name: [network] } })).filter((n) => n.Name === network);
         if (nets.length === 0) return;
-        await Promise.all(nets.map((n) => run.docker.getNetwork(n.Id).remove().catch(() => {})));
+        await Promise.all(
+          nets.map((n) =>
+            run.docker
+              .getNetwork(n.Id)
+              .remove()
+              .catch(() => {}),
+          ),
+        );
         await new Promise((r) => setTimeout(r, 200));
       }
     });

@@ -47,10 +47,14 @@ async function startDirectly(containerName: string, labels: Record<string, strin
 
 /** Waits until the Engine has no container with Hydroplane's label. */
 function noneLeft(what: string): Promise<true> {
-  return eventually(async () => {
-    const left = await engine.docker.listContainers({ all: true, filters: { label: [PROCESS_LABEL] } });
-    return left.length === 0 ? true : undefined;
-  }, what, 30_000);
+  return eventually(
+    async () => {
+      const left = await engine.docker.listContainers({ all: true, filters: { label: [PROCESS_LABEL] } });
+      return left.length === 0 ? true : undefined;
+    },
+    what,
+    30_000,
+  );
 }
 
 describe('process culler on a real Engine', { skip }, () => {
@@ -67,10 +71,15 @@ describe('process culler on a real Engine', { skip }, () => {
     const server: RunningServer = await startInProcess(configYaml, logger);
     after(() => server.close());
     const started = lines.find((l) => l.msg === 'process culler started');
-    assert.deepEqual([started?.['max_age_minutes'], started?.['culling_interval_minutes']], [0.05, 0.02], 'fractions of a minute are accepted');
+    assert.deepEqual(
+      [started?.['max_age_minutes'], started?.['culling_interval_minutes']],
+      [0.05, 0.02],
+      'fractions of a minute are accepted',
+    );
 
     const first = [name('a'), name('b')];
-    for (const [i, n] of first.entries()) assert.equal((await call(server.url, 'POST', '/process', sleeper(n, i === 0 ? 'g' : undefined))).status, 201);
+    for (const [i, n] of first.entries())
+      assert.equal((await call(server.url, 'POST', '/process', sleeper(n, i === 0 ? 'g' : undefined))).status, 201);
     // One that an older server (or the original Hydroplane) launched: the labels make it ours.
     const legacy = name('legacy');
     await startDirectly(legacy, { [PROCESS_LABEL]: legacy });
@@ -90,7 +99,10 @@ describe('process culler on a real Engine', { skip }, () => {
     for (const entry of entries) {
       const age = entry['age_minutes'];
       assert.equal(typeof age, 'number', JSON.stringify(entry));
-      assert.ok((age as number) >= MAX_AGE_MINUTES, `culled at ${String(age)} minutes, not before ${MAX_AGE_MINUTES}: ${JSON.stringify(entry)}`);
+      assert.ok(
+        (age as number) >= MAX_AGE_MINUTES,
+        `culled at ${String(age)} minutes, not before ${MAX_AGE_MINUTES}: ${JSON.stringify(entry)}`,
+      );
     }
     assert.equal(entries.find((l) => l['process'] === first[0])?.['group'], 'g');
     assert.deepEqual((await call(server.url, 'GET', '/process')).body, []);
@@ -105,7 +117,9 @@ describe('process culler on a real Engine', { skip }, () => {
     for (const lines of [a.lines, b.lines]) assert.ok(lines.some((l) => l.msg === 'process culler started'));
 
     const events: Array<{ Action: string; Actor: { Attributes: Record<string, string> } }> = [];
-    const stream = (await engine.docker.getEvents({ filters: { type: ['container'], label: [PROCESS_LABEL] } })) as NodeJS.ReadableStream & {
+    const stream = (await engine.docker.getEvents({
+      filters: { type: ['container'], label: [PROCESS_LABEL] },
+    })) as NodeJS.ReadableStream & {
       destroy(): void;
     };
     after(() => stream.destroy());
@@ -121,10 +135,12 @@ describe('process culler on a real Engine', { skip }, () => {
     assert.deepEqual(tally(answers.map((x) => x.status)), { 201: 6 });
     await noneLeft('both cullers to cull every process');
     // The Engine reports a container's end and removal once each.
-    await eventually(async () => (events.filter((e) => e.Action === 'destroy').length >= names.length ? true : undefined), 'the destroy events');
+    await eventually(
+      async () => (events.filter((e) => e.Action === 'destroy').length >= names.length ? true : undefined),
+      'the destroy events',
+    );
 
-    const perContainer = (action: string) =>
-      tally(events.filter((e) => e.Action === action).map((e) => e.Actor.Attributes['name'] ?? '?'));
+    const perContainer = (action: string) => tally(events.filter((e) => e.Action === action).map((e) => e.Actor.Attributes['name'] ?? '?'));
     const once = Object.fromEntries(names.map((n) => [n, 1]));
     assert.deepEqual(perContainer('start'), once, 'started once each');
     assert.deepEqual(perContainer('die'), once, 'ended once each');

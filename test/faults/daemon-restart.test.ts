@@ -55,7 +55,10 @@ async function engineState() {
   const containers = await engine.docker.listContainers({ all: true });
   const networks = await engine.docker.listNetworks();
   return {
-    labelled: containers.filter((c) => c.Labels[PROCESS_LABEL] !== undefined).map((c) => c.Labels[PROCESS_LABEL]!).sort(),
+    labelled: containers
+      .filter((c) => c.Labels[PROCESS_LABEL] !== undefined)
+      .map((c) => c.Labels[PROCESS_LABEL]!)
+      .sort(),
     unlabelled: containers.filter((c) => c.Labels[PROCESS_LABEL] === undefined).map((c) => c.Names[0]),
     networks: networks.map((n) => n.Name).sort(),
   };
@@ -115,7 +118,9 @@ describe('the Docker daemon stops and starts under a running server', { skip }, 
     const listed = await call(server.url, 'GET', '/process');
     assert.equal(listed.status, 200, `the first request after the daemon is back: ${JSON.stringify(listed.body)}`);
     const names = (listed.body as Array<{ process_name: string }>).map((p) => p.process_name).sort();
-    t.diagnostic(`listed after the restart: ${JSON.stringify((listed.body as Array<{ process_name: string; status: string }>).map((p) => [p.process_name.slice(prefix.length), p.status]))}`);
+    t.diagnostic(
+      `listed after the restart: ${JSON.stringify((listed.body as Array<{ process_name: string; status: string }>).map((p) => [p.process_name.slice(prefix.length), p.status]))}`,
+    );
     const state = await engineState();
     // A start cut short may leave its container (ended or never started), but never unlisted.
     assert.deepEqual(names, state.labelled, 'every container with our label is listed');

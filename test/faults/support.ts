@@ -207,24 +207,34 @@ export class SecondEngine {
 
   args(): string[] {
     return [
-      '--host', `unix://${this.#innerDir}/docker.sock`,
-      '--data-root', this.#dataRoot,
-      '--exec-root', this.#execRoot,
-      '--pidfile', `${this.#innerDir}/docker.pid`,
-      '--config-file', `${this.#innerDir}/daemon.json`,
-      '--bridge', this.bridge,
+      '--host',
+      `unix://${this.#innerDir}/docker.sock`,
+      '--data-root',
+      this.#dataRoot,
+      '--exec-root',
+      this.#execRoot,
+      '--pidfile',
+      `${this.#innerDir}/docker.pid`,
+      '--config-file',
+      `${this.#innerDir}/daemon.json`,
+      '--bridge',
+      this.bridge,
       '--iptables=false',
       '--ip-forward=false',
       // Containers that ignore SIGTERM must not hold a daemon shutdown for the default 15 s.
-      '--shutdown-timeout', '2',
+      '--shutdown-timeout',
+      '2',
       ...(this.place === 'host'
         ? []
         : [
             // Not the host Engine's /docker/<id> (the cgroup tree is the host's), nor the nested
             // Engine's containerd namespaces, should it share its containerd.
-            '--cgroup-parent', `/${this.#container}/hp-fault-${this.id}`,
-            '--containerd-namespace', `hp-fault-${this.id}`,
-            '--containerd-plugins-namespace', `hp-fault-${this.id}-plugins`,
+            '--cgroup-parent',
+            `/${this.#container}/hp-fault-${this.id}`,
+            '--containerd-namespace',
+            `hp-fault-${this.id}`,
+            '--containerd-plugins-namespace',
+            `hp-fault-${this.id}-plugins`,
           ]),
     ];
   }
@@ -245,13 +255,28 @@ export class SecondEngine {
       this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
       exited = () => child.exitCode !== null || child.signalCode !== null;
     } else {
-      const inspected = spawnSync('docker', ['-H', HOST_ENGINE, 'inspect', '--format', '{{.State.Pid}}', this.#container], { encoding: 'utf8' });
+      const inspected = spawnSync('docker', ['-H', HOST_ENGINE, 'inspect', '--format', '{{.State.Pid}}', this.#container], {
+        encoding: 'utf8',
+      });
       assert.equal(inspected.status, 0, `the nested Engine's container ${this.#container}: ${inspected.stderr}`);
       this.#containerPid = Number(inspected.stdout.trim());
       const script = 'mkdir -p "$1" && log=$2 && shift 2 && exec dockerd "$@" >>"$log" 2>&1';
       const launched = spawnSync(
         'docker',
-        ['-H', HOST_ENGINE, 'exec', '-d', this.#container, 'sh', '-c', script, 'sh', this.#dataRoot, `${this.#innerDir}/dockerd.log`, ...this.args()],
+        [
+          '-H',
+          HOST_ENGINE,
+          'exec',
+          '-d',
+          this.#container,
+          'sh',
+          '-c',
+          script,
+          'sh',
+          this.#dataRoot,
+          `${this.#innerDir}/dockerd.log`,
+          ...this.args(),
+        ],
         { encoding: 'utf8' },
       );
       assert.equal(launched.status, 0, `docker exec dockerd in ${this.#container}: ${launched.stderr}`);
@@ -275,11 +300,19 @@ export class SecondEngine {
     const pid = this.pid;
     assert.ok(pid !== undefined, 'the second dockerd answers but its process is not found');
     // In the nested Engine's PID namespace the pidfile holds the PID as seen there (NSpid's last).
-    assert.equal(pidfile, Number(/^NSpid:.*?(\d+)\s*$/m.exec(safeRead(`/proc/${pid}/status`))?.[1] ?? pid), 'the pidfile names the daemon that was started');
+    assert.equal(
+      pidfile,
+      Number(/^NSpid:.*?(\d+)\s*$/m.exec(safeRead(`/proc/${pid}/status`))?.[1] ?? pid),
+      'the pidfile names the daemon that was started',
+    );
     this.assertDocker0Kept();
     // The daemon that these tests stop is an Engine of the version the other tests use.
     const [mine, main] = await Promise.all([this.docker.version(), new Dockerode().version()]);
-    assert.equal(`${mine.Version} (API ${mine.ApiVersion})`, `${main.Version} (API ${main.ApiVersion})`, 'the second daemon is the main Engine\'s version');
+    assert.equal(
+      `${mine.Version} (API ${mine.ApiVersion})`,
+      `${main.Version} (API ${main.ApiVersion})`,
+      "the second daemon is the main Engine's version",
+    );
     this.version = `Docker Engine ${mine.Version} (API ${mine.ApiVersion}), ${this.place === 'host' ? "beside the host's Engine" : 'in the nested Engine 26'}`;
   }
 
@@ -330,7 +363,14 @@ export class SecondEngine {
     if (this.pid !== undefined) {
       // Gracefully first, so that the daemon unmounts and unplugs what it made.
       const containers = await this.docker.listContainers({ all: true }).catch(() => []);
-      await Promise.all(containers.map((c) => this.docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      await Promise.all(
+        containers.map((c) =>
+          this.docker
+            .getContainer(c.Id)
+            .remove({ force: true })
+            .catch(() => {}),
+        ),
+      );
       await this.stop();
     }
     this.#removeEverything();
@@ -368,7 +408,11 @@ export class SecondEngine {
     if (this.place === 'docker26') {
       for (const path of [this.#dataRoot, this.#execRoot]) rmSync(this.#seen(path), { recursive: true, force: true });
       for (const controller of safeReaddir('/sys/fs/cgroup')) {
-        spawnSync('find', [`/sys/fs/cgroup/${controller}/${this.#container}/hp-fault-${this.id}`, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', '+'], { stdio: 'ignore' });
+        spawnSync(
+          'find',
+          [`/sys/fs/cgroup/${controller}/${this.#container}/hp-fault-${this.id}`, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', '+'],
+          { stdio: 'ignore' },
+        );
       }
     }
     rmSync(this.dir, { recursive: true, force: true });

@@ -26,7 +26,6 @@ const CLUSTER = 'c1';
 const silent = pino({ level: 'silent' }) as FastifyBaseLogger;
 const deps = () => ({ secrets: new MemorySecretStore({}), logger: silent });
 
-
 describe('gke runtime', () => {
   let kube: KubeStandin;
   let gcp: GcpStandin;
@@ -47,7 +46,12 @@ describe('gke runtime', () => {
     });
     gcp = await startGcpStandin({
       project: PROJECT,
-      clusters: { [`projects/${PROJECT}/locations/${REGION}/clusters/${CLUSTER}`]: { endpoint: new URL(kube.url).host, caData: Buffer.from(kube.ca!).toString('base64') } },
+      clusters: {
+        [`projects/${PROJECT}/locations/${REGION}/clusters/${CLUSTER}`]: {
+          endpoint: new URL(kube.url).host,
+          caData: Buffer.from(kube.ca!).toString('base64'),
+        },
+      },
     });
     // ADC from the stand-in's metadata server only: no key file, no gcloud user credentials.
     gcloudDir = await mkdtemp(join(tmpdir(), 'hp-gcloud-'));
@@ -73,7 +77,11 @@ describe('gke runtime', () => {
     assert.ok(get.bearer !== undefined && gcp.issued.some((t) => t.token === get.bearer), 'the GKE API call carries an issued token');
 
     tokens.length = 0;
-    const spec = ProcessSpec.parse({ process_name: 'web', group: 'g', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80 }] } });
+    const spec = ProcessSpec.parse({
+      process_name: 'web',
+      group: 'g',
+      container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80 }] },
+    });
     await runtime.start(spec);
     let listed;
     for (let i = 0; i < 100 && listed?.status !== 'RUNNING'; i++) {
@@ -107,19 +115,28 @@ describe('gke runtime', () => {
       await runtime.list();
       assert.equal(fetched(), atStart + 1, 'the token endpoint is asked again');
       assert.equal(tokens.length, 3);
-      assert.ok(tokens.every((tok) => tok !== first && tok === gcp.issued.at(-1)!.token), 'every request carries the new token');
+      assert.ok(
+        tokens.every((tok) => tok !== first && tok === gcp.issued.at(-1)!.token),
+        'every request carries the new token',
+      );
     } finally {
       t.mock.timers.reset();
     }
   });
 
-  it('fails a request whose token cannot be renewed, naming Google\'s token service', async (t) => {
+  it("fails a request whose token cannot be renewed, naming Google's token service", async (t) => {
     const runtime = await createRuntime(config(), deps());
     gcp.fail('token', { status: 503, message: 'metadata server overloaded', grpcStatus: 'UNAVAILABLE' });
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     try {
       t.mock.timers.tick(58 * 60_000);
-      await rejectsWith(runtime.list(), 'runtime_unavailable', /Google's OAuth2 token service/, /getting an access token/, /project demo-project/);
+      await rejectsWith(
+        runtime.list(),
+        'runtime_unavailable',
+        /Google's OAuth2 token service/,
+        /getting an access token/,
+        /project demo-project/,
+      );
     } finally {
       t.mock.timers.reset();
       gcp.fail('token', undefined);
@@ -141,7 +158,12 @@ describe('gke runtime', () => {
     const calls = gcp.requests({ kind: 'getCluster' }).length;
     process.env['GOOGLE_CLOUD_PROJECT'] = 'other-project';
     try {
-      await rejectsWith(createRuntime(config(), deps()), 'invalid_config', /for project 'other-project'/, /configured for project 'demo-project'/);
+      await rejectsWith(
+        createRuntime(config(), deps()),
+        'invalid_config',
+        /for project 'other-project'/,
+        /configured for project 'demo-project'/,
+      );
     } finally {
       process.env['GOOGLE_CLOUD_PROJECT'] = PROJECT;
     }
@@ -151,7 +173,13 @@ describe('gke runtime', () => {
   it('says how to provide credentials when there are none', async () => {
     process.env['GOOGLE_APPLICATION_CREDENTIALS'] = join(gcloudDir, 'no-such-key.json');
     try {
-      await rejectsWith(createRuntime(config(), deps()), 'invalid_config', /no usable Google Application Default Credentials/, /GOOGLE_APPLICATION_CREDENTIALS/, /gcloud auth application-default login/);
+      await rejectsWith(
+        createRuntime(config(), deps()),
+        'invalid_config',
+        /no usable Google Application Default Credentials/,
+        /GOOGLE_APPLICATION_CREDENTIALS/,
+        /gcloud auth application-default login/,
+      );
     } finally {
       delete process.env['GOOGLE_APPLICATION_CREDENTIALS'];
     }
@@ -160,7 +188,10 @@ describe('gke runtime', () => {
   it('trusts only the CA that the GKE API gives', async () => {
     const other = await startKubeStandin({ https: true });
     try {
-      gcp.setCluster(`projects/${PROJECT}/locations/${REGION}/clusters/wrong-ca`, { endpoint: new URL(kube.url).host, caData: Buffer.from(other.ca!).toString('base64') });
+      gcp.setCluster(`projects/${PROJECT}/locations/${REGION}/clusters/wrong-ca`, {
+        endpoint: new URL(kube.url).host,
+        caData: Buffer.from(other.ca!).toString('base64'),
+      });
       const runtime = await createRuntime(config({ cluster_id: 'wrong-ca' }), deps());
       await rejectsWith(runtime.list(), 'runtime_unavailable', /certificate/i);
     } finally {
@@ -170,10 +201,16 @@ describe('gke runtime', () => {
 
   it('an unreachable GKE API: runtime_unavailable naming it, the project and the location', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
-    await rejectsWith(createRuntime(config({ gke_endpoint: closed }), deps()), 'runtime_unavailable', new RegExp(`the GKE API \\(${closed}\\)`), /project demo-project, location us-central1/, /ECONNREFUSED/);
+    await rejectsWith(
+      createRuntime(config({ gke_endpoint: closed }), deps()),
+      'runtime_unavailable',
+      new RegExp(`the GKE API \\(${closed}\\)`),
+      /project demo-project, location us-central1/,
+      /ECONNREFUSED/,
+    );
   });
 
-  it('access denied: runtime_forbidden with Google\'s message', async () => {
+  it("access denied: runtime_forbidden with Google's message", async () => {
     const message = `Required "container.clusters.get" permission(s) for "projects/${PROJECT}/locations/${REGION}/clusters/${CLUSTER}".`;
     gcp.fail('getCluster', { status: 403, message, grpcStatus: 'PERMISSION_DENIED' });
     try {

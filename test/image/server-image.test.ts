@@ -111,8 +111,26 @@ describe('the server container image', { skip: await dockerSkip() }, () => {
         uid: Number(uid), getuid: process.getuid(), node: process.versions.node, cwd: process.cwd(), codeWritable,
         exists: Object.fromEntries(paths.map((p) => [p, fs.existsSync(p)])),
       }));`;
-    const out = await must('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'node', IMAGE, '-e', probe, JSON.stringify(paths)]);
-    const seen = JSON.parse(out) as { uid: number; getuid: number; node: string; cwd: string; codeWritable: boolean; exists: Record<string, boolean> };
+    const out = await must('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--entrypoint',
+      'node',
+      IMAGE,
+      '-e',
+      probe,
+      JSON.stringify(paths),
+    ]);
+    const seen = JSON.parse(out) as {
+      uid: number;
+      getuid: number;
+      node: string;
+      cwd: string;
+      codeWritable: boolean;
+      exists: Record<string, boolean>;
+    };
     t.diagnostic(`uid ${seen.uid}, Node ${seen.node}, in ${seen.cwd}`);
     assert.notEqual(seen.uid, 0, '/proc/self/status: not root');
     assert.equal(seen.getuid, seen.uid);
@@ -120,8 +138,10 @@ describe('the server container image', { skip: await dockerSkip() }, () => {
     assert.equal(seen.codeWritable, false, 'the server cannot change its own code');
     for (const name of devOnly) assert.equal(seen.exists[`node_modules/${name}`], false, `dev dependency ${name} is in the image`);
     assert.equal(seen.exists['node_modules/.bin/node'], false);
-    for (const name of Object.keys(pkg.dependencies)) assert.equal(seen.exists[`node_modules/${name}`], true, `dependency ${name} is missing`);
-    for (const p of ['dist/cli/hydroplane.js', 'package.json', 'basic-config.yml', '/etc/hydroplane/config.yml']) assert.equal(seen.exists[p], true, p);
+    for (const name of Object.keys(pkg.dependencies))
+      assert.equal(seen.exists[`node_modules/${name}`], true, `dependency ${name} is missing`);
+    for (const p of ['dist/cli/hydroplane.js', 'package.json', 'basic-config.yml', '/etc/hydroplane/config.yml'])
+      assert.equal(seen.exists[p], true, p);
     assert.equal(seen.exists['dist/dashboard'], existsSync(join(ROOT, 'dist/dashboard')), 'dist/dashboard as the checkout has it');
   });
 
@@ -150,13 +170,24 @@ describe('the server container image', { skip: await dockerSkip() }, () => {
     await must('docker', ['network', 'create', run.network]);
     const port = await freePort();
     await must('docker', [
-      'run', '-d', '--name', SERVER, '--network', run.network,
-      '-p', `127.0.0.1:${port}:8000`,
-      '-e', `HYDROPLANE_API_TOKEN=${TOKEN}`,
-      '-v', `${config}:/etc/hydroplane/config.yml:ro`,
-      '-v', `${socket}:/var/run/docker.sock`,
-      '--group-add', String(socketGroup),
-      '--health-interval', '1s',
+      'run',
+      '-d',
+      '--name',
+      SERVER,
+      '--network',
+      run.network,
+      '-p',
+      `127.0.0.1:${port}:8000`,
+      '-e',
+      `HYDROPLANE_API_TOKEN=${TOKEN}`,
+      '-v',
+      `${config}:/etc/hydroplane/config.yml:ro`,
+      '-v',
+      `${socket}:/var/run/docker.sock`,
+      '--group-add',
+      String(socketGroup),
+      '--health-interval',
+      '1s',
       IMAGE,
     ]);
     const url = `http://127.0.0.1:${port}`;
@@ -188,7 +219,10 @@ describe('the server container image', { skip: await dockerSkip() }, () => {
     const created = await fetch(`${url}/process`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ process_name: name, container: { image_uri: TEST_IMAGE, ports: [{ container_port: 8080, host_port: hostPort }] } }),
+      body: JSON.stringify({
+        process_name: name,
+        container: { image_uri: TEST_IMAGE, ports: [{ container_port: 8080, host_port: hostPort }] },
+      }),
     });
     assert.equal(created.status, 201, await created.clone().text());
 

@@ -23,7 +23,11 @@ export async function apiError(call: Promise<unknown>): Promise<{ code: number; 
 }
 
 /** Polls until `check` returns a value other than undefined/false, or fails after the timeout. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 3000): Promise<T> {
+export async function waitFor<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 3000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

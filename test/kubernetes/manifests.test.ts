@@ -104,7 +104,11 @@ describe('Kubernetes manifests', () => {
   });
 
   it('makes a NodePort Service for a public process, one port unnamed', () => {
-    const spec = parse({ process_name: 'pub', has_public_ip: true, container: { image_uri: 'nginx', ports: [{ container_port: 80, host_port: 8080 }] } });
+    const spec = parse({
+      process_name: 'pub',
+      has_public_ip: true,
+      container: { image_uri: 'nginx', ports: [{ container_port: 80, host_port: 8080 }] },
+    });
     assert.deepEqual(serviceManifest(spec, 'default'), {
       apiVersion: 'v1',
       kind: 'Service',
@@ -115,7 +119,9 @@ describe('Kubernetes manifests', () => {
         ports: [{ port: 8080, targetPort: 80, protocol: 'TCP' }],
       },
     });
-    assert.deepEqual(deploymentManifest(spec, 'default').spec!.template.spec!.containers[0]!.ports, [{ containerPort: 80, protocol: 'TCP' }]);
+    assert.deepEqual(deploymentManifest(spec, 'default').spec!.template.spec!.containers[0]!.ports, [
+      { containerPort: 80, protocol: 'TCP' },
+    ]);
   });
 
   it('lists a container port once when several host ports publish it, and names never clash', () => {
@@ -142,7 +148,16 @@ describe('Kubernetes manifests', () => {
   });
 
   it('refuses a process secret without a key: a Kubernetes Secret is read one key at a time', () => {
-    const spec = parse({ process_name: 'web', container: { image_uri: 'nginx', env: [{ name: 'A', value: 'x' }, { name: 'TOKEN', value: { secret_name: 'tok' } }] } });
+    const spec = parse({
+      process_name: 'web',
+      container: {
+        image_uri: 'nginx',
+        env: [
+          { name: 'A', value: 'x' },
+          { name: 'TOKEN', value: { secret_name: 'tok' } },
+        ],
+      },
+    });
     assert.throws(
       () => deploymentManifest(spec, 'default'),
       (err: unknown) => {
@@ -205,7 +220,12 @@ describe('Kubernetes manifests', () => {
     });
     const credentials = await resolveRegistryCredentials(spec, async (ref) => `${ref.secret_name}.${ref.key}`);
     assert.deepEqual(credentials, { server: 'https://index.docker.io/v1/', username: 'hub.user', password: 'hub.pass' });
-    assert.equal(await resolveRegistryCredentials(parse({ process_name: 'open', container: { image_uri: 'nginx' } }), async () => assert.fail('no read')), undefined);
+    assert.equal(
+      await resolveRegistryCredentials(parse({ process_name: 'open', container: { image_uri: 'nginx' } }), async () =>
+        assert.fail('no read'),
+      ),
+      undefined,
+    );
   });
 
   it('makes objects that the official schemas accept', () => {

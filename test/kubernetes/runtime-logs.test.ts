@@ -95,7 +95,10 @@ describe('Kubernetes runtime: logs', () => {
     const labels = { app: 'foreign' };
     await apps.createNamespacedDeployment({
       namespace: 'default',
-      body: { metadata: { name: 'foreign', labels }, spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'x' }] } } } },
+      body: {
+        metadata: { name: 'foreign', labels },
+        spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'x' }] } } },
+      },
     });
     await assert.rejects(runtime.logs('foreign'), (err: unknown) => err instanceof HydroplaneError && err.code === 'process_not_found');
   });

@@ -16,7 +16,11 @@ import { rejectsWith } from '../support/assertions.ts';
 const IMAGE = 'nginxdemos/hello:plain-text';
 
 /** Starts a public process with one port, waits until it has an address; its Service's node port too. */
-async function startPublic(api: KubeStandin, rt: KubernetesRuntime, name: string): Promise<{ addresses: ProcessInfo['socket_addresses']; nodePort: number | undefined }> {
+async function startPublic(
+  api: KubeStandin,
+  rt: KubernetesRuntime,
+  name: string,
+): Promise<{ addresses: ProcessInfo['socket_addresses']; nodePort: number | undefined }> {
   await rt.start(spec({ process_name: name, has_public_ip: true, container: { ports: [{ container_port: 80 }] } }));
   const info = await waitFor(async () => {
     const i = await rt.get(name);
@@ -26,7 +30,10 @@ async function startPublic(api: KubeStandin, rt: KubernetesRuntime, name: string
   return { addresses: info.socket_addresses, nodePort: service.spec!.ports![0]!.nodePort };
 }
 
-function runtimeOn(api: KubeStandin, options: { requestTimeoutMs?: number; secrets?: Record<string, string>; logger?: KubernetesRuntimeLogger } = {}): KubernetesRuntime {
+function runtimeOn(
+  api: KubeStandin,
+  options: { requestTimeoutMs?: number; secrets?: Record<string, string>; logger?: KubernetesRuntimeLogger } = {},
+): KubernetesRuntime {
   return new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
     namespace: 'default',
     resolveSecret: secretResolver(new MemorySecretStore(options.secrets ?? {})),
@@ -37,7 +44,6 @@ function runtimeOn(api: KubeStandin, options: { requestTimeoutMs?: number; secre
 
 const spec = (input: Omit<ProcessSpecInput, 'container'> & { container?: Partial<ProcessSpecInput['container']> }) =>
   ProcessSpec.parse({ ...input, container: { image_uri: IMAGE, ...input.container } });
-
 
 // The shared contract that the Docker runtime passes too.
 {
@@ -69,7 +75,9 @@ describe('Kubernetes runtime', () => {
   it('starts a private process: a Deployment and a ClusterIP Service, STARTING then RUNNING', async () => {
     const name = uniqueName('web');
     api.controls.setPodStartDelay(300);
-    const started = await runtime.start(spec({ process_name: name, group: 'g1', container: { ports: [{ container_port: 80, host_port: 8080 }] } }));
+    const started = await runtime.start(
+      spec({ process_name: name, group: 'g1', container: { ports: [{ container_port: 80, host_port: 8080 }] } }),
+    );
     assert.equal(started.status, 'STARTING');
     assert.equal(started.group, 'g1');
     const service = await k8s.core.readNamespacedService({ namespace: 'default', name });
@@ -88,7 +96,13 @@ describe('Kubernetes runtime', () => {
 
   it('lists a public process at the external IP of the node running its pod, and the node port', async () => {
     const name = uniqueName('pub');
-    await runtime.start(spec({ process_name: name, has_public_ip: true, container: { ports: [{ container_port: 80 }, { container_port: 53, protocol: 'udp' }] } }));
+    await runtime.start(
+      spec({
+        process_name: name,
+        has_public_ip: true,
+        container: { ports: [{ container_port: 80 }, { container_port: 53, protocol: 'udp' }] },
+      }),
+    );
     const info = await waitStatus(name, 'RUNNING');
     const service = await k8s.core.readNamespacedService({ namespace: 'default', name });
     const [pod] = (await k8s.core.listNamespacedPod({ namespace: 'default', labelSelector: `hydroplane/process-id=${name}` })).items;
@@ -100,7 +114,7 @@ describe('Kubernetes runtime', () => {
     );
   });
 
-  it('falls back to the node\'s internal IP when it has no external one', async () => {
+  it("falls back to the node's internal IP when it has no external one", async () => {
     const solo = await startKubeStandin({ nodes: [{ name: 'private-node', internalIP: '10.1.2.3' }] });
     try {
       const { addresses, nodePort } = await startPublic(solo, runtimeOn(solo), uniqueName('inner'));
@@ -110,12 +124,14 @@ describe('Kubernetes runtime', () => {
     }
   });
 
-  it('lists public processes at their nodes\' internal IPs when it may not list nodes, and warns once', async () => {
+  it("lists public processes at their nodes' internal IPs when it may not list nodes, and warns once", async () => {
     const solo = await startKubeStandin({ nodes: [{ name: 'node-a', internalIP: '10.1.2.3', externalIP: '203.0.113.7' }] });
     const warnings: unknown[][] = [];
     const quiet = () => {};
     try {
-      const rt = runtimeOn(solo, { logger: { info: quiet, warn: (...args: unknown[]) => warnings.push(args), error: quiet, debug: quiet } });
+      const rt = runtimeOn(solo, {
+        logger: { info: quiet, warn: (...args: unknown[]) => warnings.push(args), error: quiet, debug: quiet },
+      });
       solo.controls.injectFault({ verb: 'list', resource: 'nodes' }, { status: 403 });
       const { addresses, nodePort } = await startPublic(solo, rt, uniqueName('norbac'));
       assert.deepEqual(addresses, [{ host: '10.1.2.3', port: nodePort, is_public: true }]);
@@ -135,7 +151,10 @@ describe('Kubernetes runtime', () => {
     await runtime.start(spec({ process_name: name }));
     const info = await waitStatus(name, 'RUNNING');
     assert.deepEqual(info.socket_addresses, []);
-    assert.equal(api.controls.objects('services', 'default').some((s) => s.metadata.name === name), false);
+    assert.equal(
+      api.controls.objects('services', 'default').some((s) => s.metadata.name === name),
+      false,
+    );
     await runtime.stop(name);
     assert.equal(await runtime.get(name), undefined);
   });
@@ -161,7 +180,9 @@ describe('Kubernetes runtime', () => {
   it('reports a missing Kubernetes Secret as CreateContainerConfigError, and runs once it exists', async () => {
     const name = uniqueName('needs');
     const secret = uniqueName('db');
-    await runtime.start(spec({ process_name: name, container: { env: [{ name: 'PASSWORD', value: { secret_name: secret, key: 'password' } }] } }));
+    await runtime.start(
+      spec({ process_name: name, container: { env: [{ name: 'PASSWORD', value: { secret_name: secret, key: 'password' } }] } }),
+    );
     const deployment = await k8s.apps.readNamespacedDeployment({ namespace: 'default', name });
     assert.deepEqual(JSON.parse(JSON.stringify(deployment.spec!.template.spec!.containers[0]!.env)), [
       { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: secret, key: 'password' } } },
@@ -186,22 +207,39 @@ describe('Kubernetes runtime', () => {
   it('answers process_exists for a name in use, and leaves the live process alone', async () => {
     const name = uniqueName('dup');
     await runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } }));
-    await rejectsWith(runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } })), 'process_exists', new RegExp(`'${name}' already exists`));
+    await rejectsWith(
+      runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } })),
+      'process_exists',
+      new RegExp(`'${name}' already exists`),
+    );
     assert.ok(await runtime.get(name));
     await k8s.core.readNamespacedService({ namespace: 'default', name });
   });
 
   it('undoes the Deployment when the Service cannot be created', async () => {
     const name = uniqueName('atomic');
-    const fault = api.controls.injectFault({ verb: 'create', resource: 'services' }, { status: 500, message: 'etcdserver: request timed out' });
+    const fault = api.controls.injectFault(
+      { verb: 'create', resource: 'services' },
+      { status: 500, message: 'etcdserver: request timed out' },
+    );
     try {
-      await rejectsWith(runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } })), 'runtime_error', /etcdserver: request timed out/);
+      await rejectsWith(
+        runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } })),
+        'runtime_error',
+        /etcdserver: request timed out/,
+      );
     } finally {
       fault.remove();
     }
-    assert.equal(api.controls.objects('deployments', 'default').some((d) => d.metadata.name === name), false);
+    assert.equal(
+      api.controls.objects('deployments', 'default').some((d) => d.metadata.name === name),
+      false,
+    );
     await api.controls.settle();
-    assert.equal(api.controls.objects('pods', 'default').some((p) => p.metadata.labels?.['hydroplane/process-id'] === name), false);
+    assert.equal(
+      api.controls.objects('pods', 'default').some((p) => p.metadata.labels?.['hydroplane/process-id'] === name),
+      false,
+    );
     assert.equal(await runtime.get(name), undefined);
     // The name is free again.
     await runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } }));
@@ -218,30 +256,50 @@ describe('Kubernetes runtime', () => {
     } finally {
       fault.remove();
     }
-    assert.equal(api.controls.objects('secrets', 'default').some((s) => s.metadata.name === name), false);
+    assert.equal(
+      api.controls.objects('secrets', 'default').some((s) => s.metadata.name === name),
+      false,
+    );
   });
 
   it('logs in to a private registry with a pull Secret that goes with the process', async () => {
     const name = uniqueName('private');
     await runtime.start(
-      spec({ process_name: name, group: 'pulls', container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } } }),
+      spec({
+        process_name: name,
+        group: 'pulls',
+        container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } },
+      }),
     );
     const secret = await k8s.core.readNamespacedSecret({ namespace: 'default', name });
     assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
     assert.deepEqual(secret.metadata!.labels, { 'hydroplane/process-id': name, 'hydroplane/group-id': 'pulls' });
     const config = JSON.parse(Buffer.from(secret.data!['.dockerconfigjson']!, 'base64').toString());
-    assert.deepEqual(config.auths['ghcr.io'], { username: 'robot', password: 's3cret', auth: Buffer.from('robot:s3cret').toString('base64') });
+    assert.deepEqual(config.auths['ghcr.io'], {
+      username: 'robot',
+      password: 's3cret',
+      auth: Buffer.from('robot:s3cret').toString('base64'),
+    });
     const deployment = await k8s.apps.readNamespacedDeployment({ namespace: 'default', name });
-    assert.deepEqual(deployment.spec!.template.spec!.imagePullSecrets!.map((s) => s.name), [name]);
+    assert.deepEqual(
+      deployment.spec!.template.spec!.imagePullSecrets!.map((s) => s.name),
+      [name],
+    );
 
     assert.deepEqual(await runtime.stopGroup('pulls'), [name]);
-    assert.equal(api.controls.objects('secrets', 'default').some((s) => s.metadata.name === name), false);
+    assert.equal(
+      api.controls.objects('secrets', 'default').some((s) => s.metadata.name === name),
+      false,
+    );
   });
 
   it('refuses a process secret without a key before creating anything', async () => {
     const name = uniqueName('nokey');
     api.controls.resetRequests();
-    const err = await rejectsWith(runtime.start(spec({ process_name: name, container: { env: [{ name: 'T', value: { secret_name: 'tok' } }] } })), 'unsupported');
+    const err = await rejectsWith(
+      runtime.start(spec({ process_name: name, container: { env: [{ name: 'T', value: { secret_name: 'tok' } }] } })),
+      'unsupported',
+    );
     assert.equal(err.status, 422);
     assert.equal(api.controls.count(), 0);
   });
@@ -254,7 +312,10 @@ describe('Kubernetes runtime', () => {
       /the Kubernetes API refused process '.*': Deployment\.apps ".*" is invalid: spec\.template\.spec\.containers\[0\]\.env\[0\]\.valueFrom\.secretKeyRef\.key: Invalid value: "not a key!"/,
     );
     assert.equal(err.status, 422);
-    assert.deepEqual(err.fields?.map((f) => f.path), ['container.env[0].value']);
+    assert.deepEqual(
+      err.fields?.map((f) => f.path),
+      ['container.env[0].value'],
+    );
   });
 
   it('makes a constant number of API calls per list, whatever the number of processes', async () => {
@@ -264,14 +325,26 @@ describe('Kubernetes runtime', () => {
       const startMany = (from: number, to: number) =>
         Promise.all(
           Array.from({ length: to - from }, (_, i) =>
-            rt.start(spec({ process_name: `many-${from + i}`, has_public_ip: (from + i) % 2 === 0, container: { ports: [{ container_port: 80 }] } })),
+            rt.start(
+              spec({
+                process_name: `many-${from + i}`,
+                has_public_ip: (from + i) % 2 === 0,
+                container: { ports: [{ container_port: 80 }] },
+              }),
+            ),
           ),
         );
       const callsPerList = async () => {
         await waitFor(async () => (await rt.list()).every((p) => p.status === 'RUNNING'), 'all running', 10_000);
         solo.controls.resetRequests();
         const listed = await rt.list();
-        return { processes: listed.length, calls: solo.controls.requests().map((r) => `${r.verb} ${r.resource}`).sort() };
+        return {
+          processes: listed.length,
+          calls: solo.controls
+            .requests()
+            .map((r) => `${r.verb} ${r.resource}`)
+            .sort(),
+        };
       };
       await startMany(0, 10);
       const ten = await callsPerList();
@@ -291,9 +364,15 @@ describe('Kubernetes runtime', () => {
     try {
       const err = await rejectsWith(runtime.list(), 'runtime_forbidden');
       assert.equal(err.status, 502);
-      assert.match(err.message, /^the kubernetes runtime may not list pods in namespace 'default': RBAC refused it while listing processes/);
+      assert.match(
+        err.message,
+        /^the kubernetes runtime may not list pods in namespace 'default': RBAC refused it while listing processes/,
+      );
       assert.match(err.message, /the 'list' verb on 'pods'/);
-      assert.match(err.message, /User "system:serviceaccount:hydroplane:hydroplane" cannot list resource "pods" in API group "" in the namespace "default"/);
+      assert.match(
+        err.message,
+        /User "system:serviceaccount:hydroplane:hydroplane" cannot list resource "pods" in API group "" in the namespace "default"/,
+      );
     } finally {
       fault.remove();
     }
@@ -305,10 +384,17 @@ describe('Kubernetes runtime', () => {
       namespace: 'default',
       body: {
         metadata: { name, labels: { app: name } },
-        spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+        spec: {
+          selector: { matchLabels: { app: name } },
+          template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
       },
     });
-    await rejectsWith(runtime.stop(name), 'process_not_found', /a Deployment of that name exists in namespace 'default', but Hydroplane does not manage it, so it is left alone/);
+    await rejectsWith(
+      runtime.stop(name),
+      'process_not_found',
+      /a Deployment of that name exists in namespace 'default', but Hydroplane does not manage it, so it is left alone/,
+    );
     await rejectsWith(runtime.start(spec({ process_name: name })), 'name_taken', /Hydroplane does not manage/);
     assert.equal(await runtime.get(name), undefined);
     assert.ok(!(await runtime.list()).some((p) => p.process_name === name));
@@ -327,10 +413,16 @@ describe('Kubernetes runtime', () => {
       namespace: 'default',
       body: {
         metadata: { name: actual, labels },
-        spec: { selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+        spec: {
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } },
+        },
       },
     });
-    await waitFor(() => api.controls.objects('pods', 'default').some((p) => p.metadata.labels?.['hydroplane/process-id'] === shown), 'its pod');
+    await waitFor(
+      () => api.controls.objects('pods', 'default').some((p) => p.metadata.labels?.['hydroplane/process-id'] === shown),
+      'its pod',
+    );
     assert.ok(!(await runtime.list()).some((p) => p.process_name === shown || p.process_name === actual));
     assert.deepEqual(await runtime.list({ group }), []);
     assert.equal(await runtime.get(shown), undefined);
@@ -352,7 +444,7 @@ describe('Kubernetes runtime', () => {
     }
   });
 
-  it('stops a group: its Deployments and Services, not the other group\'s', async () => {
+  it("stops a group: its Deployments and Services, not the other group's", async () => {
     const a = uniqueName('ga');
     const b = uniqueName('gb');
     const group = uniqueName('grp');
@@ -362,7 +454,10 @@ describe('Kubernetes runtime', () => {
     const services = api.controls.objects('services', 'default').map((s) => s.metadata.name);
     assert.ok(!services.includes(a));
     assert.ok(services.includes(b));
-    assert.deepEqual((await runtime.list({ group: `${group}-other` })).map((p) => p.process_name), [b]);
+    assert.deepEqual(
+      (await runtime.list({ group: `${group}-other` })).map((p) => p.process_name),
+      [b],
+    );
   });
 
   it('cleans up a leftover Service of ours: start replaces it, stop removes it', async () => {
@@ -370,7 +465,10 @@ describe('Kubernetes runtime', () => {
     const leftover = { metadata: { name, labels: { 'hydroplane/process-id': name } }, spec: { ports: [{ port: 80 }] } };
     await k8s.core.createNamespacedService({ namespace: 'default', body: leftover });
     await runtime.stop(name);
-    assert.equal(api.controls.objects('services', 'default').some((s) => s.metadata.name === name), false);
+    assert.equal(
+      api.controls.objects('services', 'default').some((s) => s.metadata.name === name),
+      false,
+    );
 
     await k8s.core.createNamespacedService({ namespace: 'default', body: leftover });
     await runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 8080, host_port: 81 }] } }));
@@ -378,29 +476,48 @@ describe('Kubernetes runtime', () => {
     assert.equal(service.spec!.ports![0]!.port, 81);
   });
 
-  it('reuses a leftover pull Secret of ours, and refuses to take over someone else\'s', async () => {
+  it("reuses a leftover pull Secret of ours, and refuses to take over someone else's", async () => {
     const private_ = (name: string) =>
-      spec({ process_name: name, container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } } });
+      spec({
+        process_name: name,
+        container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } },
+      });
     const stale = uniqueName('stale');
     await k8s.core.createNamespacedSecret({
       namespace: 'default',
-      body: { metadata: { name: stale, labels: { 'hydroplane/process-id': stale } }, type: 'kubernetes.io/dockerconfigjson', stringData: { '.dockerconfigjson': '{"auths":{}}' } },
+      body: {
+        metadata: { name: stale, labels: { 'hydroplane/process-id': stale } },
+        type: 'kubernetes.io/dockerconfigjson',
+        stringData: { '.dockerconfigjson': '{"auths":{}}' },
+      },
     });
     await runtime.start(private_(stale));
     const secret = await k8s.core.readNamespacedSecret({ namespace: 'default', name: stale });
-    assert.ok(JSON.parse(Buffer.from(secret.data!['.dockerconfigjson']!, 'base64').toString()).auths['ghcr.io'], 'the credentials were written');
+    assert.ok(
+      JSON.parse(Buffer.from(secret.data!['.dockerconfigjson']!, 'base64').toString()).auths['ghcr.io'],
+      'the credentials were written',
+    );
 
     const taken = uniqueName('taken');
     await k8s.core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: taken }, stringData: { a: 'b' } } });
     await rejectsWith(runtime.start(private_(taken)), 'name_taken', /a Secret of that name that Hydroplane does not manage exists/);
-    assert.equal(api.controls.objects('deployments', 'default').some((d) => d.metadata.name === taken), false);
-    assert.deepEqual((await k8s.core.readNamespacedSecret({ namespace: 'default', name: taken })).data, { a: Buffer.from('b').toString('base64') });
+    assert.equal(
+      api.controls.objects('deployments', 'default').some((d) => d.metadata.name === taken),
+      false,
+    );
+    assert.deepEqual((await k8s.core.readNamespacedSecret({ namespace: 'default', name: taken })).data, {
+      a: Buffer.from('b').toString('base64'),
+    });
   });
 
   it('says when the namespace does not exist', async () => {
     const elsewhere = new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), { namespace: 'nowhere' });
     assert.deepEqual(await elsewhere.list(), []);
-    await rejectsWith(elsewhere.start(spec({ process_name: uniqueName('lost') })), 'runtime_error', /namespace 'nowhere' does not exist in the cluster at http:\/\/127\.0\.0\.1:\d+: create it, or set namespace in the runtime config/);
+    await rejectsWith(
+      elsewhere.start(spec({ process_name: uniqueName('lost') })),
+      'runtime_error',
+      /namespace 'nowhere' does not exist in the cluster at http:\/\/127\.0\.0\.1:\d+: create it, or set namespace in the runtime config/,
+    );
   });
 
   it('does not take a terminating pod of a stopped process for its restarted namesake', async () => {
@@ -455,7 +572,12 @@ describe('Kubernetes runtime without a cluster', () => {
     const rt = new KubernetesRuntime(kc, { namespace: 'default', type: 'eks' });
     const err = await rejectsWith(rt.list(), 'runtime_unavailable');
     assert.equal(err.status, 503);
-    assert.match(err.message, new RegExp(`^the eks runtime cannot reach the Kubernetes API server at http://127\\.0\\.0\\.1:${port} while listing processes \\(ECONNREFUSED`));
+    assert.match(
+      err.message,
+      new RegExp(
+        `^the eks runtime cannot reach the Kubernetes API server at http://127\\.0\\.0\\.1:${port} while listing processes \\(ECONNREFUSED`,
+      ),
+    );
   });
 
   it('reads a kubeconfig context, and names the known ones when asked for another', async () => {
@@ -463,11 +585,17 @@ describe('Kubernetes runtime without a cluster', () => {
     assert.equal(kubeConfigFor({ kubeconfig: api.kubeconfigPath, context: 'standin' }).getCurrentContext(), 'standin');
     assert.throws(
       () => kubeConfigFor({ kubeconfig: api.kubeconfigPath, context: 'prod' }),
-      (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /context 'prod' is not in the kubeconfig; it has 'standin'/.test(err.message),
+      (err: unknown) =>
+        err instanceof HydroplaneError &&
+        err.code === 'invalid_config' &&
+        /context 'prod' is not in the kubeconfig; it has 'standin'/.test(err.message),
     );
     assert.throws(
       () => kubeConfigFor({ kubeconfig: '/nonexistent/kubeconfig' }),
-      (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /cannot read the kubeconfig \/nonexistent\/kubeconfig/.test(err.message),
+      (err: unknown) =>
+        err instanceof HydroplaneError &&
+        err.code === 'invalid_config' &&
+        /cannot read the kubeconfig \/nonexistent\/kubeconfig/.test(err.message),
     );
   });
 });

@@ -11,7 +11,11 @@ function deployment(name: string): V1Deployment {
   const labels = { app: name };
   return {
     metadata: { name, labels },
-    spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: { metadata: { labels }, spec: { containers: [{ name: 'main', image: 'nginx:1.27' }] } },
+    },
   };
 }
 
@@ -55,7 +59,10 @@ describe('kube stand-in: pod logs', () => {
 
     api.controls.setPodStartDelay(60_000);
     await clients.apps.createNamespacedDeployment({ namespace: 'default', body: deployment('slow') });
-    const pod = await waitFor(async () => (await clients.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=slow' })).items[0]?.metadata?.name, 'a pod');
+    const pod = await waitFor(
+      async () => (await clients.core.listNamespacedPod({ namespace: 'default', labelSelector: 'app=slow' })).items[0]?.metadata?.name,
+      'a pod',
+    );
     const waiting = await apiError(clients.core.readNamespacedPodLog({ namespace: 'default', name: pod, container: 'main' }));
     assert.equal(waiting.code, 400);
     assert.match(waiting.status.message, /is waiting to start: ContainerCreating/);

@@ -61,7 +61,11 @@ describe('real cluster: a process runs', () => {
   });
 
   it('starts a process, reports it RUNNING with its cluster address, and stops it', { skip, timeout: STARTUP_MS + 60_000 }, async () => {
-    const spec = ProcessSpec.parse({ process_name: name, group: `${prefix}g`, container: { image_uri: image, ports: [{ container_port: 80 }] } });
+    const spec = ProcessSpec.parse({
+      process_name: name,
+      group: `${prefix}g`,
+      container: { image_uri: image, ports: [{ container_port: 80 }] },
+    });
     const started = await runtime.start(spec);
     assert.equal(started.process_name, name);
     assert.equal(started.status, 'STARTING');
@@ -80,7 +84,10 @@ describe('real cluster: a process runs', () => {
     assert.equal(info.socket_addresses[0]!.is_public, false);
 
     const listed = await runtime.list({ group: `${prefix}g` });
-    assert.deepEqual(listed.map((p) => p.process_name), [name]);
+    assert.deepEqual(
+      listed.map((p) => p.process_name),
+      [name],
+    );
 
     await runtime.stop(name);
     assert.equal(await runtime.get(name), undefined);

@@ -64,7 +64,16 @@ describe('Fernet', () => {
   it('rejects truncated, empty and non-base64 tokens without naming the plaintext', () => {
     const fernet = new Fernet(randomBytes(32));
     const token = fernet.encrypt('hunter2');
-    for (const bad of ['', 'gA', token.slice(0, 40), token.slice(0, -4), `${token}AAAA`, token.replace(/[A-Za-z]/, '+'), `${token.slice(0, 10)} ${token.slice(10)}`, `${token}=`]) {
+    for (const bad of [
+      '',
+      'gA',
+      token.slice(0, 40),
+      token.slice(0, -4),
+      `${token}AAAA`,
+      token.replace(/[A-Za-z]/, '+'),
+      `${token.slice(0, 10)} ${token.slice(10)}`,
+      `${token}=`,
+    ]) {
       assert.throws(
         () => fernet.decrypt(bad),
         (err: unknown) => err instanceof InvalidFernetToken && !err.message.includes('hunter2'),

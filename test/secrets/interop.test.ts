@@ -25,7 +25,20 @@ function works(command: string, args: string[]): boolean {
   }
 }
 
-const opensslKdf = works('openssl', ['kdf', '-keylen', '32', '-kdfopt', 'digest:SHA256', '-kdfopt', 'pass:x', '-kdfopt', 'salt:y', '-kdfopt', 'iter:1', 'PBKDF2']);
+const opensslKdf = works('openssl', [
+  'kdf',
+  '-keylen',
+  '32',
+  '-kdfopt',
+  'digest:SHA256',
+  '-kdfopt',
+  'pass:x',
+  '-kdfopt',
+  'salt:y',
+  '-kdfopt',
+  'iter:1',
+  'PBKDF2',
+]);
 const pythonFernet = works('python3', ['-c', 'import cryptography.fernet']);
 
 const PASSWORD = 'pässwörd with spaces & $ymbols';
@@ -41,51 +54,55 @@ async function openssl(...args: string[]): Promise<string> {
   return stdout;
 }
 
-describe('interop with an openssl implementation of the format', { skip: opensslKdf ? false : 'openssl has no kdf command (OpenSSL 3 is needed)' }, () => {
-  for (const [index, [name, value]] of CASES.entries()) {
-    it(`opens a store that openssl made and reads ${JSON.stringify(name)}`, async () => {
-      const dir = join(root, `from-openssl-${index}`);
-      await openssl('make', dir, PASSWORD, name, value);
-      const store = await LocalSecretStore.open(dir, PASSWORD);
-      assert.equal(await store.get(name), value);
-    });
-  }
-
-  it('reads one key of a JSON secret that openssl wrote', async () => {
-    const dir = join(root, 'from-openssl-json');
-    await openssl('make', dir, PASSWORD, 'creds', '{"user": "u1", "token": "t1"}');
-    assert.equal(await (await LocalSecretStore.open(dir, PASSWORD)).get('creds', 'token'), 't1');
-  });
-
-  it('refuses the wrong password on a store that openssl made', async () => {
-    const dir = join(root, 'from-openssl-wrong');
-    await openssl('make', dir, PASSWORD, 'n', 'v');
-    await assert.rejects(
-      LocalSecretStore.open(dir, 'not it'),
-      (err: unknown) => err instanceof HydroplaneError && err.code === 'secrets_unavailable' && /wrong password/.test(err.message),
-    );
-  });
-
-  it('writes a store whose sentinel and secrets openssl verifies and decrypts', async () => {
-    const dir = join(root, 'to-openssl');
-    const store = await LocalSecretStore.init(dir, PASSWORD);
-    for (const [name, value] of CASES) {
-      await store.add(name, value);
-      assert.equal(await openssl('read', dir, PASSWORD, name), value);
+describe(
+  'interop with an openssl implementation of the format',
+  { skip: opensslKdf ? false : 'openssl has no kdf command (OpenSSL 3 is needed)' },
+  () => {
+    for (const [index, [name, value]] of CASES.entries()) {
+      it(`opens a store that openssl made and reads ${JSON.stringify(name)}`, async () => {
+        const dir = join(root, `from-openssl-${index}`);
+        await openssl('make', dir, PASSWORD, name, value);
+        const store = await LocalSecretStore.open(dir, PASSWORD);
+        assert.equal(await store.get(name), value);
+      });
     }
-  });
 
-  it('is caught by openssl when a token we wrote is altered, or the password is wrong', async () => {
-    const dir = join(root, 'to-openssl-tampered');
-    const store = await LocalSecretStore.init(dir, PASSWORD);
-    await store.add('n', 'value');
-    await assert.rejects(openssl('read', dir, 'not it', 'n'), (err: { code?: number }) => err.code === 3);
-    const file = join(dir, secretFileName('n'));
-    const token = await readFile(file, 'ascii');
-    await writeFile(file, token.slice(0, 30) + (token[30] === 'A' ? 'B' : 'A') + token.slice(31));
-    await assert.rejects(openssl('read', dir, PASSWORD, 'n'), (err: { code?: number }) => err.code === 4);
-  });
-});
+    it('reads one key of a JSON secret that openssl wrote', async () => {
+      const dir = join(root, 'from-openssl-json');
+      await openssl('make', dir, PASSWORD, 'creds', '{"user": "u1", "token": "t1"}');
+      assert.equal(await (await LocalSecretStore.open(dir, PASSWORD)).get('creds', 'token'), 't1');
+    });
+
+    it('refuses the wrong password on a store that openssl made', async () => {
+      const dir = join(root, 'from-openssl-wrong');
+      await openssl('make', dir, PASSWORD, 'n', 'v');
+      await assert.rejects(
+        LocalSecretStore.open(dir, 'not it'),
+        (err: unknown) => err instanceof HydroplaneError && err.code === 'secrets_unavailable' && /wrong password/.test(err.message),
+      );
+    });
+
+    it('writes a store whose sentinel and secrets openssl verifies and decrypts', async () => {
+      const dir = join(root, 'to-openssl');
+      const store = await LocalSecretStore.init(dir, PASSWORD);
+      for (const [name, value] of CASES) {
+        await store.add(name, value);
+        assert.equal(await openssl('read', dir, PASSWORD, name), value);
+      }
+    });
+
+    it('is caught by openssl when a token we wrote is altered, or the password is wrong', async () => {
+      const dir = join(root, 'to-openssl-tampered');
+      const store = await LocalSecretStore.init(dir, PASSWORD);
+      await store.add('n', 'value');
+      await assert.rejects(openssl('read', dir, 'not it', 'n'), (err: { code?: number }) => err.code === 3);
+      const file = join(dir, secretFileName('n'));
+      const token = await readFile(file, 'ascii');
+      await writeFile(file, token.slice(0, 30) + (token[30] === 'A' ? 'B' : 'A') + token.slice(31));
+      await assert.rejects(openssl('read', dir, PASSWORD, 'n'), (err: { code?: number }) => err.code === 4);
+    });
+  },
+);
 
 // The original's own code path, in a few lines: PBKDF2HMAC + Fernet from `cryptography`.
 const PYTHON = `
@@ -111,19 +128,23 @@ else:
     sys.stdout.write(f.decrypt(open(path, 'rb').read()).decode('utf-8'))
 `;
 
-describe("interop with Python's cryptography, the original's library", { skip: pythonFernet ? false : 'python3 with cryptography is not installed' }, () => {
-  it('opens a store made the way the original makes it', async () => {
-    const dir = join(root, 'from-python');
-    await run('python3', ['-c', PYTHON, 'make', dir, PASSWORD, 'db', '{"password": "pw1"}']);
-    const store = await LocalSecretStore.open(dir, PASSWORD);
-    assert.equal(await store.get('db', 'password'), 'pw1');
-  });
+describe(
+  "interop with Python's cryptography, the original's library",
+  { skip: pythonFernet ? false : 'python3 with cryptography is not installed' },
+  () => {
+    it('opens a store made the way the original makes it', async () => {
+      const dir = join(root, 'from-python');
+      await run('python3', ['-c', PYTHON, 'make', dir, PASSWORD, 'db', '{"password": "pw1"}']);
+      const store = await LocalSecretStore.open(dir, PASSWORD);
+      assert.equal(await store.get('db', 'password'), 'pw1');
+    });
 
-  it('writes a store that the original reads', async () => {
-    const dir = join(root, 'to-python');
-    const store = await LocalSecretStore.init(dir, PASSWORD);
-    await store.add('db', 'value ✓\n');
-    const { stdout } = await run('python3', ['-c', PYTHON, 'read', dir, PASSWORD, 'db'], { encoding: 'utf8' });
-    assert.equal(stdout, 'value ✓\n');
-  });
-});
+    it('writes a store that the original reads', async () => {
+      const dir = join(root, 'to-python');
+      const store = await LocalSecretStore.init(dir, PASSWORD);
+      await store.add('db', 'value ✓\n');
+      const { stdout } = await run('python3', ['-c', PYTHON, 'read', dir, PASSWORD, 'db'], { encoding: 'utf8' });
+      assert.equal(stdout, 'value ✓\n');
+    });
+  },
+);

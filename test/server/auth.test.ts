@@ -37,7 +37,15 @@ describe('API token', () => {
   it('guards every route but the health check, unknown routes and docs included', async () => {
     const app = await buildApp({ runtime: new FakeRuntime(), logger: false, apiToken: token });
     assert.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
-    for (const [method, url] of [['DELETE', '/process/a'], ['GET', '/group/g'], ['DELETE', '/group/g'], ['GET', '/process/a'], ['GET', '/openapi.json'], ['GET', '/docs'], ['GET', '/nowhere']] as const) {
+    for (const [method, url] of [
+      ['DELETE', '/process/a'],
+      ['GET', '/group/g'],
+      ['DELETE', '/group/g'],
+      ['GET', '/process/a'],
+      ['GET', '/openapi.json'],
+      ['GET', '/docs'],
+      ['GET', '/nowhere'],
+    ] as const) {
       assert.equal((await app.inject({ method, url })).statusCode, 401, `${method} ${url}`);
     }
   });

@@ -20,8 +20,14 @@ const corpus: Array<{ what: string; method?: 'POST' | 'GET' | 'DELETE' | 'PUT'; 
   { what: 'no container', body: '{"process_name": "web"}' },
   { what: 'a numeric name', body: '{"process_name": 12, "container": {"image_uri": "nginx"}}' },
   { what: 'a boolean port', body: '{"process_name": "web", "container": {"image_uri": "nginx", "ports": [{"container_port": true}]}}' },
-  { what: 'a port above range', body: '{"process_name": "web", "container": {"image_uri": "nginx", "ports": [{"container_port": 70000}]}}' },
-  { what: 'a huge numeric string', body: `{"process_name": "web", "container": {"image_uri": "nginx", "ports": [{"container_port": "${'9'.repeat(400)}"}]}}` },
+  {
+    what: 'a port above range',
+    body: '{"process_name": "web", "container": {"image_uri": "nginx", "ports": [{"container_port": 70000}]}}',
+  },
+  {
+    what: 'a huge numeric string',
+    body: `{"process_name": "web", "container": {"image_uri": "nginx", "ports": [{"container_port": "${'9'.repeat(400)}"}]}}`,
+  },
   { what: 'an exponent port', body: '{"process_name": "web", "container": {"image_uri": "nginx", "ports": [{"container_port": 1e400}]}}' },
   { what: 'a negative memory', body: '{"process_name": "web", "container": {"image_uri": "nginx", "resource_limit": {"memory_mib": -1}}}' },
   { what: 'NaN-like cpu', body: '{"process_name": "web", "container": {"image_uri": "nginx", "resource_limit": {"cpu_vcpu": "NaN"}}}' },
@@ -33,12 +39,36 @@ const corpus: Array<{ what: string; method?: 'POST' | 'GET' | 'DELETE' | 'PUT'; 
   { what: 'an image with spaces', body: JSON.stringify({ process_name: 'web', container: { image_uri: 'nginx; rm -rf /' } }) },
   { what: 'an unknown field', url: '/process?fieldValidation=Strict', body: JSON.stringify({ ...ok, colour: 'red' }) },
   { what: '__proto__', body: '{"process_name": "web", "container": {"image_uri": "nginx"}, "__proto__": {"admin": true}}' },
-  { what: 'constructor.prototype', body: '{"process_name": "web", "container": {"image_uri": "nginx"}, "constructor": {"prototype": {"admin": true}}}' },
-  { what: 'deep nesting', body: `{"process_name": "web", "container": {"image_uri": "nginx", "env": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}` },
-  { what: 'a deeply nested env value', body: `{"process_name": "web", "container": {"image_uri": "nginx", "env": [{"name": "A", "value": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}]}}` },
-  { what: 'too many ports', body: JSON.stringify({ process_name: 'web', container: { image_uri: 'nginx', ports: Array.from({ length: 300 }, (_, i) => ({ container_port: i + 1 })) } }) },
-  { what: 'too many env entries', body: JSON.stringify({ process_name: 'web', container: { image_uri: 'nginx', env: Array.from({ length: 2000 }, (_, i) => ({ name: `V${i}`, value: 'x' })) } }) },
-  { what: 'a body over the limit', body: JSON.stringify({ ...ok, container: { image_uri: 'nginx', command: ['x'.repeat(2 * 1024 * 1024)] } }) },
+  {
+    what: 'constructor.prototype',
+    body: '{"process_name": "web", "container": {"image_uri": "nginx"}, "constructor": {"prototype": {"admin": true}}}',
+  },
+  {
+    what: 'deep nesting',
+    body: `{"process_name": "web", "container": {"image_uri": "nginx", "env": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`,
+  },
+  {
+    what: 'a deeply nested env value',
+    body: `{"process_name": "web", "container": {"image_uri": "nginx", "env": [{"name": "A", "value": ${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}]}}`,
+  },
+  {
+    what: 'too many ports',
+    body: JSON.stringify({
+      process_name: 'web',
+      container: { image_uri: 'nginx', ports: Array.from({ length: 300 }, (_, i) => ({ container_port: i + 1 })) },
+    }),
+  },
+  {
+    what: 'too many env entries',
+    body: JSON.stringify({
+      process_name: 'web',
+      container: { image_uri: 'nginx', env: Array.from({ length: 2000 }, (_, i) => ({ name: `V${i}`, value: 'x' })) },
+    }),
+  },
+  {
+    what: 'a body over the limit',
+    body: JSON.stringify({ ...ok, container: { image_uri: 'nginx', command: ['x'.repeat(2 * 1024 * 1024)] } }),
+  },
   { what: 'form data', body: 'process_name=web', contentType: 'application/x-www-form-urlencoded' },
   { what: 'text', body: 'hello', contentType: 'text/plain' },
   { what: 'PUT on /process', method: 'PUT', body: JSON.stringify(ok) },
@@ -80,11 +110,36 @@ const specArb = fc.record(
     has_public_ip: fc.oneof(fc.boolean(), fc.constantFrom('true', 'false', 'yes', 1)),
     container: fc.record(
       {
-        image_uri: fc.oneof(fc.constantFrom('nginx', 'nginxdemos/hello', 'ghcr.io/org/img:1.0', 'localhost:5000/a/b'), fc.string({ maxLength: 30 })),
-        ports: fc.array(fc.record({ container_port: port, host_port: fc.option(port, { nil: undefined }), protocol: fc.option(fc.constantFrom('tcp', 'udp', 'sctp'), { nil: undefined }) }, { requiredKeys: ['container_port'] }), { maxLength: 4 }),
-        env: fc.array(fc.record({ name: fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.string({ maxLength: 5 })), value: fc.string({ maxLength: 20 }) }), { maxLength: 4 }),
+        image_uri: fc.oneof(
+          fc.constantFrom('nginx', 'nginxdemos/hello', 'ghcr.io/org/img:1.0', 'localhost:5000/a/b'),
+          fc.string({ maxLength: 30 }),
+        ),
+        ports: fc.array(
+          fc.record(
+            {
+              container_port: port,
+              host_port: fc.option(port, { nil: undefined }),
+              protocol: fc.option(fc.constantFrom('tcp', 'udp', 'sctp'), { nil: undefined }),
+            },
+            { requiredKeys: ['container_port'] },
+          ),
+          { maxLength: 4 },
+        ),
+        env: fc.array(
+          fc.record({
+            name: fc.oneof(fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,8}$/), fc.string({ maxLength: 5 })),
+            value: fc.string({ maxLength: 20 }),
+          }),
+          { maxLength: 4 },
+        ),
         command: fc.array(fc.string({ maxLength: 10 }), { maxLength: 4 }),
-        resource_limit: fc.record({ cpu_vcpu: fc.oneof(fc.double({ min: -1, max: 64, noNaN: true }), fc.constant('0.5')), memory_mib: fc.integer({ min: -5, max: 1 << 20 }) }, { requiredKeys: [] }),
+        resource_limit: fc.record(
+          {
+            cpu_vcpu: fc.oneof(fc.double({ min: -1, max: 64, noNaN: true }), fc.constant('0.5')),
+            memory_mib: fc.integer({ min: -5, max: 1 << 20 }),
+          },
+          { requiredKeys: [] },
+        ),
       },
       { requiredKeys: ['image_uri'] },
     ),
@@ -115,7 +170,11 @@ describe('properties over generated specs', () => {
         assert.equal(given.container.image_uri, spec.container.image_uri);
         assert.deepEqual(
           given.container.ports.map((p) => [p.container_port, p.host_port, p.protocol]),
-          (spec.container.ports ?? []).map((p) => [Number(p.container_port), p.host_port === undefined ? undefined : Number(p.host_port), p.protocol ?? 'tcp']),
+          (spec.container.ports ?? []).map((p) => [
+            Number(p.container_port),
+            p.host_port === undefined ? undefined : Number(p.host_port),
+            p.protocol ?? 'tcp',
+          ]),
         );
         assert.deepEqual(given.container.env, JSON.parse(JSON.stringify(spec.container.env ?? [])));
         assert.equal(given.has_public_ip, spec.has_public_ip === true || spec.has_public_ip === 'true');
@@ -130,7 +189,12 @@ describe('properties over generated specs', () => {
     await fc.assert(
       fc.asyncProperty(fc.jsonValue({ maxDepth: 6 }), async (value) => {
         runtime.processes.clear();
-        const res = await app.inject({ method: 'POST', url: '/process', payload: JSON.stringify(value), headers: { 'content-type': 'application/json' } });
+        const res = await app.inject({
+          method: 'POST',
+          url: '/process',
+          payload: JSON.stringify(value),
+          headers: { 'content-type': 'application/json' },
+        });
         assert.ok(res.statusCode < 500, `${res.statusCode} for ${JSON.stringify(value).slice(0, 200)}`);
         assert.equal(res.json().error ?? res.statusCode, res.statusCode);
       }),

@@ -55,10 +55,19 @@ describe('config file', () => {
     assert.match(refusal('runtime: {runtime_type: gke, project: p, region: r}\n'), /runtime\.cluster_id: is required/);
     // A field of another runtime: named for this one, with this runtime's fields only.
     const otherRuntime = refusal('runtime: {runtime_type: gke, project: p, region: r, cluster_id: c, cluster_name: c}\n');
-    assert.match(otherRuntime, /runtime\.cluster_name: unknown field for runtime_type 'gke'; expected one of: runtime_type, cluster_id, project, region, namespace, gke_endpoint(;|$)/m);
-    assert.match(refusal('runtime: {runtime_type: gke, project: p, region: r, cluster_id: c, namespce: n}\n'), /runtime\.namespce: unknown field; did you mean 'namespace'\?/);
+    assert.match(
+      otherRuntime,
+      /runtime\.cluster_name: unknown field for runtime_type 'gke'; expected one of: runtime_type, cluster_id, project, region, namespace, gke_endpoint(;|$)/m,
+    );
+    assert.match(
+      refusal('runtime: {runtime_type: gke, project: p, region: r, cluster_id: c, namespce: n}\n'),
+      /runtime\.namespce: unknown field; did you mean 'namespace'\?/,
+    );
     assert.match(refusal('runtime: {runtime_type: podman}\n'), /runtime\.runtime_type/);
-    assert.match(refusal('runtime: {runtime_type: docker}\nprocess_culling: {max_age_minutes: 0}\n'), /process_culling\.max_age_minutes: must be more than 0/);
+    assert.match(
+      refusal('runtime: {runtime_type: docker}\nprocess_culling: {max_age_minutes: 0}\n'),
+      /process_culling\.max_age_minutes: must be more than 0/,
+    );
   });
 
   it('refuses YAML that does not parse, and duplicate keys', () => {

@@ -2,4 +2,9 @@
 import { runtimeContract } from '../support/runtime-contract.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
-runtimeContract('fake', async () => ({ runtime: new FakeRuntime(), cleanup: async () => {}, imageUri: 'hydroplane-test/busybox:latest', port: 18080 }));
+runtimeContract('fake', async () => ({
+  runtime: new FakeRuntime(),
+  cleanup: async () => {},
+  imageUri: 'hydroplane-test/busybox:latest',
+  port: 18080,
+}));

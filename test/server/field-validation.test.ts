@@ -83,7 +83,9 @@ describe('fieldValidation', () => {
     const { app, runtime } = await setup();
     const strict = await post(app, advanced, '?fieldValidation=Strict');
     assert.equal(strict.statusCode, 422);
-    assert.deepEqual(strict.json().fields, [{ path: 'node_selector', message: "unknown field here; 'node_selector' belongs in 'container'" }]);
+    assert.deepEqual(strict.json().fields, [
+      { path: 'node_selector', message: "unknown field here; 'node_selector' belongs in 'container'" },
+    ]);
     assert.equal(runtime.processes.size, 0);
     const ignore = await post(app, advanced, '?fieldValidation=Ignore');
     assert.equal(ignore.statusCode, 201);
@@ -120,9 +122,20 @@ describe('fieldValidation', () => {
     const dir = await mkdtemp(join(tmpdir(), 'field-validation-'));
     const configPath = join(dir, 'strict.yml');
     await writeFile(configPath, 'runtime: {runtime_type: docker}\nfield_validation: Strict\n');
-    const server = await startServer({ configPath, host: '127.0.0.1', port: 0, logger: pino({ level: 'silent' }), password: async () => '', env: {} });
+    const server = await startServer({
+      configPath,
+      host: '127.0.0.1',
+      port: 0,
+      logger: pino({ level: 'silent' }),
+      password: async () => '',
+      env: {},
+    });
     try {
-      const res = await fetch(`${server.url}/process`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(advanced) });
+      const res = await fetch(`${server.url}/process`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(advanced),
+      });
       assert.equal(res.status, 422);
       assert.match(((await res.json()) as { details: string }).details, /belongs in 'container'/);
     } finally {
@@ -154,7 +167,7 @@ describe('fieldValidation', () => {
     assert.equal(res.statusCode, 201, res.body);
     assert.deepEqual([...res.json().warnings].sort(), [
       "container.comand: unknown field; did you mean 'command'?",
-      "container.env[0].value.extra: unknown field; expected one of: secret_name, key",
+      'container.env[0].value.extra: unknown field; expected one of: secret_name, key',
       "container.ports[0].hostport: unknown field; did you mean 'host_port'?",
     ]);
     const spec = runtime.specs.get('web')!;
@@ -168,16 +181,31 @@ describe('fieldValidation', () => {
         fc.constantFrom<FieldValidation | undefined>('Strict', 'Warn', 'Ignore', undefined),
         fc.constantFrom(
           { path: 'process_name', spec: { process_name: 'Bad_Name', container: { image_uri: 'nginx' } } },
-          { path: 'container.ports[0].container_port', spec: { process_name: 'web', container: { image_uri: 'nginx', ports: [{ container_port: 0 }] } } },
-          { path: 'container.resource_request.cpu_vcpu', spec: { process_name: 'web', container: { image_uri: 'nginx', resource_request: { cpu_vcpu: 2 }, resource_limit: { cpu_vcpu: 1 } } } },
-          { path: 'container.env[0].value', spec: { process_name: 'web', container: { image_uri: 'nginx', env: [{ name: 'A', value: 3 }] } } },
+          {
+            path: 'container.ports[0].container_port',
+            spec: { process_name: 'web', container: { image_uri: 'nginx', ports: [{ container_port: 0 }] } },
+          },
+          {
+            path: 'container.resource_request.cpu_vcpu',
+            spec: {
+              process_name: 'web',
+              container: { image_uri: 'nginx', resource_request: { cpu_vcpu: 2 }, resource_limit: { cpu_vcpu: 1 } },
+            },
+          },
+          {
+            path: 'container.env[0].value',
+            spec: { process_name: 'web', container: { image_uri: 'nginx', env: [{ name: 'A', value: 3 }] } },
+          },
         ),
         fc.dictionary(fc.stringMatching(/^x[a-z]{0,8}$/), junk, { maxKeys: 5 }),
         async (mode, bad, extra) => {
           const { app, runtime } = await setup();
           const res = await post(app, { ...bad.spec, ...extra }, mode ? `?fieldValidation=${mode}` : '');
           assert.equal(res.statusCode, 422, res.body);
-          assert.ok(res.json().fields.some((f: { path: string }) => f.path === bad.path), res.body);
+          assert.ok(
+            res.json().fields.some((f: { path: string }) => f.path === bad.path),
+            res.body,
+          );
           assert.equal(runtime.processes.size, 0);
           assert.equal(res.headers['warning'], undefined);
         },
@@ -191,7 +219,10 @@ describe('fieldValidation', () => {
     const places = ['', 'container', 'container.ports[0]', 'container.env[0]', 'container.env[1].value', 'container.resource_limit'];
     await fc.assert(
       fc.asyncProperty(
-        fc.uniqueArray(fc.tuple(fc.constantFrom(...places), fc.stringMatching(/^zz[a-z0-9_]{0,6}$/)), { maxLength: 8, selector: ([p, k]) => `${p}/${k}` }),
+        fc.uniqueArray(fc.tuple(fc.constantFrom(...places), fc.stringMatching(/^zz[a-z0-9_]{0,6}$/)), {
+          maxLength: 8,
+          selector: ([p, k]) => `${p}/${k}`,
+        }),
         junk,
         async (extras, value) => {
           const clean = {
@@ -199,14 +230,18 @@ describe('fieldValidation', () => {
             container: {
               image_uri: 'nginx',
               ports: [{ container_port: 80 }],
-              env: [{ name: 'A', value: 'a' }, { name: 'B', value: { secret_name: 's', key: 'k' } }],
+              env: [
+                { name: 'A', value: 'a' },
+                { name: 'B', value: { secret_name: 's', key: 'k' } },
+              ],
               resource_limit: { cpu_vcpu: 1 },
             },
           };
           const dirty = structuredClone(clean) as Record<string, unknown>;
           for (const [place, key] of extras) {
             let target: Record<string, unknown> = dirty;
-            for (const part of place.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== '')) target = target[part] as Record<string, unknown>;
+            for (const part of place.split(/\.|\[(\d+)\]/).filter((p) => p !== undefined && p !== ''))
+              target = target[part] as Record<string, unknown>;
             target[key] = value;
           }
           const { app, runtime } = await setup();
@@ -215,7 +250,10 @@ describe('fieldValidation', () => {
           assert.deepEqual(runtime.specs.get('web'), parseOrThrow(ProcessSpec, clean, { subject: 'process spec' }));
           const expected = extras.map(([place, key]) => `${place === '' ? key : `${place}.${key}`}: `).sort();
           const warnings: string[] = extras.length === 0 ? [] : [...res.json().warnings].sort();
-          assert.deepEqual(warnings.map((w) => w.slice(0, w.indexOf(': ') + 2)), expected);
+          assert.deepEqual(
+            warnings.map((w) => w.slice(0, w.indexOf(': ') + 2)),
+            expected,
+          );
           assert.deepEqual(warningsOf(res.headers).map(unquote).sort(), warnings);
         },
       ),
@@ -264,7 +302,11 @@ describe('fieldValidation', () => {
         // Quotes and backslashes read back exactly; what is not printable ASCII becomes \uXXXX text.
         const back = unquote(header);
         const expected = [...text.replace(/…/g, '...')]
-          .map((c) => (c.codePointAt(0)! >= 0x20 && c.codePointAt(0)! < 0x7f ? c : [...c.split('')].map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')))
+          .map((c) =>
+            c.codePointAt(0)! >= 0x20 && c.codePointAt(0)! < 0x7f
+              ? c
+              : [...c.split('')].map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+          )
           .join('');
         assert.equal(back, expected);
       }),

@@ -43,7 +43,9 @@ describe('hostile specs against the server process', { skip: process.platform !=
       let largest = 0;
       for (let round = 0; round < ROUNDS; round++) {
         const query = round % 2 === 0 ? '?fieldValidation=Strict' : '';
-        const answers = await Promise.all(Array.from({ length: AT_ONCE }, (_, i) => post(specs[(round * AT_ONCE + i) % specs.length]!.body, query)));
+        const answers = await Promise.all(
+          Array.from({ length: AT_ONCE }, (_, i) => post(specs[(round * AT_ONCE + i) % specs.length]!.body, query)),
+        );
         for (const answer of answers) {
           assert.ok(query === '' ? [422, 503].includes(answer.status) : answer.status === 422, `${answer.status}`);
           largest = Math.max(largest, answer.bytes);

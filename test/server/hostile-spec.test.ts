@@ -20,7 +20,12 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 
 async function post(app: FastifyInstance, body: string) {
   // Strict: unknown fields are refused, and named; fieldValidation's other modes are in field-validation.test.ts.
-  return app.inject({ method: 'POST', url: '/process?fieldValidation=Strict', payload: body, headers: { 'content-type': 'application/json' } });
+  return app.inject({
+    method: 'POST',
+    url: '/process?fieldValidation=Strict',
+    payload: body,
+    headers: { 'content-type': 'application/json' },
+  });
 }
 
 /** Asserts a short answer in the error shape; returns its body. */
@@ -52,7 +57,10 @@ function validationRefusal(raw: unknown): { statusCode: number; body: string } {
     parseOrThrow(ProcessSpec, raw, { subject: 'process spec' });
   } catch (error) {
     assert.ok(error instanceof HydroplaneError, String(error));
-    return { statusCode: error.status, body: JSON.stringify({ error: error.status, details: error.message, code: error.code, fields: error.fields }) };
+    return {
+      statusCode: error.status,
+      body: JSON.stringify({ error: error.status, details: error.message, code: error.code, fields: error.fields }),
+    };
   }
   assert.fail('accepted');
 }
@@ -87,7 +95,10 @@ describe('hostile specs', () => {
     const body = assertShortRefusal(res, 'unknown fields');
     const fields = body.fields!;
     assert.equal(fields.length, MAX_PROBLEMS + 1);
-    assert.deepEqual(fields.slice(0, 3).map((f) => f.path), ['f0', 'f1', 'f2']);
+    assert.deepEqual(
+      fields.slice(0, 3).map((f) => f.path),
+      ['f0', 'f1', 'f2'],
+    );
     const rest = (unknown - MAX_PROBLEMS).toLocaleString('en-US');
     assert.deepEqual(fields.at(-1), { path: '', message: `… and ${rest} more problems` });
     // details names as many as fit in a line of a few KB, and counts all the others.
@@ -117,12 +128,20 @@ describe('hostile specs', () => {
   it('says where an honest mistake belongs, next to hostile ones', async () => {
     const app = await buildApp({ runtime: new FakeRuntime(), logger: false });
     const hostileKey = `\u001b]0;${'x'.repeat(100_000)}`;
-    const spec = { process_name: 'web', image_uri: 'nginx', container: { image_uri: 'nginx', comand: ['x'], node_selector: { [hostileKey]: 'a' } } };
+    const spec = {
+      process_name: 'web',
+      image_uri: 'nginx',
+      container: { image_uri: 'nginx', comand: ['x'], node_selector: { [hostileKey]: 'a' } },
+    };
     const body = assertShortRefusal(await post(app, JSON.stringify(spec)), 'misplaced fields');
     const fields = [...body.fields!].sort((a, b) => a.path.localeCompare(b.path));
     assert.deepEqual(fields.slice(0, 2), [
       { path: 'container.comand', message: "unknown field; did you mean 'command'?" },
-      { path: `container.node_selector.\\u001b]0;${'x'.repeat(31)}…`, message: "label key must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, after an optional 'prefix/'" },
+      {
+        path: `container.node_selector.\\u001b]0;${'x'.repeat(31)}…`,
+        message:
+          "label key must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit, after an optional 'prefix/'",
+      },
     ]);
     assert.deepEqual(fields[2], { path: 'image_uri', message: "unknown field here; 'image_uri' belongs in 'container'" });
     assert.equal(fields.length, 3);
@@ -210,7 +229,14 @@ function partJson(part: Part): string {
 function bodyWith(place: readonly (string | number)[], part: Part): string {
   const spec: Record<string, unknown> = {
     process_name: 'web',
-    container: { image_uri: 'nginx', ports: [{ container_port: 80 }], env: [{ name: 'A', value: { secret_name: 's' } }], command: ['x'], resource_limit: { cpu_vcpu: 1 }, node_selector: { pool: 'a' } },
+    container: {
+      image_uri: 'nginx',
+      ports: [{ container_port: 80 }],
+      env: [{ name: 'A', value: { secret_name: 's' } }],
+      command: ['x'],
+      resource_limit: { cpu_vcpu: 1 },
+      node_selector: { pool: 'a' },
+    },
   };
   const marker = '"\u0000hostile\u0000"';
   if (place.length === 0) return partJson(part);
@@ -261,7 +287,12 @@ function largestHonestSpec() {
       image_uri: 'nginx',
       username: { secret_name: 's', key: 'u' },
       password: { secret_name: 's', key: 'p' },
-      ports: Array.from({ length: SPEC_LIMITS.ports }, (_, i) => ({ container_port: 1000 + i, host_port: 2000 + i, protocol: 'tcp', name: `p${i}` })),
+      ports: Array.from({ length: SPEC_LIMITS.ports }, (_, i) => ({
+        container_port: 1000 + i,
+        host_port: 2000 + i,
+        protocol: 'tcp',
+        name: `p${i}`,
+      })),
       env: Array.from({ length: SPEC_LIMITS.env }, (_, i) => ({ name: `V${i}`, value: { secret_name: 's', key: `k${i}` } })),
       command: Array.from({ length: SPEC_LIMITS.command }, () => 'x'),
       resource_request: { cpu_vcpu: 1, memory_mib: 1 },
@@ -299,30 +330,57 @@ describe("a look at a body's shape before it is parsed", () => {
 
   it('counts what a parser would build, whatever the strings hold', () => {
     fc.assert(
-      fc.property(fc.jsonValue({ maxDepth: 8 }), fc.integer({ min: 0, max: 60 }), fc.integer({ min: 1, max: 8 }), (value, itemsMax, depthMax) => {
-        const text = JSON.stringify(value);
-        const problem = jsonShapeProblem(text, itemsMax, depthMax);
-        const tooDeep = depthOf(value) > depthMax;
-        const tooMany = itemsOf(value) > itemsMax;
-        assert.equal(problem !== undefined, tooDeep || tooMany, `${problem} for ${text.slice(0, 200)}`);
-        // Pretty-printed, with strings that look like structure, it counts the same.
-        const tricky = JSON.stringify([value, '",[{\\', '\\"'], null, 1);
-        assert.equal(jsonShapeProblem(tricky, itemsMax + 3, depthMax + 1) !== undefined, depthOf(value) > depthMax || itemsOf(value) > itemsMax, tricky.slice(0, 200));
-      }),
+      fc.property(
+        fc.jsonValue({ maxDepth: 8 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        (value, itemsMax, depthMax) => {
+          const text = JSON.stringify(value);
+          const problem = jsonShapeProblem(text, itemsMax, depthMax);
+          const tooDeep = depthOf(value) > depthMax;
+          const tooMany = itemsOf(value) > itemsMax;
+          assert.equal(problem !== undefined, tooDeep || tooMany, `${problem} for ${text.slice(0, 200)}`);
+          // Pretty-printed, with strings that look like structure, it counts the same.
+          const tricky = JSON.stringify([value, '",[{\\', '\\"'], null, 1);
+          assert.equal(
+            jsonShapeProblem(tricky, itemsMax + 3, depthMax + 1) !== undefined,
+            depthOf(value) > depthMax || itemsOf(value) > itemsMax,
+            tricky.slice(0, 200),
+          );
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it(`answers more than ${JSON_ITEMS_MAX} values, or nesting past ${JSON_DEPTH_MAX}, with one problem`, async () => {
     const app = await buildApp({ runtime: new FakeRuntime(), logger: false });
-    const many = await post(app, JSON.stringify({ process_name: 'web', container: { image_uri: 'nginx', command: Array.from({ length: JSON_ITEMS_MAX + 1 }, () => 0) } }));
+    const many = await post(
+      app,
+      JSON.stringify({
+        process_name: 'web',
+        container: { image_uri: 'nginx', command: Array.from({ length: JSON_ITEMS_MAX + 1 }, () => 0) },
+      }),
+    );
     const body = assertShortRefusal(many, 'many values');
-    assert.deepEqual(body.fields?.map((f) => f.path), ['']);
+    assert.deepEqual(
+      body.fields?.map((f) => f.path),
+      [''],
+    );
     assert.match(body.details, /more than 20,000 values/);
-    const deep = await post(app, `{"process_name": "web", "container": {"image_uri": "nginx", "command": ${'['.repeat(JSON_DEPTH_MAX)}${']'.repeat(JSON_DEPTH_MAX)}}}`);
+    const deep = await post(
+      app,
+      `{"process_name": "web", "container": {"image_uri": "nginx", "command": ${'['.repeat(JSON_DEPTH_MAX)}${']'.repeat(JSON_DEPTH_MAX)}}}`,
+    );
     assert.match(assertShortRefusal(deep, 'deep').details, /nested more than 32 deep/);
     // Just within: validation answers, naming the field.
-    const shallow = await post(app, `{"process_name": "web", "container": {"image_uri": "nginx", "command": ${'['.repeat(JSON_DEPTH_MAX - 2)}${']'.repeat(JSON_DEPTH_MAX - 2)}}}`);
-    assert.deepEqual(assertShortRefusal(shallow, 'shallow').fields?.map((f) => f.path), ['container.command[0]']);
+    const shallow = await post(
+      app,
+      `{"process_name": "web", "container": {"image_uri": "nginx", "command": ${'['.repeat(JSON_DEPTH_MAX - 2)}${']'.repeat(JSON_DEPTH_MAX - 2)}}}`,
+    );
+    assert.deepEqual(
+      assertShortRefusal(shallow, 'shallow').fields?.map((f) => f.path),
+      ['container.command[0]'],
+    );
   });
 });

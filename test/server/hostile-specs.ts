@@ -56,7 +56,10 @@ export function hostileSpecs(): HostileSpec[] {
   }
   {
     const n = fill(JSON.stringify({ name: 'A0000', value: '' }).length);
-    specs.push({ what: `${n} valid env entries`, body: base({ env: Array.from({ length: n }, (_, i) => ({ name: `A${i.toString(36)}`, value: '' })) }) });
+    specs.push({
+      what: `${n} valid env entries`,
+      body: base({ env: Array.from({ length: n }, (_, i) => ({ name: `A${i.toString(36)}`, value: '' })) }),
+    });
   }
   // Unknown fields: at the top level, in the container, in a port.
   {
@@ -152,7 +155,9 @@ export function hostileSpecs(): HostileSpec[] {
   specs.push({
     what: 'the longest problems',
     body: base({
-      node_selector: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`${'\u001b'.repeat(100)}${i}/${'\u2028'.repeat(100)}`, nasty(200)])),
+      node_selector: Object.fromEntries(
+        Array.from({ length: 64 }, (_, i) => [`${'\u001b'.repeat(100)}${i}/${'\u2028'.repeat(100)}`, nasty(200)]),
+      ),
     }),
   });
   specs.push({
@@ -165,12 +170,28 @@ export function hostileSpecs(): HostileSpec[] {
   });
   specs.push({
     what: 'the longest label values',
-    body: base({ node_selector: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`${'k'.repeat(62)}${i % 10}`.slice(-63).replace(/^k/, String.fromCharCode(97 + (i % 26))), `${'\u0000'.repeat(100)}`])) }),
+    body: base({
+      node_selector: Object.fromEntries(
+        Array.from({ length: 64 }, (_, i) => [
+          `${'k'.repeat(62)}${i % 10}`.slice(-63).replace(/^k/, String.fromCharCode(97 + (i % 26))),
+          `${'\u0000'.repeat(100)}`,
+        ]),
+      ),
+    }),
   });
   // Deep nesting, where the schema expects a value and where it expects nothing.
   const depth = Math.floor((BUDGET - 1000) / 2);
-  specs.push({ what: 'a deeply nested env value', body: JSON.stringify(base({ env: [{ name: 'A', value: 0 }] })).replace('"value":0', `"value":${nestedArrays(depth / 2)}`) });
-  specs.push({ what: 'a deeply nested unknown field', body: JSON.stringify(base({}, { extra: 0 })).replace('"extra":0', `"extra":${nestedArrays(depth / 2)}`) });
-  specs.push({ what: 'deeply nested objects in the command', body: JSON.stringify(base({ command: 0 })).replace('"command":0', `"command":[${'{"a":'.repeat(depth / 6)}1${'}'.repeat(depth / 6)}]`) });
+  specs.push({
+    what: 'a deeply nested env value',
+    body: JSON.stringify(base({ env: [{ name: 'A', value: 0 }] })).replace('"value":0', `"value":${nestedArrays(depth / 2)}`),
+  });
+  specs.push({
+    what: 'a deeply nested unknown field',
+    body: JSON.stringify(base({}, { extra: 0 })).replace('"extra":0', `"extra":${nestedArrays(depth / 2)}`),
+  });
+  specs.push({
+    what: 'deeply nested objects in the command',
+    body: JSON.stringify(base({ command: 0 })).replace('"command":0', `"command":[${'{"a":'.repeat(depth / 6)}1${'}'.repeat(depth / 6)}]`),
+  });
   return specs.map(({ what, body }) => ({ what, body: typeof body === 'string' ? body : JSON.stringify(body) }));
 }

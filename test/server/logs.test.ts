@@ -151,6 +151,7 @@ describe('GET /process/{name}/logs', () => {
     assert.equal(parseSince('10m', now)?.toISOString(), '2026-11-27T11:50:00.000Z');
     assert.equal(parseSince('2h', now)?.toISOString(), '2026-11-27T10:00:00.000Z');
     assert.equal(parseSince('1d', now)?.toISOString(), '2026-11-26T12:00:00.000Z');
-    for (const bad of ['', 'now', '10x', '2026-11-27', '2026-11-27T10:00:00', '2026-13-45T10:00:00Z']) assert.equal(parseSince(bad, now), undefined, bad);
+    for (const bad of ['', 'now', '10x', '2026-11-27', '2026-11-27T10:00:00', '2026-13-45T10:00:00Z'])
+      assert.equal(parseSince(bad, now), undefined, bad);
   });
 });

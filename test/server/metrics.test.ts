@@ -45,8 +45,14 @@ describe('GET /metrics', () => {
     assert.ok(!text.includes('secret-name-1') && !text.includes('/no/such/route') && !text.includes('tail='), 'no raw URL in a label');
 
     assert.match(text, /^# TYPE hydroplane_http_request_duration_seconds histogram$/m);
-    assert.equal(sample(text, 'hydroplane_http_request_duration_seconds_count{method="GET",route="/process/:process_name",status="200"}'), 2);
-    assert.equal(sample(text, 'hydroplane_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/process/:process_name",status="200"}'), 2);
+    assert.equal(
+      sample(text, 'hydroplane_http_request_duration_seconds_count{method="GET",route="/process/:process_name",status="200"}'),
+      2,
+    );
+    assert.equal(
+      sample(text, 'hydroplane_http_request_duration_seconds_bucket{le="+Inf",method="GET",route="/process/:process_name",status="200"}'),
+      2,
+    );
   });
 
   it('times runtime calls by runtime, operation and outcome', async () => {
@@ -92,7 +98,10 @@ describe('GET /metrics', () => {
     assert.equal(res.statusCode, 200);
     assert.equal(sample(res.body, 'hydroplane_runtime_up'), 0);
     assert.ok(!/^hydroplane_processes\{/m.test(res.body), 'no stale process counts');
-    assert.equal(sample(res.body, 'hydroplane_runtime_call_duration_seconds_count{runtime="fake",operation="list",outcome="runtime_unavailable"}'), 1);
+    assert.equal(
+      sample(res.body, 'hydroplane_runtime_call_duration_seconds_count{runtime="fake",operation="list",outcome="runtime_unavailable"}'),
+      1,
+    );
     assert.equal(sample(res.body, 'hydroplane_http_requests_total{method="POST",route="/process",status="201"}'), 1);
 
     runtime.failWith = undefined;
@@ -105,8 +114,20 @@ describe('GET /metrics', () => {
     await one.app.inject({ url: '/process' });
     await one.app.inject({ url: '/process' });
     await two.app.inject({ url: '/process' });
-    assert.equal(sample((await one.app.inject({ url: '/metrics' })).body, 'hydroplane_http_requests_total{method="GET",route="/process",status="200"}'), 2);
-    assert.equal(sample((await two.app.inject({ url: '/metrics' })).body, 'hydroplane_http_requests_total{method="GET",route="/process",status="200"}'), 1);
+    assert.equal(
+      sample(
+        (await one.app.inject({ url: '/metrics' })).body,
+        'hydroplane_http_requests_total{method="GET",route="/process",status="200"}',
+      ),
+      2,
+    );
+    assert.equal(
+      sample(
+        (await two.app.inject({ url: '/metrics' })).body,
+        'hydroplane_http_requests_total{method="GET",route="/process",status="200"}',
+      ),
+      1,
+    );
   });
 
   it('needs the API token like every route but /health', async () => {
@@ -143,7 +164,13 @@ describe('GET /metrics', () => {
         return logs === 1 && left === 1;
       };
       for (let i = 0; i < 100 && !(await counted()); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(await counted(), (await app.inject({ url: '/metrics' })).body.split('\n').filter((l) => l.startsWith('hydroplane_http_requests_total')).join('\n'));
+      assert.ok(
+        await counted(),
+        (await app.inject({ url: '/metrics' })).body
+          .split('\n')
+          .filter((l) => l.startsWith('hydroplane_http_requests_total'))
+          .join('\n'),
+      );
     } finally {
       await app.close();
     }

@@ -18,7 +18,11 @@ describe('a mixed fleet: the original stopping what this server launched', () =>
     const { docker } = run;
     const name = run.name('mixed');
     try {
-      const started = await app.inject({ method: 'POST', url: '/process', payload: { process_name: name, container: { image_uri: TEST_IMAGE, command: ['sleep', '600'] } } });
+      const started = await app.inject({
+        method: 'POST',
+        url: '/process',
+        payload: { process_name: name, container: { image_uri: TEST_IMAGE, command: ['sleep', '600'] } },
+      });
       assert.equal(started.statusCode, 201, started.body);
       const originalList = async () =>
         (await docker.listContainers({ filters: { status: ['running'], label: [PROCESS_LABEL] } })).map((c) => c.Labels[PROCESS_LABEL]);
@@ -33,10 +37,13 @@ describe('a mixed fleet: the original stopping what this server launched', () =>
 
       assert.ok(!(await originalList()).includes(name), "the original's list (running containers only) no longer shows it");
       // The original's start of the same name: the Engine refuses it, 409.
-      await assert.rejects(docker.createContainer({ name, Image: TEST_IMAGE, Labels: { [PROCESS_LABEL]: name } }), (error: { statusCode?: number }) => {
-        assert.equal(error.statusCode, 409);
-        return true;
-      });
+      await assert.rejects(
+        docker.createContainer({ name, Image: TEST_IMAGE, Labels: { [PROCESS_LABEL]: name } }),
+        (error: { statusCode?: number }) => {
+          assert.equal(error.statusCode, 409);
+          return true;
+        },
+      );
       // The original's second stop: the Engine refuses to kill a container that is not running (409; the original answers 500).
       await assert.rejects(docker.getContainer(name).kill(), (error: { statusCode?: number }) => {
         assert.equal(error.statusCode, 409);
@@ -47,7 +54,11 @@ describe('a mixed fleet: the original stopping what this server launched', () =>
       const listed = (await app.inject({ method: 'GET', url: `/process/${name}` })).json();
       assert.equal(listed.status, 'EXITED');
       assert.equal(listed.exit_code, 137);
-      const again = await app.inject({ method: 'POST', url: '/process', payload: { process_name: name, container: { image_uri: TEST_IMAGE, command: ['sleep', '600'] } } });
+      const again = await app.inject({
+        method: 'POST',
+        url: '/process',
+        payload: { process_name: name, container: { image_uri: TEST_IMAGE, command: ['sleep', '600'] } },
+      });
       assert.equal(again.statusCode, 201, again.body);
       await docker.getContainer(name).kill();
       const stopped = await app.inject({ method: 'DELETE', url: `/process/${name}` });

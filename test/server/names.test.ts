@@ -49,10 +49,62 @@ const holdable = (name: unknown) => typeof name === 'string' && name.length <= S
 // unicode (and broken UTF-8), and names that are almost valid.
 const piece = fc.oneof(
   fc.constantFrom(
-    '%2F', '%2f', '/', '.', '..', '%2E', '%2e%2e', '%25', '%', '%%', '?', '%3F', '#', '%23', '\\', '%5C',
-    '%00', '%0A', '%0D', '%09', '%1B', '%7F', '%C2%85', '%C3%A9', '%E2%80%AE', '%ZZ', '%C0%AF', '%FF', '%20', '+',
-    ';', ',', '=', '!', '(', '*', '~', ':', '@', '&', '"', "'", '<', '`',
-    'a', 'Z', '0', '-', '_', 'web', 'containers', 'json', 'some-host', 'é', '日本', '\u202e',
+    '%2F',
+    '%2f',
+    '/',
+    '.',
+    '..',
+    '%2E',
+    '%2e%2e',
+    '%25',
+    '%',
+    '%%',
+    '?',
+    '%3F',
+    '#',
+    '%23',
+    '\\',
+    '%5C',
+    '%00',
+    '%0A',
+    '%0D',
+    '%09',
+    '%1B',
+    '%7F',
+    '%C2%85',
+    '%C3%A9',
+    '%E2%80%AE',
+    '%ZZ',
+    '%C0%AF',
+    '%FF',
+    '%20',
+    '+',
+    ';',
+    ',',
+    '=',
+    '!',
+    '(',
+    '*',
+    '~',
+    ':',
+    '@',
+    '&',
+    '"',
+    "'",
+    '<',
+    '`',
+    'a',
+    'Z',
+    '0',
+    '-',
+    '_',
+    'web',
+    'containers',
+    'json',
+    'some-host',
+    'é',
+    '日本',
+    '\u202e',
   ),
   fc.string({ unit: 'binary', maxLength: 6 }).map(encodeURIComponent),
   fc.constantFrom(500, 253, 254, 300, 2000).map((n) => 'a'.repeat(n)),
@@ -100,10 +152,12 @@ describe('names from the path', () => {
 
   it('a process name that no runtime can hold is 404 process_not_found, naming the rule, without a runtime call', async () => {
     const { app, calls } = await setup();
-    const bad = fc.oneof(
-      fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
-      fc.constantFrom('../containers/json', '/some-host/x', '.', '..', '-x', '_x', '.x', 'a b', 'a/b', 'a\u0000b', 'é', 'a'.repeat(254)),
-    ).filter((n) => !holdable(n) && n !== '.' && n !== '..');
+    const bad = fc
+      .oneof(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 40 }),
+        fc.constantFrom('../containers/json', '/some-host/x', '.', '..', '-x', '_x', '.x', 'a b', 'a/b', 'a\u0000b', 'é', 'a'.repeat(254)),
+      )
+      .filter((n) => !holdable(n) && n !== '.' && n !== '..');
     await fc.assert(
       fc.asyncProperty(bad, fc.constantFrom('GET', 'DELETE', 'LOGS'), async (name, how) => {
         calls.length = 0;
@@ -113,7 +167,11 @@ describe('names from the path', () => {
         const what = `${how} ${url} -> ${res.statusCode} ${res.body.slice(0, 200)}`;
         assert.equal(res.statusCode, 404, what);
         assert.equal(res.json().code, 'process_not_found', what);
-        assert.match(res.json().details, /letters, digits, '_', '\.' and '-', starting with a letter or digit, at most 253 characters/, what);
+        assert.match(
+          res.json().details,
+          /letters, digits, '_', '\.' and '-', starting with a letter or digit, at most 253 characters/,
+          what,
+        );
         assert.deepEqual(calls, [], what);
       }),
       { numRuns: 500 },
@@ -126,7 +184,10 @@ describe('names from the path', () => {
       calls.length = 0;
       const res = await app.inject({ method: 'GET', url: `/process/${name}` });
       assert.equal(res.statusCode, name === 'p' ? 200 : 404, name);
-      assert.deepEqual(calls.map((c) => [c.method, c.args[0]]), [['get', name]]);
+      assert.deepEqual(
+        calls.map((c) => [c.method, c.args[0]]),
+        [['get', name]],
+      );
     }
   });
 
@@ -144,7 +205,7 @@ describe('names from the path', () => {
     }
   });
 
-  it("a looser group of an older server is asked of Docker, and is [] without a call on Kubernetes", async () => {
+  it('a looser group of an older server is asked of Docker, and is [] without a call on Kubernetes', async () => {
     for (const type of ['docker', 'kubernetes']) {
       const { app, calls } = await setup(type);
       for (const group of ['g-', 'a'.repeat(100), 'g_']) {
@@ -163,7 +224,13 @@ describe('names from the path', () => {
     const { app } = await setup();
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     const param = (path: string, method: string) => doc.paths[path][method].parameters.find((p: { in: string }) => p.in === 'path');
-    for (const [path, method] of [['/process/{process_name}', 'get'], ['/process/{process_name}', 'delete'], ['/process/{process_name}/logs', 'get'], ['/group/{group}', 'get'], ['/group/{group}', 'delete']] as const) {
+    for (const [path, method] of [
+      ['/process/{process_name}', 'get'],
+      ['/process/{process_name}', 'delete'],
+      ['/process/{process_name}/logs', 'get'],
+      ['/group/{group}', 'get'],
+      ['/group/{group}', 'delete'],
+    ] as const) {
       const schema = param(path, method).schema;
       assert.equal(schema.pattern, STORED_NAME.source, `${method} ${path}`);
       assert.equal(schema.maxLength, STORED_NAME_MAX, `${method} ${path}`);
@@ -174,9 +241,37 @@ describe('names from the path', () => {
 const QUERY_NAMES = ['since', 'tail', 'follow', 'timestamps', 'wait', 'timeout'];
 const value = fc.oneof(
   fc.constantFrom(
-    '99999999999d', '1e400', '9'.repeat(400), '-1', '0', '1.5', 'true', 'false', 'running', '300', '301', '300.0001', 'NaN', 'Infinity',
-    '0000-01-01T00:00:00Z', '1969-12-31T23:59:59Z', '9999-12-31T23:59:59Z', '2026-11-27T10:00:00+02:00', '2026-13-45T10:00:00Z', '10m', '2h', '1d', '1.5d',
-    '%00', '%0A', '%25', '%ZZ', '%26tail%3D1', '', '%C3%A9', '\u202e',
+    '99999999999d',
+    '1e400',
+    '9'.repeat(400),
+    '-1',
+    '0',
+    '1.5',
+    'true',
+    'false',
+    'running',
+    '300',
+    '301',
+    '300.0001',
+    'NaN',
+    'Infinity',
+    '0000-01-01T00:00:00Z',
+    '1969-12-31T23:59:59Z',
+    '9999-12-31T23:59:59Z',
+    '2026-11-27T10:00:00+02:00',
+    '2026-13-45T10:00:00Z',
+    '10m',
+    '2h',
+    '1d',
+    '1.5d',
+    '%00',
+    '%0A',
+    '%25',
+    '%ZZ',
+    '%26tail%3D1',
+    '',
+    '%C3%A9',
+    '\u202e',
   ),
   fc.string({ unit: 'binary', maxLength: 12 }).map(encodeURIComponent),
   fc.nat().map(String),
@@ -197,7 +292,10 @@ describe('query parameters', () => {
         if (res.statusCode === 400) {
           assertErrorShape(400, res.body, what);
           assert.equal(res.json().code, 'invalid_request', what);
-          assert.ok([...QUERY_NAMES, 'other'].some((name) => res.json().details.includes(name)), `${what}: names the parameter`);
+          assert.ok(
+            [...QUERY_NAMES, 'other'].some((name) => res.json().details.includes(name)),
+            `${what}: names the parameter`,
+          );
           return;
         }
         const logs = calls.find((c) => c.method === 'logs');

@@ -14,7 +14,12 @@ import { build } from 'rolldown';
 import { buildApp } from '../../src/server/app.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
-type Operation = { operationId?: string; parameters?: Array<{ name: string; in: string }>; requestBody?: unknown; responses: Record<string, unknown> };
+type Operation = {
+  operationId?: string;
+  parameters?: Array<{ name: string; in: string }>;
+  requestBody?: unknown;
+  responses: Record<string, unknown>;
+};
 type Document = { openapi: string; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
 
 async function documentOf(): Promise<Document> {
@@ -56,7 +61,15 @@ describe('the OpenAPI document', () => {
     }
     const check = (name: string) => ajv.compile({ $ref: `urn:hydroplane:api#/components/schemas/${name}` });
     const spec = check('ProcessSpec');
-    const original = { process_name: 'nginx', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: '80', host_port: 8080, protocol: 'tcp' }], resource_limit: { cpu_vcpu: '0.25', memory_mib: 256 } }, has_public_ip: true };
+    const original = {
+      process_name: 'nginx',
+      container: {
+        image_uri: 'nginxdemos/hello',
+        ports: [{ container_port: '80', host_port: 8080, protocol: 'tcp' }],
+        resource_limit: { cpu_vcpu: '0.25', memory_mib: 256 },
+      },
+      has_public_ip: true,
+    };
     assert.equal(spec(original), true, ajv.errorsText(spec.errors));
     assert.equal(spec({ ...original, process_name: 'Bad_Name' }), false);
     assert.equal(spec({ ...original, node_selector: {} }), false, 'a misplaced field is not in the shape (Strict)');
@@ -90,17 +103,38 @@ describe('the OpenAPI document', () => {
     assert.equal(new Set(ids.values()).size, ids.size, 'operationIds are unique');
     for (const { path, op } of operations(doc).filter((o) => o.path.includes('/process/'))) {
       assert.ok(path.startsWith('/process/{process_name}'), path);
-      assert.ok(op.parameters?.some((p) => p.in === 'path' && p.name === 'process_name'), path);
+      assert.ok(
+        op.parameters?.some((p) => p.in === 'path' && p.name === 'process_name'),
+        path,
+      );
     }
   });
 
   it('names each shape under components/schemas and references it', async () => {
     const doc = await documentOf();
     const names = Object.keys(doc.components.schemas);
-    for (const name of ['ProcessSpec', 'ContainerSpec', 'PortMapping', 'EnvironmentVariable', 'ProcessSecret', 'ResourceSpec', 'ProcessInfo', 'StartedProcessInfo', 'ProcessStatus', 'SocketAddress', 'ErrorBody', 'FieldProblem', 'StopResult']) {
+    for (const name of [
+      'ProcessSpec',
+      'ContainerSpec',
+      'PortMapping',
+      'EnvironmentVariable',
+      'ProcessSecret',
+      'ResourceSpec',
+      'ProcessInfo',
+      'StartedProcessInfo',
+      'ProcessStatus',
+      'SocketAddress',
+      'ErrorBody',
+      'FieldProblem',
+      'StopResult',
+    ]) {
       assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
     }
-    assert.deepEqual(names.filter((n) => n.endsWith('Input')), [], 'one plain name for each shape');
+    assert.deepEqual(
+      names.filter((n) => n.endsWith('Input')),
+      [],
+      'one plain name for each shape',
+    );
     const post = doc.paths['/process']!['post']!;
     assert.match(JSON.stringify(post.requestBody), /"#\/components\/schemas\/ProcessSpec"/);
     assert.match(JSON.stringify(post.responses['201']), /"#\/components\/schemas\/StartedProcessInfo"/);
@@ -147,7 +181,10 @@ describe('a client generated from the document', () => {
     assert.equal(runtime.specs.get('gen')?.container.ports[0]?.host_port, 8080);
 
     const listed = (await ProcessesService['listProcessesProcessGet']!()) as Array<{ process_name: string }>;
-    assert.deepEqual(listed.map((p) => p.process_name), ['gen']);
+    assert.deepEqual(
+      listed.map((p) => p.process_name),
+      ['gen'],
+    );
     const inGroup = (await GroupsService['listProcessesInGroupGroupGroupGet']!('g')) as unknown[];
     assert.equal(inGroup.length, 1);
     const one = (await ProcessesService['getProcess']!('gen')) as { socket_addresses: Array<{ port: number }> };
@@ -163,12 +200,15 @@ describe('a client generated from the document', () => {
     const spec = { process_name: 'adv', container: { image_uri: 'nginx' }, node_selector: { a: 'b' } };
     const started = (await client.ProcessesService['launchProcessProcessPost']!(spec, 'Warn')) as { warnings?: string[] };
     assert.deepEqual(started.warnings, ["node_selector: unknown field here; 'node_selector' belongs in 'container'"]);
-    await assert.rejects(client.ProcessesService['launchProcessProcessPost']!({ ...spec, process_name: 'adv2' }, 'Strict'), (error: unknown) => {
-      assert.ok(error instanceof client.ApiError);
-      assert.equal(error.status, 422);
-      assert.equal((error.body as { code: string }).code, 'invalid_spec');
-      return true;
-    });
+    await assert.rejects(
+      client.ProcessesService['launchProcessProcessPost']!({ ...spec, process_name: 'adv2' }, 'Strict'),
+      (error: unknown) => {
+        assert.ok(error instanceof client.ApiError);
+        assert.equal(error.status, 422);
+        assert.equal((error.body as { code: string }).code, 'invalid_spec');
+        return true;
+      },
+    );
     await client.ProcessesService['terminateProcessProcessProcessNameDelete']!('adv');
   });
 

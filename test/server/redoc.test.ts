@@ -71,7 +71,8 @@ describe('/redoc', () => {
         });
         // A request that the policy blocks fails; one that reached another host would finish.
         page.on('requestfinished', (request) => {
-          if (!request.url().startsWith(url) && !request.url().startsWith('blob:') && !request.url().startsWith('data:')) elsewhere.push(request.url());
+          if (!request.url().startsWith(url) && !request.url().startsWith('blob:') && !request.url().startsWith('data:'))
+            elsewhere.push(request.url());
         });
         await page.goto(`${url}/redoc`);
         await page.locator('h1', { hasText: 'Hydroplane' }).first().waitFor();

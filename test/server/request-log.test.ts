@@ -22,7 +22,10 @@ it('logs one line per request with method, path, status and time only', async ()
 
   const requests = lines.filter((l) => l['msg'] === 'request');
   assert.equal(requests.length, 2);
-  const keys = (l: Record<string, unknown>) => Object.keys(l).filter((k) => !['level', 'time', 'pid', 'hostname', 'reqId', 'msg'].includes(k)).sort();
+  const keys = (l: Record<string, unknown>) =>
+    Object.keys(l)
+      .filter((k) => !['level', 'time', 'pid', 'hostname', 'reqId', 'msg'].includes(k))
+      .sort();
   assert.deepEqual(keys(requests[0]!), ['method', 'ms', 'path', 'status']);
   assert.deepEqual([requests[0]!['method'], requests[0]!['path'], requests[0]!['status']], ['GET', '/process', 200]);
   assert.deepEqual([requests[1]!['path'], requests[1]!['status']], ['/group/g', 401]);

@@ -21,7 +21,12 @@ async function setup(options: Partial<AppOptions> = {}) {
 const spec = (name: string) => ({ process_name: name, container: { image_uri: 'busybox' } });
 
 /** Tries to start a process with these headers; returns the answer and whether it was started. */
-async function tryStart(app: Awaited<ReturnType<typeof setup>>['app'], runtime: FakeRuntime, headers: Record<string, string>, name = 'web') {
+async function tryStart(
+  app: Awaited<ReturnType<typeof setup>>['app'],
+  runtime: FakeRuntime,
+  headers: Record<string, string>,
+  name = 'web',
+) {
   const res = await app.inject({ method: 'POST', url: '/process', payload: spec(name), headers });
   return { res, started: runtime.processes.has(name) };
 }
@@ -39,13 +44,33 @@ describe('Host, without an API token', () => {
 
   it('answers any other Host 421 in the error shape, and does nothing', async () => {
     const { app, runtime } = await setup();
-    for (const host of ['evil.test:8000', 'evil.test', '127.0.0.1:9000', '127.0.0.1', 'localhost', 'localhost.:8000', '127.0.0.256:8000', '0.0.0.0:8000', '10.0.0.5:8000', '[::2]:8000', 'a@127.0.0.1:8000', '127.0.0.1:8000:1', '']) {
+    for (const host of [
+      'evil.test:8000',
+      'evil.test',
+      '127.0.0.1:9000',
+      '127.0.0.1',
+      'localhost',
+      'localhost.:8000',
+      '127.0.0.256:8000',
+      '0.0.0.0:8000',
+      '10.0.0.5:8000',
+      '[::2]:8000',
+      'a@127.0.0.1:8000',
+      '127.0.0.1:8000:1',
+      '',
+    ]) {
       const { res, started } = await tryStart(app, runtime, { host });
       assert.equal(res.statusCode, 421, `${host}: ${res.body}`);
       assert.deepEqual(Object.keys(res.json()).sort(), ['code', 'details', 'error']);
       assert.equal(res.json().code, 'misdirected_request');
       assert.equal(started, false, host);
-      for (const [method, url] of [['GET', '/process'], ['GET', '/process/web/logs'], ['DELETE', '/group/g'], ['GET', '/metrics'], ['GET', '/openapi.json']] as const) {
+      for (const [method, url] of [
+        ['GET', '/process'],
+        ['GET', '/process/web/logs'],
+        ['DELETE', '/group/g'],
+        ['GET', '/metrics'],
+        ['GET', '/openapi.json'],
+      ] as const) {
         assert.equal((await app.inject({ method, url, headers: { host } })).statusCode, 421, `${host} ${method} ${url}`);
       }
     }
@@ -98,8 +123,14 @@ describe('Host, without an API token', () => {
       assert.match(await raw(`GET /process HTTP/1.0\r\nHost: evil.test:${port}\r\n\r\n`), /^HTTP\/1\.1 421 /);
       // Node keeps the first of two Host headers, and routes an absolute-form target by its path:
       // neither may decide which Host is checked.
-      assert.match(await raw(`GET /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nHost: evil.test\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*2 Host headers/);
-      assert.match(await raw(`GET http://evil.test/process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`), /^HTTP\/1\.1 400 [^]*must be a path/);
+      assert.match(
+        await raw(`GET /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nHost: evil.test\r\nConnection: close\r\n\r\n`),
+        /^HTTP\/1\.1 400 [^]*2 Host headers/,
+      );
+      assert.match(
+        await raw(`GET http://evil.test/process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`),
+        /^HTTP\/1\.1 400 [^]*must be a path/,
+      );
       const start = `POST http://evil.test/process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nConnection: close\r\n`;
       const body = JSON.stringify(spec('absolute'));
       assert.match(await raw(`${start}Content-Length: ${body.length}\r\n\r\n${body}`), /^HTTP\/1\.1 400 /);
@@ -120,7 +151,20 @@ describe('Host, without an API token', () => {
   it('a generated Host is served only when it names loopback on the port or an allowed name, and otherwise nothing starts', async () => {
     const { app, runtime } = await setup({ allowedHosts: ['hydro.internal'] });
     const host = fc.oneof(
-      fc.constantFrom('127.0.0.1', 'localhost', '[::1]', '127.1.2.3', 'hydro.internal', 'evil.test', '127.0.0.1.nip.io', 'localhost.evil.test', '0x7f.1', '2130706433', '[::ffff:127.0.0.1]', '%31%32%37.0.0.1'),
+      fc.constantFrom(
+        '127.0.0.1',
+        'localhost',
+        '[::1]',
+        '127.1.2.3',
+        'hydro.internal',
+        'evil.test',
+        '127.0.0.1.nip.io',
+        'localhost.evil.test',
+        '0x7f.1',
+        '2130706433',
+        '[::ffff:127.0.0.1]',
+        '%31%32%37.0.0.1',
+      ),
       fc.string({ maxLength: 20 }),
     );
     const port = fc.oneof(fc.constant(''), fc.constantFrom(':8000', ':80', ':8001', ':', ':08000', ':99999'));
@@ -135,7 +179,8 @@ describe('Host, without an API token', () => {
           return; // a header value that no HTTP message can carry
         }
         const parts = splitHost(value);
-        const served = parts !== undefined && ((isLoopbackName(parts.name) && (parts.port ?? 80) === PORT) || parts.name === 'hydro.internal');
+        const served =
+          parts !== undefined && ((isLoopbackName(parts.name) && (parts.port ?? 80) === PORT) || parts.name === 'hydro.internal');
         assert.equal(res.statusCode, served ? 201 : 421, `${JSON.stringify(value)}: ${res.body}`);
         assert.equal(runtime.processes.has('web'), served, JSON.stringify(value));
       }),
@@ -166,7 +211,12 @@ describe('requests a browser marks as cross-site', () => {
     it(`are refused 403 on every API route, and nothing happens (${apiToken ? 'with' : 'without'} a token)`, async () => {
       const { app, runtime } = await setup(apiToken ? { apiToken } : {});
       const auth: Record<string, string> = apiToken ? { authorization: `Bearer ${apiToken}` } : {};
-      await runtime.start({ process_name: 'keep', group: 'g', has_public_ip: false, container: { image_uri: 'busybox', ports: [] } } as never);
+      await runtime.start({
+        process_name: 'keep',
+        group: 'g',
+        has_public_ip: false,
+        container: { image_uri: 'busybox', ports: [] },
+      } as never);
       for (const headers of refused) {
         const all = { ...own, ...auth, ...headers };
         const { res, started } = await tryStart(app, runtime, all);
@@ -174,9 +224,23 @@ describe('requests a browser marks as cross-site', () => {
         assert.equal(res.json().code, 'cross_site_request');
         assert.equal(started, false);
         // A simple request: text/plain, as a no-cors fetch or a form may send.
-        const simple = await app.inject({ method: 'POST', url: '/process', payload: JSON.stringify(spec('web')), headers: { ...all, 'content-type': 'text/plain' } });
+        const simple = await app.inject({
+          method: 'POST',
+          url: '/process',
+          payload: JSON.stringify(spec('web')),
+          headers: { ...all, 'content-type': 'text/plain' },
+        });
         assert.equal(simple.statusCode, 403);
-        for (const [method, url] of [['GET', '/process'], ['GET', '/process/keep'], ['GET', '/process/keep/logs'], ['DELETE', '/process/keep'], ['GET', '/group/g'], ['DELETE', '/group/g'], ['GET', '/metrics'], ['GET', '/nowhere']] as const) {
+        for (const [method, url] of [
+          ['GET', '/process'],
+          ['GET', '/process/keep'],
+          ['GET', '/process/keep/logs'],
+          ['DELETE', '/process/keep'],
+          ['GET', '/group/g'],
+          ['DELETE', '/group/g'],
+          ['GET', '/metrics'],
+          ['GET', '/nowhere'],
+        ] as const) {
           const answer = await app.inject({ method, url, headers: all });
           assert.equal(answer.statusCode, 403, `${JSON.stringify(headers)} ${method} ${url}`);
         }
@@ -204,10 +268,13 @@ describe('requests a browser marks as cross-site', () => {
     }
     // Scheme and port must both match, when Origin is all that a browser sends.
     runtime.processes.clear();
-    assert.equal((await tryStart(app, runtime, { host: 'hydro.example.com:8443', origin: 'https://hydro.example.com' })).res.statusCode, 403);
+    assert.equal(
+      (await tryStart(app, runtime, { host: 'hydro.example.com:8443', origin: 'https://hydro.example.com' })).res.statusCode,
+      403,
+    );
   });
 
-  it('behind a proxy that rewrites Host to loopback, the browser\'s same-origin request of its own page is served', async () => {
+  it("behind a proxy that rewrites Host to loopback, the browser's same-origin request of its own page is served", async () => {
     // nginx's proxy_pass http://127.0.0.1:8000 sends Host 127.0.0.1:8000; the page is at https://hp.example.com.
     const { app, runtime } = await setup({ apiToken: TOKEN });
     const proxied = { host: '127.0.0.1:8000', origin: 'https://hp.example.com', authorization: `Bearer ${TOKEN}` };
@@ -218,7 +285,10 @@ describe('requests a browser marks as cross-site', () => {
     assert.equal(stop.statusCode, 200, stop.body);
     // The same page's request on another site's behalf is still refused.
     runtime.processes.clear();
-    assert.equal((await tryStart(app, runtime, { ...proxied, origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' })).res.statusCode, 403);
+    assert.equal(
+      (await tryStart(app, runtime, { ...proxied, origin: 'https://evil.test', 'sec-fetch-site': 'cross-site' })).res.statusCode,
+      403,
+    );
   });
 
   it('pages that hold no data, and /health, still open from a link on another site', async () => {
@@ -234,7 +304,11 @@ describe('allowed_hosts in the config', () => {
   it('takes names and name:port, and refuses anything else', () => {
     const base = { runtime: { runtime_type: 'docker' } };
     assert.deepEqual(ServerConfig.parse(base).allowed_hosts, []);
-    assert.deepEqual(ServerConfig.parse({ ...base, allowed_hosts: ['hydro.internal', '10.0.0.5:8000', '[fd00::5]:80'] }).allowed_hosts, ['hydro.internal', '10.0.0.5:8000', '[fd00::5]:80']);
+    assert.deepEqual(ServerConfig.parse({ ...base, allowed_hosts: ['hydro.internal', '10.0.0.5:8000', '[fd00::5]:80'] }).allowed_hosts, [
+      'hydro.internal',
+      '10.0.0.5:8000',
+      '[fd00::5]:80',
+    ]);
     for (const bad of ['http://hydro.internal', 'hydro.internal/', '*.internal', 'a b', '', 'host:port', '-x.internal']) {
       assert.equal(ServerConfig.safeParse({ ...base, allowed_hosts: [bad] }).success, false, bad);
     }

@@ -37,7 +37,11 @@ describe('routes', () => {
       payload: {
         process_name: 'web',
         has_public_ip: 'true',
-        container: { image_uri: 'nginx', ports: [{ container_port: '80', host_port: '8080' }], resource_limit: { cpu_vcpu: '0.25', memory_mib: '64' } },
+        container: {
+          image_uri: 'nginx',
+          ports: [{ container_port: '80', host_port: '8080' }],
+          resource_limit: { cpu_vcpu: '0.25', memory_mib: '64' },
+        },
       },
     });
     assert.equal(res.statusCode, 201, res.body);
@@ -58,17 +62,23 @@ describe('routes', () => {
     const body = res.json();
     assert.equal(body.error, 422);
     assert.equal(body.code, 'invalid_spec');
-    assert.deepEqual(
-      body.fields.map((f: { path: string }) => f.path).sort(),
-      ['container.ports[0].container_port', 'node_selector', 'process_name'],
-    );
+    assert.deepEqual(body.fields.map((f: { path: string }) => f.path).sort(), [
+      'container.ports[0].container_port',
+      'node_selector',
+      'process_name',
+    ]);
     assert.match(body.details, /node_selector.*belongs in 'container'/);
     assert.equal(runtime.processes.size, 0);
   });
 
   it('answers malformed JSON 400 and a huge body 413, in the error shape', async () => {
     const { app } = await setup();
-    const bad = await app.inject({ method: 'POST', url: '/process', headers: { 'content-type': 'application/json' }, payload: '{"process_name": ' });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/process',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"process_name": ',
+    });
     assert.equal(bad.statusCode, 400);
     assert.equal(bad.json().error, 400);
     const huge = await app.inject({
@@ -96,13 +106,24 @@ describe('routes', () => {
 
   it('lists, gets, stops; groups list and stop only their members', async () => {
     const { app } = await setup();
-    for (const [name, group] of [['a1', 'ga'], ['a2', 'ga'], ['b1', 'gb'], ['c1', undefined]] as const) {
+    for (const [name, group] of [
+      ['a1', 'ga'],
+      ['a2', 'ga'],
+      ['b1', 'gb'],
+      ['c1', undefined],
+    ] as const) {
       const res = await app.inject({ method: 'POST', url: '/process', payload: spec(name, group ? { group } : {}) });
       assert.equal(res.statusCode, 201);
     }
     assert.equal((await app.inject({ method: 'GET', url: '/process' })).json().length, 4);
     assert.equal((await app.inject({ method: 'GET', url: '/process/c1' })).json().group, null);
-    assert.deepEqual((await app.inject({ method: 'GET', url: '/group/ga' })).json().map((p: { process_name: string }) => p.process_name).sort(), ['a1', 'a2']);
+    assert.deepEqual(
+      (await app.inject({ method: 'GET', url: '/group/ga' }))
+        .json()
+        .map((p: { process_name: string }) => p.process_name)
+        .sort(),
+      ['a1', 'a2'],
+    );
     assert.deepEqual((await app.inject({ method: 'GET', url: '/group/unknown' })).json(), []);
     const stopGroup = await app.inject({ method: 'DELETE', url: '/group/ga' });
     assert.equal(stopGroup.statusCode, 200);
@@ -110,12 +131,21 @@ describe('routes', () => {
     assert.deepEqual((await app.inject({ method: 'DELETE', url: '/group/ga' })).json(), { stopped: [] });
     const stop = await app.inject({ method: 'DELETE', url: '/process/b1' });
     assert.equal(stop.statusCode, 200);
-    assert.deepEqual((await app.inject({ method: 'GET', url: '/process' })).json().map((p: { process_name: string }) => p.process_name), ['c1']);
+    assert.deepEqual(
+      (await app.inject({ method: 'GET', url: '/process' })).json().map((p: { process_name: string }) => p.process_name),
+      ['c1'],
+    );
   });
 
   it('finds processes whose names the spec rules would refuse (launched by an older server)', async () => {
     const { app, runtime } = await setup();
-    runtime.processes.set('Old_Name', { process_name: 'Old_Name', group: null, socket_addresses: [], created: new Date().toISOString(), status: 'RUNNING' });
+    runtime.processes.set('Old_Name', {
+      process_name: 'Old_Name',
+      group: null,
+      socket_addresses: [],
+      created: new Date().toISOString(),
+      status: 'RUNNING',
+    });
     assert.equal((await app.inject({ method: 'GET', url: '/process/Old_Name' })).statusCode, 200);
     assert.equal((await app.inject({ method: 'DELETE', url: '/process/Old_Name' })).statusCode, 200);
   });
@@ -125,7 +155,11 @@ describe('routes', () => {
     runtime.failWith = new HydroplaneError('runtime_unavailable', 'the docker runtime cannot reach its daemon at /var/run/docker.sock');
     const res = await app.inject({ method: 'GET', url: '/process' });
     assert.equal(res.statusCode, 503);
-    assert.deepEqual(res.json(), { error: 503, code: 'runtime_unavailable', details: 'the docker runtime cannot reach its daemon at /var/run/docker.sock' });
+    assert.deepEqual(res.json(), {
+      error: 503,
+      code: 'runtime_unavailable',
+      details: 'the docker runtime cannot reach its daemon at /var/run/docker.sock',
+    });
   });
 
   it('hides internal errors behind a 500 in the error shape', async () => {
@@ -158,7 +192,14 @@ describe('routes', () => {
     assert.ok(body.properties.process_name.description.length > 0);
     assert.deepEqual(body.properties.container, { $ref: '#/components/schemas/ContainerSpec' });
     assert.ok(doc.components.schemas.ContainerSpec.properties.ports);
-    assert.deepEqual(Object.keys(doc.paths).sort(), ['/group/{group}', '/health', '/metrics', '/process', '/process/{process_name}', '/process/{process_name}/logs']);
+    assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/group/{group}',
+      '/health',
+      '/metrics',
+      '/process',
+      '/process/{process_name}',
+      '/process/{process_name}/logs',
+    ]);
   });
 
   it('serves Swagger UI at /docs, reading /openapi.json, and only the files its page loads', async () => {
@@ -174,7 +215,10 @@ describe('routes', () => {
       assert.equal(asset.statusCode, 200, url);
       assert.ok(asset.rawPayload.length > 0, url);
     }
-    assert.match((await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' })).headers['content-type'] as string, /javascript/);
+    assert.match(
+      (await app.inject({ method: 'GET', url: '/docs/static/swagger-ui-bundle.js' })).headers['content-type'] as string,
+      /javascript/,
+    );
     assert.match((await app.inject({ method: 'GET', url: '/docs/start.js' })).body, /url: '\/openapi\.json'/);
     for (const url of ['/docs/static/package.json', '/docs/static/swagger-ui.js.map', '/docs/static/../../package.json']) {
       assert.equal((await app.inject({ method: 'GET', url })).statusCode, 404, url);

@@ -62,7 +62,10 @@ async function dribble(connection: Connection, piece: string, everyMs = 100): Pr
 async function closedWithin(connection: Connection): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const giveUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the connection is still open after ${GIVE_UP_MS} ms; received: ${connection.received()}`)), GIVE_UP_MS);
+    timer = setTimeout(
+      () => reject(new Error(`the connection is still open after ${GIVE_UP_MS} ms; received: ${connection.received()}`)),
+      GIVE_UP_MS,
+    );
   });
   try {
     await Promise.race([connection.closed, giveUp]);
@@ -101,7 +104,9 @@ describe('connection timeouts', () => {
 
   it('closes a connection that dribbles its body', async () => {
     const connection = await open();
-    connection.socket.write(`POST /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+    connection.socket.write(
+      `POST /process HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`,
+    );
     await dribble(connection, ' ');
     assert.equal(runtime.processes.size, 0);
     assert.doesNotMatch(connection.received(), /^HTTP\/1\.1 201/);
@@ -116,7 +121,12 @@ describe('connection timeouts', () => {
   });
 
   it('a long-poll that outlives every limit still gets its answer', async () => {
-    await runtime.start({ process_name: 'slow', group: null, has_public_ip: false, container: { image_uri: 'busybox', ports: [] } } as never);
+    await runtime.start({
+      process_name: 'slow',
+      group: null,
+      has_public_ip: false,
+      container: { image_uri: 'busybox', ports: [] },
+    } as never);
     runtime.processes.set('slow', { ...runtime.processes.get('slow')!, status: 'STARTING' });
     const answer = fetch(`http://127.0.0.1:${port}/process/slow?wait=running&timeout=60`);
     await sleep(OUTLIVE_MS);
@@ -127,7 +137,12 @@ describe('connection timeouts', () => {
   });
 
   it('a followed log that stays silent past every limit still gets what comes next, and its end', async () => {
-    await runtime.start({ process_name: 'quiet', group: null, has_public_ip: false, container: { image_uri: 'busybox', ports: [] } } as never);
+    await runtime.start({
+      process_name: 'quiet',
+      group: null,
+      has_public_ip: false,
+      container: { image_uri: 'busybox', ports: [] },
+    } as never);
     runtime.setLog('quiet', 'first\n');
     const res = await fetch(`http://127.0.0.1:${port}/process/quiet/logs?follow=true`);
     assert.equal(res.status, 200);
@@ -166,7 +181,12 @@ describe('connection timeouts', () => {
   });
 
   it('a refused request pipelined behind a streaming answer ends the connection without writing into that answer', async () => {
-    await runtime.start({ process_name: 'piped', group: null, has_public_ip: false, container: { image_uri: 'busybox', ports: [] } } as never);
+    await runtime.start({
+      process_name: 'piped',
+      group: null,
+      has_public_ip: false,
+      container: { image_uri: 'busybox', ports: [] },
+    } as never);
     runtime.setLog('piped', 'first\n');
     const connection = await open();
     connection.socket.write(`GET /process/piped/logs?follow=true HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);

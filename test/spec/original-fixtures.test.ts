@@ -32,7 +32,12 @@ async function spec(file: string): Promise<unknown> {
 async function start(body: unknown, query = '') {
   const runtime = new FakeRuntime();
   const app = await buildApp({ runtime, logger: false });
-  const res = await app.inject({ method: 'POST', url: `/process${query}`, payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/process${query}`,
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
   await app.close();
   return { res, runtime };
 }
@@ -42,7 +47,12 @@ async function startOnDocker(body: unknown, secrets: SecretStore) {
   const config = parseConfig('runtime:\n  runtime_type: docker\n  docker_host: unix:///tmp/hydroplane-no-such-engine.sock\n', 'test.yml');
   const runtime = await createRuntime(config.runtime, { secrets, logger: pino({ level: 'silent' }) });
   const app = await buildApp({ runtime, logger: false });
-  const res = await app.inject({ method: 'POST', url: '/process', payload: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const res = await app.inject({
+    method: 'POST',
+    url: '/process',
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+  });
   await app.close();
   return res;
 }
@@ -50,7 +60,13 @@ async function startOnDocker(body: unknown, secrets: SecretStore) {
 describe("the original's spec files", () => {
   it('has each fixture that the README lists, and no other', async () => {
     assert.deepEqual((await readdir(join(FIXTURES, 'specs'))).sort(), [
-      'chat-client.json', 'chat-server.json', 'docs-test.json', 'env-secret.json', 'mixed-case-name.json', 'nginx-advanced.json', 'nginx.json',
+      'chat-client.json',
+      'chat-server.json',
+      'docs-test.json',
+      'env-secret.json',
+      'mixed-case-name.json',
+      'nginx-advanced.json',
+      'nginx.json',
     ]);
   });
 
@@ -120,14 +136,20 @@ describe("the original's config files", () => {
     const eks = await load('local-eks.yml');
     assert.deepEqual(eks.secret_store, { secret_store_type: 'local', store_location: '~/.hydro_secrets' });
     assert.ok(eks.runtime.runtime_type === 'eks' && eks.runtime.namespace === 'default');
-    assert.deepEqual(eks.runtime.runtime_type === 'eks' && eks.runtime.credentials.access_key.access_key_id, { secret_name: 'aws-keys', key: 'AccessKeyId' });
+    assert.deepEqual(eks.runtime.runtime_type === 'eks' && eks.runtime.credentials.access_key.access_key_id, {
+      secret_name: 'aws-keys',
+      key: 'AccessKeyId',
+    });
     const gke = await load('gke.yml');
     assert.ok(gke.runtime.runtime_type === 'gke' && gke.runtime.cluster_id === 'experiments' && gke.runtime.namespace === 'default');
   });
 
   it('refuses a typo in a config, naming it (configs have no field validation modes)', async () => {
     const text = (await readFile(join(FIXTURES, 'configs', 'culling.yml'), 'utf8')).replace('max_age_minutes', 'max_age_minute');
-    assert.throws(() => parseConfig(text, 'culling.yml'), (error) => error instanceof HydroplaneError && /max_age_minute/.test(error.message));
+    assert.throws(
+      () => parseConfig(text, 'culling.yml'),
+      (error) => error instanceof HydroplaneError && /max_age_minute/.test(error.message),
+    );
     assert.ok(section('Config files').includes('unknown key'));
   });
 });

@@ -50,7 +50,10 @@ describe('process spec', () => {
   });
 
   it('accepts the original examples', () => {
-    assert.deepEqual(problems({ process_name: 'nginx', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80, host_port: 8080 }] } }), []);
+    assert.deepEqual(
+      problems({ process_name: 'nginx', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80, host_port: 8080 }] } }),
+      [],
+    );
     assert.deepEqual(
       problems({
         process_name: 'chat-server',
@@ -59,7 +62,10 @@ describe('process spec', () => {
         container: {
           image_uri: 'ghcr.io/org/chat:1.2',
           ports: [{ container_port: 5000, protocol: 'tcp', name: 'http' }],
-          env: [{ name: 'PEERS', value: 'a,b' }, { name: 'TOKEN', value: { secret_name: 'chat', key: 'token' } }],
+          env: [
+            { name: 'PEERS', value: 'a,b' },
+            { name: 'TOKEN', value: { secret_name: 'chat', key: 'token' } },
+          ],
           command: ['--verbose'],
           resource_request: { cpu_vcpu: 0.5, memory_mib: 256 },
           resource_limit: { cpu_vcpu: '1', memory_mib: 512 },
@@ -95,7 +101,16 @@ describe('process spec', () => {
   });
 
   describe('group', () => {
-    for (const [group, ok] of [['g', true], ['G_1.x-y', true], ['x'.repeat(63), true], ['x'.repeat(64), false], ['-g', false], ['g.', false], ['a b', false], ['', false]] as const) {
+    for (const [group, ok] of [
+      ['g', true],
+      ['G_1.x-y', true],
+      ['x'.repeat(63), true],
+      ['x'.repeat(64), false],
+      ['-g', false],
+      ['g.', false],
+      ['a b', false],
+      ['', false],
+    ] as const) {
       it(`${ok ? 'accepts' : 'refuses'} ${JSON.stringify(group.length > 10 ? `(${group.length} chars)` : group)}`, () => {
         assert.deepEqual(problems(base({}, { group })), ok ? [] : ['group']);
       });
@@ -106,7 +121,19 @@ describe('process spec', () => {
   });
 
   describe('ports', () => {
-    for (const [port, ok] of [[1, true], [65535, true], [0, false], [65536, false], [-1, false], [80.5, false], ['80', true], [' 8080 ', true], ['0', false], ['eighty', false], [null, false]] as const) {
+    for (const [port, ok] of [
+      [1, true],
+      [65535, true],
+      [0, false],
+      [65536, false],
+      [-1, false],
+      [80.5, false],
+      ['80', true],
+      [' 8080 ', true],
+      ['0', false],
+      ['eighty', false],
+      [null, false],
+    ] as const) {
       it(`container_port ${JSON.stringify(port)} is ${ok ? 'accepted' : 'refused'}`, () => {
         assert.deepEqual(problems(base({ ports: [{ container_port: port }] })), ok ? [] : ['container.ports[0].container_port']);
       });
@@ -123,8 +150,20 @@ describe('process spec', () => {
     });
     it('refuses two ports with the same host port and protocol, not with different protocols', () => {
       assert.deepEqual(problems(base({ ports: [{ container_port: 53 }, { container_port: 53, protocol: 'udp' }] })), []);
-      assert.deepEqual(problems(base({ ports: [{ container_port: 80, host_port: 8080 }, { container_port: 81, host_port: 8080 }] })), ['container.ports[1].host_port']);
-      assert.deepEqual(problems(base({ ports: [{ container_port: 8080 }, { container_port: 81, host_port: 8080 }] })), ['container.ports[1].host_port']);
+      assert.deepEqual(
+        problems(
+          base({
+            ports: [
+              { container_port: 80, host_port: 8080 },
+              { container_port: 81, host_port: 8080 },
+            ],
+          }),
+        ),
+        ['container.ports[1].host_port'],
+      );
+      assert.deepEqual(problems(base({ ports: [{ container_port: 8080 }, { container_port: 81, host_port: 8080 }] })), [
+        'container.ports[1].host_port',
+      ]);
     });
     it('names are Kubernetes port names, unique', () => {
       assert.deepEqual(problems(base({ ports: [{ container_port: 80, name: 'http' }] })), []);
@@ -133,7 +172,17 @@ describe('process spec', () => {
       assert.deepEqual(problems(base({ ports: [{ container_port: 80, name: 'HTTP' }] })), ['container.ports[0].name']);
       assert.deepEqual(problems(base({ ports: [{ container_port: 80, name: '8080' }] })), ['container.ports[0].name']);
       assert.deepEqual(problems(base({ ports: [{ container_port: 80, name: 'a--b' }] })), ['container.ports[0].name']);
-      assert.deepEqual(problems(base({ ports: [{ container_port: 80, name: 'web' }, { container_port: 81, name: 'web' }] })), ['container.ports[1].name']);
+      assert.deepEqual(
+        problems(
+          base({
+            ports: [
+              { container_port: 80, name: 'web' },
+              { container_port: 81, name: 'web' },
+            ],
+          }),
+        ),
+        ['container.ports[1].name'],
+      );
     });
     it(`allows at most ${SPEC_LIMITS.ports}`, () => {
       const ports = (n: number) => Array.from({ length: n }, (_, i) => ({ container_port: 1000 + i }));
@@ -144,19 +193,49 @@ describe('process spec', () => {
 
   describe('env', () => {
     it('takes literal values and process secrets', () => {
-      const spec = parse(base({ env: [{ name: 'A', value: '1' }, { name: 'B', value: { secret_name: 's' } }, { name: 'C', value: { secret_name: 's', key: 'k' } }] }));
+      const spec = parse(
+        base({
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: { secret_name: 's' } },
+            { name: 'C', value: { secret_name: 's', key: 'k' } },
+          ],
+        }),
+      );
       assert.deepEqual(spec.container.env[2], { name: 'C', value: { secret_name: 's', key: 'k' } });
     });
-    for (const [name, ok] of [['A', true], ['_a1', true], ['PATH_2', true], ['1A', false], ['A-B', false], ['A=B', false], ['', false], ['A B', false]] as const) {
+    for (const [name, ok] of [
+      ['A', true],
+      ['_a1', true],
+      ['PATH_2', true],
+      ['1A', false],
+      ['A-B', false],
+      ['A=B', false],
+      ['', false],
+      ['A B', false],
+    ] as const) {
       it(`name ${JSON.stringify(name)} is ${ok ? 'accepted' : 'refused'}`, () => {
         assert.deepEqual(problems(base({ env: [{ name, value: 'x' }] })), ok ? [] : ['container.env[0].name']);
       });
     }
     it('refuses a name set twice, and a secret with an empty name or an unknown field', () => {
-      assert.deepEqual(problems(base({ env: [{ name: 'A', value: '1' }, { name: 'A', value: '2' }] })), ['container.env[1].name']);
+      assert.deepEqual(
+        problems(
+          base({
+            env: [
+              { name: 'A', value: '1' },
+              { name: 'A', value: '2' },
+            ],
+          }),
+        ),
+        ['container.env[1].name'],
+      );
       assert.ok(problems(base({ env: [{ name: 'A', value: { secret_name: '' } }] })).length > 0);
       assert.deepEqual(problems(base({ env: [{ name: 'A', value: { secret_name: 's', kee: 'k' } }] })), ['container.env[0].value.kee']);
-      assert.match(messageFor(base({ env: [{ name: 'A', value: { secret_name: 's', kee: 'k' } }] }), 'container.env[0].value.kee'), /did you mean 'key'/);
+      assert.match(
+        messageFor(base({ env: [{ name: 'A', value: { secret_name: 's', kee: 'k' } }] }), 'container.env[0].value.kee'),
+        /did you mean 'key'/,
+      );
     });
     it('refuses a number as a value', () => {
       assert.deepEqual(problems(base({ env: [{ name: 'A', value: 1 }] })), ['container.env[0].value']);
@@ -164,23 +243,42 @@ describe('process spec', () => {
   });
 
   describe('resources', () => {
-    for (const [cpu, ok] of [[0.001, true], [0.0009, false], [0, false], ['0.25', true], [-1, false], ['abc', false], [4, true]] as const) {
+    for (const [cpu, ok] of [
+      [0.001, true],
+      [0.0009, false],
+      [0, false],
+      ['0.25', true],
+      [-1, false],
+      ['abc', false],
+      [4, true],
+    ] as const) {
       it(`cpu_vcpu ${JSON.stringify(cpu)} is ${ok ? 'accepted' : 'refused'}`, () => {
         assert.deepEqual(problems(base({ resource_limit: { cpu_vcpu: cpu } })), ok ? [] : ['container.resource_limit.cpu_vcpu']);
       });
     }
-    for (const [mem, ok] of [[0, true], [1, true], [-1, false], [1.5, false], ['512', true]] as const) {
+    for (const [mem, ok] of [
+      [0, true],
+      [1, true],
+      [-1, false],
+      [1.5, false],
+      ['512', true],
+    ] as const) {
       it(`memory_mib ${JSON.stringify(mem)} is ${ok ? 'accepted' : 'refused'}`, () => {
         assert.deepEqual(problems(base({ resource_request: { memory_mib: mem } })), ok ? [] : ['container.resource_request.memory_mib']);
       });
     }
     it('refuses a request above its limit, and accepts one equal to it', () => {
-      assert.deepEqual(problems(base({ resource_request: { cpu_vcpu: 1, memory_mib: 512 }, resource_limit: { cpu_vcpu: 1, memory_mib: 512 } })), []);
+      assert.deepEqual(
+        problems(base({ resource_request: { cpu_vcpu: 1, memory_mib: 512 }, resource_limit: { cpu_vcpu: 1, memory_mib: 512 } })),
+        [],
+      );
       assert.deepEqual(
         problems(base({ resource_request: { cpu_vcpu: 1.5, memory_mib: 513 }, resource_limit: { cpu_vcpu: 1, memory_mib: 512 } })),
         ['container.resource_request.cpu_vcpu', 'container.resource_request.memory_mib'],
       );
-      assert.deepEqual(problems(base({ resource_request: { cpu_vcpu: '0.5' }, resource_limit: { cpu_vcpu: '0.25' } })), ['container.resource_request.cpu_vcpu']);
+      assert.deepEqual(problems(base({ resource_request: { cpu_vcpu: '0.5' }, resource_limit: { cpu_vcpu: '0.25' } })), [
+        'container.resource_request.cpu_vcpu',
+      ]);
     });
   });
 
@@ -227,14 +325,21 @@ describe('process spec', () => {
       assert.match(messageFor(raw, 'container.has_public_ip'), /belongs at the top level/);
     });
     it('suggests the near name for a typo, and lists the fields otherwise', () => {
-      assert.match(messageFor(base({ ports: [{ container_prot: 80 }] }), 'container.ports[0].container_prot'), /did you mean 'container_port'/);
+      assert.match(
+        messageFor(base({ ports: [{ container_prot: 80 }] }), 'container.ports[0].container_prot'),
+        /did you mean 'container_port'/,
+      );
       assert.match(messageFor(base({}, { colour: 'red' }), 'colour'), /expected one of: process_name, group, has_public_ip, container/);
     });
   });
 
   it('reports every problem at once', () => {
     assert.deepEqual(
-      problems({ process_name: 'Bad', has_public_ip: 'yes', container: { image_uri: 'nginx', ports: [{ container_port: 0 }], env: [{ name: '1', value: 'x' }] } }).sort(),
+      problems({
+        process_name: 'Bad',
+        has_public_ip: 'yes',
+        container: { image_uri: 'nginx', ports: [{ container_port: 0 }], env: [{ name: '1', value: 'x' }] },
+      }).sort(),
       ['container.env[0].name', 'container.ports[0].container_port', 'has_public_ip', 'process_name'],
     );
   });
@@ -270,7 +375,10 @@ describe('limits', () => {
       const { value, reads } = spied('array', limit + 1, item);
       assert.deepEqual(problems(base({ [field]: value })), [`container.${field}`]);
       assert.equal(reads(), 0);
-      assert.match(messageFor(base({ [field]: spied('array', limit + 1, item).value }), `container.${field}`), new RegExp(`at most ${limit}`));
+      assert.match(
+        messageFor(base({ [field]: spied('array', limit + 1, item).value }), `container.${field}`),
+        new RegExp(`at most ${limit}`),
+      );
     });
   }
 
@@ -283,7 +391,13 @@ describe('limits', () => {
 
   for (const [what, container, top, path, limit] of [
     ['image_uri', { image_uri: 'a'.repeat(SPEC_LIMITS.imageUri + 1) }, {}, 'container.image_uri', SPEC_LIMITS.imageUri],
-    ['an env value', { env: [{ name: 'A', value: 'x'.repeat(SPEC_LIMITS.stringLength + 1) }] }, {}, 'container.env[0].value', SPEC_LIMITS.stringLength],
+    [
+      'an env value',
+      { env: [{ name: 'A', value: 'x'.repeat(SPEC_LIMITS.stringLength + 1) }] },
+      {},
+      'container.env[0].value',
+      SPEC_LIMITS.stringLength,
+    ],
     ['an env name', { env: [{ name: `${'A'.repeat(SPEC_LIMITS.name)}-`, value: 'x' }] }, {}, 'container.env[0].name', SPEC_LIMITS.name],
     ['a command argument', { command: ['x'.repeat(SPEC_LIMITS.stringLength + 1)] }, {}, 'container.command[0]', SPEC_LIMITS.stringLength],
     ['a process name', {}, { process_name: `${'a'.repeat(100)}-` }, 'process_name', 63],
@@ -309,12 +423,23 @@ describe('limits', () => {
     assert.deepEqual(paths.slice(0, 3), ['container.env[0].name', 'container.env[1].name', 'container.env[2].name']);
     assert.equal(paths.at(-1), '');
     assert.equal(messageFor(raw, ''), `… and ${100 - MAX_PROBLEMS} more problems`);
-    assert.equal(problems(base({ env: Array.from({ length: MAX_PROBLEMS }, (_, i) => ({ name: `1${i}`, value: 'x' })) })).length, MAX_PROBLEMS);
+    assert.equal(
+      problems(base({ env: Array.from({ length: MAX_PROBLEMS }, (_, i) => ({ name: `1${i}`, value: 'x' })) })).length,
+      MAX_PROBLEMS,
+    );
   });
 
   it('shows a value from the spec short and escaped', () => {
     const name = `A${'\u0007'.repeat(3)}${'B'.repeat(500)}`.replace(/\u0007/g, '_');
-    const message = messageFor(base({ env: [{ name, value: '1' }, { name, value: '2' }] }), 'container.env[1].name');
+    const message = messageFor(
+      base({
+        env: [
+          { name, value: '1' },
+          { name, value: '2' },
+        ],
+      }),
+      'container.env[1].name',
+    );
     assert.equal(message, `variable '${name.slice(0, 40)}…' is already set by env[0]`);
     const label = messageFor(base({ node_selector: { pool: `\u001b[31m${'x'.repeat(500)}` } }), 'container.node_selector.pool');
     assert.ok(label.startsWith(`label value '\\u001b[31m${'x'.repeat(30)}…' must be`), label);

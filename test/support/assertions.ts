@@ -23,6 +23,9 @@ export async function assertServesProcesses(url: string, processName = 'api'): P
   });
   assert.equal(created.status, 201, await created.clone().text());
   const listed = (await (await fetch(`${url}/process`)).json()) as Array<{ process_name: string }>;
-  assert.deepEqual(listed.map((p) => p.process_name), [processName]);
+  assert.deepEqual(
+    listed.map((p) => p.process_name),
+    [processName],
+  );
   assert.equal((await fetch(`${url}/process/${processName}`, { method: 'DELETE' })).status, 200);
 }

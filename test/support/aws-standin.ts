@@ -109,7 +109,11 @@ interface Signed {
 function signatureOf(s: Signed, secret: string): string {
   const [, date, region, service] = s.credential.split('/');
   // Services other than S3 sign the path escaped twice.
-  const canonicalUri = s.path.split('/').map((seg) => rfc3986(seg)).join('/') || '/';
+  const canonicalUri =
+    s.path
+      .split('/')
+      .map((seg) => rfc3986(seg))
+      .join('/') || '/';
   const canonicalQuery = s.query
     .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
@@ -142,11 +146,22 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
     const temp = issued.find((c) => c.accessKeyId === id);
     if (!temp) return undefined;
     const role = temp.roleArn.split('/').pop();
-    return { secret: temp.secretAccessKey, sessionToken: temp.sessionToken, expiration: temp.expiration, arn: `arn:aws:sts::${account}:assumed-role/${role}/${temp.sessionName}` };
+    return {
+      secret: temp.secretAccessKey,
+      sessionToken: temp.sessionToken,
+      expiration: temp.expiration,
+      arn: `arn:aws:sts::${account}:assumed-role/${role}/${temp.sessionName}`,
+    };
   };
 
   /** Checks an Authorization header's SigV4; answers who signed, or the error that AWS gives. */
-  const authenticate = (req: IncomingMessage, rawPath: string, body: Buffer, service: string, record: AwsRequestRecord): { arn: string; keyId: string } | AwsFault => {
+  const authenticate = (
+    req: IncomingMessage,
+    rawPath: string,
+    body: Buffer,
+    service: string,
+    record: AwsRequestRecord,
+  ): { arn: string; keyId: string } | AwsFault => {
     const auth = req.headers.authorization ?? '';
     const m = /^AWS4-HMAC-SHA256 Credential=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]{64})$/.exec(auth);
     if (!m) return { status: 403, code: 'MissingAuthenticationToken', message: 'Request is missing Authentication Token' };
@@ -155,9 +170,10 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
     record.accessKeyId = keyId;
     record.scope = { region: scopeRegion ?? '', service: scopeService ?? '' };
     const info = keyInfo(keyId ?? '');
-    const invalidToken = service === 'sts'
-      ? { status: 403, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' }
-      : { status: 403, code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
+    const invalidToken =
+      service === 'sts'
+        ? { status: 403, code: 'InvalidClientTokenId', message: 'The security token included in the request is invalid.' }
+        : { status: 403, code: 'UnrecognizedClientException', message: 'The security token included in the request is invalid.' };
     if (!info) return invalidToken;
     if (scopeRegion !== region || scopeService !== service || terminator !== 'aws4_request') {
       return {
@@ -193,7 +209,8 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
       return {
         status: 403,
         code: service === 'sts' ? 'SignatureDoesNotMatch' : 'InvalidSignatureException',
-        message: 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+        message:
+          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
       };
     }
     return { arn: info.arn, keyId: keyId! };
@@ -209,7 +226,10 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
   };
   const eksError = (res: ServerResponse, record: AwsRequestRecord, f: AwsFault, extra: Record<string, unknown> = {}) => {
     record.status = f.status;
-    res.writeHead(f.status, { 'content-type': 'application/json', 'x-amzn-errortype': `${f.code}:http://internal.amazon.com/coral/com.amazonaws.eks/` });
+    res.writeHead(f.status, {
+      'content-type': 'application/json',
+      'x-amzn-errortype': `${f.code}:http://internal.amazon.com/coral/com.amazonaws.eks/`,
+    });
     res.end(JSON.stringify({ ...extra, message: f.message }));
   };
 
@@ -218,12 +238,24 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
     const sessionName = p['RoleSessionName'] ?? '';
     const duration = Number(p['DurationSeconds'] ?? '3600');
     const role = options.roles?.[roleArn];
-    const denied = { status: 403, code: 'AccessDenied', message: `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}` };
-    if (!role || (role.trusted && !role.trusted.includes(caller.keyId)) || (role.externalId !== undefined && p['ExternalId'] !== role.externalId)) {
+    const denied = {
+      status: 403,
+      code: 'AccessDenied',
+      message: `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
+    };
+    if (
+      !role ||
+      (role.trusted && !role.trusted.includes(caller.keyId)) ||
+      (role.externalId !== undefined && p['ExternalId'] !== role.externalId)
+    ) {
       return stsError(res, record, denied);
     }
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      return stsError(res, record, { status: 400, code: 'ValidationError', message: `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint` });
+      return stsError(res, record, {
+        status: 400,
+        code: 'ValidationError',
+        message: `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint`,
+      });
     }
     const credentials: IssuedCredentials = {
       accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
@@ -279,7 +311,13 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
       const fault = faults.get('DescribeCluster');
       if (fault) return eksError(res, record, fault);
       const c = options.clusters?.[name];
-      if (!c) return eksError(res, record, { status: 404, code: 'ResourceNotFoundException', message: `No cluster found for name: ${name}.` }, { clusterName: name });
+      if (!c)
+        return eksError(
+          res,
+          record,
+          { status: 404, code: 'ResourceNotFoundException', message: `No cluster found for name: ${name}.` },
+          { clusterName: name },
+        );
       record.status = 200;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
@@ -309,7 +347,11 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
       const fault = faults.get(record.action);
       if (fault) return stsError(res, record, fault);
       if (record.action === 'AssumeRole') return assumeRole(res, record, who, params);
-      return stsError(res, record, { status: 400, code: 'InvalidAction', message: `Could not find operation ${record.action} for version ${params['Version']}` });
+      return stsError(res, record, {
+        status: 400,
+        code: 'InvalidAction',
+        message: `Could not find operation ${record.action} for version ${params['Version']}`,
+      });
     }
     record.status = 404;
     res.writeHead(404, { 'content-type': 'application/json' });
@@ -344,12 +386,14 @@ export async function startAwsStandin(options: AwsStandinOptions): Promise<AwsSt
       return { ok: false, reason: `URL is not https://${expectedHost}/: ${presigned.origin}${presigned.pathname}` };
     }
     const q = presigned.searchParams;
-    if (q.get('Action') !== 'GetCallerIdentity' || q.get('Version') !== '2011-06-15') return { ok: false, reason: 'not GetCallerIdentity 2011-06-15' };
+    if (q.get('Action') !== 'GetCallerIdentity' || q.get('Version') !== '2011-06-15')
+      return { ok: false, reason: 'not GetCallerIdentity 2011-06-15' };
     if (q.get('X-Amz-Algorithm') !== ALGORITHM) return { ok: false, reason: 'not AWS4-HMAC-SHA256' };
     const expires = Number(q.get('X-Amz-Expires'));
     if (!(expires > 0 && expires <= 60)) return { ok: false, reason: `X-Amz-Expires ${q.get('X-Amz-Expires')}` };
     const signedHeaders = (q.get('X-Amz-SignedHeaders') ?? '').split(';');
-    if (!signedHeaders.includes('host') || !signedHeaders.includes('x-k8s-aws-id')) return { ok: false, reason: `signed headers ${signedHeaders.join(';')}` };
+    if (!signedHeaders.includes('host') || !signedHeaders.includes('x-k8s-aws-id'))
+      return { ok: false, reason: `signed headers ${signedHeaders.join(';')}` };
     const credential = q.get('X-Amz-Credential') ?? '';
     const [keyId, , scopeRegion, scopeService] = credential.split('/');
     if (scopeRegion !== region || scopeService !== 'sts') return { ok: false, reason: `credential scope ${scopeRegion}/${scopeService}` };

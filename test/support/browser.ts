@@ -9,7 +9,16 @@ import { HYDROPLANE_BIN } from './server-process.ts';
 
 export const CHROMIUM = process.env.HYDROPLANE_CHROMIUM ?? '/usr/bin/chromium';
 // As root, and without the background-networking flags, Chromium's connections are refused here.
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
@@ -30,7 +39,8 @@ function isProgram(path: string): boolean {
  */
 export async function browserSkip(what: string, needs: { builtServer?: boolean; docker?: boolean } = {}): Promise<string | false> {
   const missing: string[] = [];
-  if (!isProgram(CHROMIUM)) missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)`);
+  if (!isProgram(CHROMIUM))
+    missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)`);
   if (needs.builtServer && (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html')) || !existsSync(HYDROPLANE_BIN))) {
     missing.push('the server or its dashboard is not built; to build them: npm run build');
   }

@@ -120,7 +120,13 @@ export class DockerTestRun {
   }
 
   config(overrides: Partial<DockerRuntimeConfig> = {}): DockerRuntimeConfig {
-    return DockerRuntimeConfig.parse({ runtime_type: 'docker', network: this.network, stop_grace_seconds: 1, request_timeout_seconds: 20, ...overrides });
+    return DockerRuntimeConfig.parse({
+      runtime_type: 'docker',
+      network: this.network,
+      stop_grace_seconds: 1,
+      request_timeout_seconds: 20,
+      ...overrides,
+    });
   }
 
   runtime(options: Partial<DockerRuntimeOptions> & { config?: Partial<DockerRuntimeConfig>; secrets?: SecretStore } = {}): DockerRuntime {
@@ -135,12 +141,22 @@ export class DockerTestRun {
     ]);
     const ids = new Set(byNetwork.map((c) => c.Id));
     for (const c of all) if (c.Names.some((n) => n.startsWith(`/${this.prefix}`))) ids.add(c.Id);
-    await Promise.all([...ids].map((id) => this.docker.getContainer(id).remove({ force: true, v: true }).catch(() => {})));
+    await Promise.all(
+      [...ids].map((id) =>
+        this.docker
+          .getContainer(id)
+          .remove({ force: true, v: true })
+          .catch(() => {}),
+      ),
+    );
   }
 
   async cleanup(): Promise<void> {
     await this.cleanupContainers();
-    await this.docker.getNetwork(this.network).remove().catch(() => {});
+    await this.docker
+      .getNetwork(this.network)
+      .remove()
+      .catch(() => {});
   }
 }
 

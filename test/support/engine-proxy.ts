@@ -104,7 +104,9 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
 }
 
 /** A unix socket that accepts connections and never answers: an Engine that hangs. */
-export async function startSilentSocket(socketPath: string): Promise<{ socketPath: string; accepted: () => number; close(): Promise<void> }> {
+export async function startSilentSocket(
+  socketPath: string,
+): Promise<{ socketPath: string; accepted: () => number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   let accepted = 0;
   const server = createServer((socket) => {

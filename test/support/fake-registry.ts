@@ -56,13 +56,22 @@ export class FakeRegistry {
         const url = req.url ?? '';
         const send = (type: string, body: string) => {
           const digest = sha256(body);
-          res.writeHead(200, { ...headers, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Docker-Content-Digest': digest });
+          res.writeHead(200, {
+            ...headers,
+            'Content-Type': type,
+            'Content-Length': Buffer.byteLength(body),
+            'Docker-Content-Digest': digest,
+          });
           res.end(req.method === 'HEAD' ? undefined : body);
         };
         if (/\/manifests\//.test(url)) return send('application/vnd.docker.distribution.manifest.v2+json', image.manifest);
         if (url.endsWith(`/blobs/${image.configDigest}`)) return send('application/octet-stream', image.config);
         if (url.endsWith(`/blobs/${image.layerDigest}`)) {
-          res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': image.layerSize, 'Docker-Content-Digest': image.layerDigest });
+          res.writeHead(200, {
+            'Content-Type': 'application/octet-stream',
+            'Content-Length': image.layerSize,
+            'Docker-Content-Digest': image.layerDigest,
+          });
           // A trickle, never the whole layer: the pull goes on, slowly, until someone stops it.
           res.write(Buffer.alloc(4096));
           const trickle = setInterval(() => res.write(Buffer.alloc(2048)), 100);
@@ -120,7 +129,12 @@ function sha256(body: string): string {
 function oneLayerImage(): { manifest: string; config: string; configDigest: string; layerDigest: string; layerSize: number } {
   const layerSize = 64 << 20;
   const layerDigest = `sha256:${'ab'.repeat(32)}`;
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [`sha256:${'cd'.repeat(32)}`] } });
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [`sha256:${'cd'.repeat(32)}`] },
+  });
   const configDigest = sha256(config);
   const manifest = JSON.stringify({
     schemaVersion: 2,

@@ -62,7 +62,10 @@ export class FakeRuntime implements Runtime {
 
   /** Replaces a process's log; its lines are stamped `at`. */
   setLog(name: string, text: string, at: Date = this.now()): void {
-    this.logLines.set(name, splitLines(text).map((t) => ({ at, text: t })));
+    this.logLines.set(
+      name,
+      splitLines(text).map((t) => ({ at, text: t })),
+    );
   }
 
   /** Adds to a process's log, for followers too. */
@@ -120,7 +123,6 @@ export class FakeRuntime implements Runtime {
       }
     })();
   }
-
 
   async stopGroup(group: string): Promise<string[]> {
     const members = await this.list({ group });

@@ -68,7 +68,10 @@ export async function startGcpStandin(options: GcpStandinOptions): Promise<GcpSt
   const send = (res: ServerResponse, record: GcpRequestRecord, status: number, body: unknown, headers: Record<string, string> = {}) => {
     record.status = status;
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': typeof body === 'string' ? 'application/text' : 'application/json; charset=UTF-8', ...headers });
+    res.writeHead(status, {
+      'content-type': typeof body === 'string' ? 'application/text' : 'application/json; charset=UTF-8',
+      ...headers,
+    });
     res.end(text);
   };
   const googleError = (res: ServerResponse, record: GcpRequestRecord, f: GcpFault) =>
@@ -85,7 +88,8 @@ export async function startGcpStandin(options: GcpStandinOptions): Promise<GcpSt
       const flavor = { 'metadata-flavor': 'Google' };
       if (req.headers['metadata-flavor'] !== 'Google') return send(res, record, 403, 'Missing Metadata-Flavor:Google header.', flavor);
       const path = url.pathname.slice('/computeMetadata/v1/'.length);
-      if (path === 'instance' || path === 'instance/') return send(res, record, 200, 'attributes/\nhostname\nid\nservice-accounts/\nzone\n', flavor);
+      if (path === 'instance' || path === 'instance/')
+        return send(res, record, 200, 'attributes/\nhostname\nid\nservice-accounts/\nzone\n', flavor);
       if (path === 'project/project-id') return send(res, record, 200, options.project, flavor);
       if (path === 'instance/service-accounts/default/email') {
         return send(res, record, 200, options.serviceAccount ?? `hydroplane@${options.project}.iam.gserviceaccount.com`, flavor);
@@ -107,7 +111,8 @@ export async function startGcpStandin(options: GcpStandinOptions): Promise<GcpSt
       if (bearer === undefined || !isValidToken(bearer)) {
         return googleError(res, record, {
           status: 401,
-          message: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+          message:
+            'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
           grpcStatus: 'UNAUTHENTICATED',
         });
       }

@@ -189,15 +189,12 @@ async function waitUntilServing(host: string, child: ChildProcess, spawnError: P
 /** Follows an Engine progress stream to its end; rejects with the first error it reports. */
 function followProgress(docker: Dockerode, stream: NodeJS.ReadableStream): Promise<void> {
   return new Promise((resolve, reject) => {
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
-        if (err) return reject(err);
-        const failed = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
-        if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error));
-        resolve();
-      },
-    );
+    docker.modem.followProgress(stream, (err: Error | null, events: Array<{ error?: string; errorDetail?: { message?: string } }>) => {
+      if (err) return reject(err);
+      const failed = events.find((e) => e.error !== undefined || e.errorDetail !== undefined);
+      if (failed) return reject(new Error(failed.errorDetail?.message ?? failed.error));
+      resolve();
+    });
   });
 }
 

@@ -53,7 +53,9 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
       const web = name('web');
       const port = subject.port ?? 18080;
       const before = Date.now();
-      const started = await runtime.start(spec({ process_name: web, group: groupB, container: { ports: [{ container_port: 8080, host_port: port }] } }));
+      const started = await runtime.start(
+        spec({ process_name: web, group: groupB, container: { ports: [{ container_port: 8080, host_port: port }] } }),
+      );
       assert.equal(started.process_name, web);
       assert.equal(started.group, groupB);
 

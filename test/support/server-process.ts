@@ -94,7 +94,8 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv): Promise<Server
     waitForOutput: async (ready, withinMs = 10_000) => {
       const deadline = Date.now() + withinMs;
       while (!ready(output)) {
-        if (Date.now() > deadline) throw new Error(`the server's output did not show what was awaited within ${withinMs} ms:\n${output.slice(-3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`the server's output did not show what was awaited within ${withinMs} ms:\n${output.slice(-3000)}`);
         await new Promise((r) => setTimeout(r, 25));
       }
       return output;

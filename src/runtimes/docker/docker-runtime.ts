@@ -12,7 +12,15 @@ import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spe
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.ts';
 import { engineConnection } from './connection.ts';
-import { type ContainerFacts, factsFromInspect, factsFromListEntry, isOurs, needsPublicHost, processInfo, withStartError } from './container-info.ts';
+import {
+  type ContainerFacts,
+  factsFromInspect,
+  factsFromListEntry,
+  isOurs,
+  needsPublicHost,
+  processInfo,
+  withStartError,
+} from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
 import {
@@ -213,7 +221,12 @@ export class DockerRuntime implements Runtime {
     const envReads = container.env.flatMap(({ name, value }) =>
       isProcessSecret(value) ? [this.#secret(value).then((v) => void secretEnv.set(name, v))] : [],
     );
-    const username = container.username === undefined ? undefined : typeof container.username === 'string' ? container.username : this.#secret(container.username);
+    const username =
+      container.username === undefined
+        ? undefined
+        : typeof container.username === 'string'
+          ? container.username
+          : this.#secret(container.username);
     const password = container.password === undefined ? undefined : this.#secret(container.password);
     // Settle every read before failing, so that no read is left running behind a thrown error.
     const settled = await Promise.allSettled([...envReads, Promise.resolve(username), Promise.resolve(password)]);
@@ -231,9 +244,13 @@ export class DockerRuntime implements Runtime {
       return await this.#secrets.get(ref.secret_name, ref.key);
     } catch (err) {
       if (err instanceof HydroplaneError) throw err;
-      throw new HydroplaneError('secrets_unavailable', `the ${this.#secrets.type} secret store could not read secret '${ref.secret_name}'`, {
-        cause: err,
-      });
+      throw new HydroplaneError(
+        'secrets_unavailable',
+        `the ${this.#secrets.type} secret store could not read secret '${ref.secret_name}'`,
+        {
+          cause: err,
+        },
+      );
     }
   }
 
@@ -286,11 +303,15 @@ export class DockerRuntime implements Runtime {
         try {
           await this.#engine.removeNetwork(n.Id);
         } catch (err) {
-          if (!isNotFound(err)) this.#logger.warn({ network, id: n.Id.slice(0, 12), err: String(err) }, 'could not remove a duplicate network');
+          if (!isNotFound(err))
+            this.#logger.warn({ network, id: n.Id.slice(0, 12), err: String(err) }, 'could not remove a duplicate network');
         }
       }),
     );
-    this.#logger.warn({ network, kept: kept?.Id.slice(0, 12), removed: extra.map((n) => n.Id.slice(0, 12)) }, 'removed duplicate networks of the same name');
+    this.#logger.warn(
+      { network, kept: kept?.Id.slice(0, 12), removed: extra.map((n) => n.Id.slice(0, 12)) },
+      'removed duplicate networks of the same name',
+    );
   }
 
   #forgetNetwork(): void {
@@ -368,7 +389,13 @@ export class DockerRuntime implements Runtime {
     try {
       await this.#engine.pullImage(fromImage, tag, auth, { timeoutMs: timeoutSeconds * 1000, signal });
     } catch (err) {
-      throw translateEngineError(err, { ...ctx, phase: 'pull', withCredentials: auth !== undefined, registry, pullTimeoutSeconds: timeoutSeconds });
+      throw translateEngineError(err, {
+        ...ctx,
+        phase: 'pull',
+        withCredentials: auth !== undefined,
+        registry,
+        pullTimeoutSeconds: timeoutSeconds,
+      });
     }
   }
 
@@ -445,7 +472,8 @@ export class DockerRuntime implements Runtime {
   async #nameConflict(name: string, ctx: ErrorContext): Promise<HydroplaneError> {
     const holder = await this.#inspectByName(name, ctx).catch(() => undefined);
     if (holder !== undefined && !isOurs(holder.Config?.Labels)) return nameTaken(name);
-    if (holder !== undefined && holder.Config.Labels[PROCESS_LABEL] !== name) return heldByOther(name, holder.Config.Labels[PROCESS_LABEL] ?? '');
+    if (holder !== undefined && holder.Config.Labels[PROCESS_LABEL] !== name)
+      return heldByOther(name, holder.Config.Labels[PROCESS_LABEL] ?? '');
     return new HydroplaneError('process_exists', `a process named '${name}' already exists`);
   }
 

@@ -40,13 +40,23 @@ export class EngineClient {
   }
 
   startContainer(id: string): Promise<void> {
-    return this.#call({ path: `/containers/${encodeURIComponent(id)}/start?`, method: 'POST', options: {}, statusCodes: { ...OK, 304: true } });
+    return this.#call({
+      path: `/containers/${encodeURIComponent(id)}/start?`,
+      method: 'POST',
+      options: {},
+      statusCodes: { ...OK, 304: true },
+    });
   }
 
   /** SIGTERM, then SIGKILL after `graceSeconds`; the call lasts up to that long on top of the usual timeout. */
   stopContainer(id: string, graceSeconds: number): Promise<void> {
     return this.#call(
-      { path: `/containers/${encodeURIComponent(id)}/stop?`, method: 'POST', options: { _query: { t: graceSeconds }, _body: {} }, statusCodes: { ...OK, 304: true } },
+      {
+        path: `/containers/${encodeURIComponent(id)}/stop?`,
+        method: 'POST',
+        options: { _query: { t: graceSeconds }, _body: {} },
+        statusCodes: { ...OK, 304: true },
+      },
       graceSeconds * 1000,
     );
   }
@@ -86,7 +96,8 @@ export class EngineClient {
     let stream: IncomingMessage | undefined;
     const onAbort = () => stream?.destroy();
     abortSignal.addEventListener('abort', onAbort, { once: true });
-    const failure = (err: unknown) => (timedOut ? new EngineError('timeout', 'the pull did not finish in time') : abortSignal.aborted ? aborted() : toEngineError(err));
+    const failure = (err: unknown) =>
+      timedOut ? new EngineError('timeout', 'the pull did not finish in time') : abortSignal.aborted ? aborted() : toEngineError(err);
     try {
       if (abortSignal.aborted) throw aborted();
       stream = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -131,11 +142,21 @@ export class EngineClient {
     }, this.#timeoutMs);
     const abortSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
     return new Promise<IncomingMessage>((resolve, reject) => {
-      this.#dial({ path: `/containers/${encodeURIComponent(id)}/logs?`, method: 'GET', options: query, isStream: true, statusCodes: { 200: true }, abortSignal }, (err, data) => {
-        clearTimeout(timer);
-        if (err) reject(toEngineError(err, timedOut));
-        else resolve(quiet(data as IncomingMessage));
-      });
+      this.#dial(
+        {
+          path: `/containers/${encodeURIComponent(id)}/logs?`,
+          method: 'GET',
+          options: query,
+          isStream: true,
+          statusCodes: { 200: true },
+          abortSignal,
+        },
+        (err, data) => {
+          clearTimeout(timer);
+          if (err) reject(toEngineError(err, timedOut));
+          else resolve(quiet(data as IncomingMessage));
+        },
+      );
     });
   }
 

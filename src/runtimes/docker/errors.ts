@@ -121,7 +121,9 @@ export function isNameInUse(err: unknown): boolean {
  * found"; Podman fails the create: "unable to find network with name or ID hydroplane: network not found".
  */
 export function isNetworkNotFound(err: unknown): boolean {
-  return err instanceof EngineError && /\bnetwork \S+ not found|unable to find network with name or ID \S+: network not found/i.test(err.message);
+  return (
+    err instanceof EngineError && /\bnetwork \S+ not found|unable to find network with name or ID \S+: network not found/i.test(err.message)
+  );
 }
 
 /**
@@ -144,7 +146,10 @@ export function isNetworkAmbiguous(err: unknown): boolean {
  * characters. Regexes that classify an error still read the EngineError's own text.
  */
 export function boundedText(text: string, max = 300): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g, ' ').replace(/\s+/g, ' ').trim();
+  const clean = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb]/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   const chars = Array.from(clean);
   return chars.length <= max ? clean : `${chars.slice(0, max).join('')}…`;
 }
@@ -175,7 +180,8 @@ const PORT_IN_USE = /port is already allocated|address already in use/i;
  * "runc: runc create failed: ... no such file or directory: OCI runtime attempted to invoke a
  * command that was not found" (or "OCI permission denied").
  */
-const CANNOT_EXEC = /OCI runtime \w+ failed|runc create failed|executable file not found|OCI runtime attempted to invoke a command that was not found|OCI permission denied/i;
+const CANNOT_EXEC =
+  /OCI runtime \w+ failed|runc create failed|executable file not found|OCI runtime attempted to invoke a command that was not found|OCI permission denied/i;
 const NOT_FOUND_ON_PULL =
   /manifest unknown|manifest for .* not found|not found: manifest|repository does not exist|name unknown|no such image|not found/i;
 const AUTH_ON_PULL = /unauthorized|authentication required|no basic auth credentials|denied|forbidden|incorrect username or password/i;
@@ -239,7 +245,11 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
     );
   }
   if ((ctx.phase === 'create' || ctx.phase === 'start') && IMAGE_MISSING.test(engineSays)) {
-    return new HydroplaneError('image_not_found', `image '${ctx.image ?? '?'}' is not on the Docker host (the Engine says: ${engineSays})`, { cause });
+    return new HydroplaneError(
+      'image_not_found',
+      `image '${ctx.image ?? '?'}' is not on the Docker host (the Engine says: ${engineSays})`,
+      { cause },
+    );
   }
   if (ctx.phase === 'create' && isNameInUse(err)) {
     return new HydroplaneError('process_exists', `a process named '${ctx.processName ?? '?'}' already exists`, { cause });
@@ -256,11 +266,7 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
   if (refused && (ctx.phase === 'create' || ctx.phase === 'start')) {
     // A parameter that the Engine refuses (a memory limit under 6 MB, a command not in the image):
     // the spec asks for something this Engine cannot do.
-    return new HydroplaneError(
-      'invalid_spec',
-      `the Docker Engine refused process '${ctx.processName ?? '?'}': ${engineSays}`,
-      { cause },
-    );
+    return new HydroplaneError('invalid_spec', `the Docker Engine refused process '${ctx.processName ?? '?'}': ${engineSays}`, { cause });
   }
   if (err.status === 401 || err.status === 403) {
     return new HydroplaneError('runtime_forbidden', `the Docker Engine at ${ctx.endpoint} refused ${ctx.action}: ${engineSays}`, { cause });
@@ -277,10 +283,7 @@ const REGISTRY_STATUS =
  * registry's error code (DENIED, UNAUTHORIZED, MANIFEST_UNKNOWN...) that the Engine's registry
  * client read from the answer, or nothing it recognises.
  */
-type PullFinding =
-  | { status: number }
-  | { code: 'denied' | 'unauthorized' | 'missing' | 'rate_limited' | 'unknown' }
-  | { guess: true };
+type PullFinding = { status: number } | { code: 'denied' | 'unauthorized' | 'missing' | 'rate_limited' | 'unknown' } | { guess: true };
 
 /**
  * Podman words every pull error "initializing source docker://REF: reading manifest TAG in REPO:
@@ -309,7 +312,10 @@ const CODE_FORMS: Array<[RegExp, 'denied' | 'unauthorized' | 'missing' | 'rate_l
   [/^(?:denied\b|requested access to the resource is denied\b)/i, 'denied'],
   // A 401 (any body), or the code UNAUTHORIZED; Docker 20.10 without credentials for a registry that wants them.
   [/^(?:unauthorized\b|authentication required\b|no basic auth credentials\b)/i, 'unauthorized'],
-  [/^(?:manifest unknown\b|manifest for \S+ not found\b|name unknown\b|repository \S+ not found\b|repository name not known to registry\b)/i, 'missing'],
+  [
+    /^(?:manifest unknown\b|manifest for \S+ not found\b|name unknown\b|repository \S+ not found\b|repository name not known to registry\b)/i,
+    'missing',
+  ],
   // Docker 26: a 429 whose body is not a registry error document; or the code TOOMANYREQUESTS.
   [/^toomanyrequests\b/i, 'rate_limited'],
   // Docker 26: any other 4xx whose body is not a registry error document (its status not said); or the code UNKNOWN.
@@ -359,7 +365,8 @@ function pullError(err: EngineError, ctx: ErrorContext, cause: Error): Hydroplan
     const m = REGISTRY_STATUS.exec(says);
     const named = m ? Number(m[1] ?? m[2] ?? m[3] ?? m[4] ?? m[5]) : undefined;
     status = named ?? (err.status !== undefined && err.status !== 500 ? err.status : undefined);
-    if (status !== undefined) kind = status === 401 || status === 403 ? 'auth' : status === 404 ? 'missing' : status === 429 ? 'rate_limited' : 'other';
+    if (status !== undefined)
+      kind = status === 401 || status === 403 ? 'auth' : status === 404 ? 'missing' : status === 429 ? 'rate_limited' : 'other';
     else kind = AUTH_ON_PULL.test(says) ? 'auth' : NOT_FOUND_ON_PULL.test(says) ? 'missing' : 'other';
   }
   const answered = status === undefined ? '' : ` (HTTP ${status})`;
@@ -386,10 +393,16 @@ function pullError(err: EngineError, ctx: ErrorContext, cause: Error): Hydroplan
     const advice = ctx.withCredentials
       ? 'check container.username and the password secret'
       : 'the registry wants a login: give container.username and container.password';
-    return new HydroplaneError('registry_auth_failed', `registry ${registry} refused to serve image ${image}${answered}: ${advice}`, { cause });
+    return new HydroplaneError('registry_auth_failed', `registry ${registry} refused to serve image ${image}${answered}: ${advice}`, {
+      cause,
+    });
   }
   if (kind === 'missing') {
-    return new HydroplaneError('image_not_found', `image ${image} was not found on registry ${registry}${answered}: check the image name and tag`, { cause });
+    return new HydroplaneError(
+      'image_not_found',
+      `image ${image} was not found on registry ${registry}${answered}: check the image name and tag`,
+      { cause },
+    );
   }
   const why =
     kind === 'rate_limited'

@@ -45,7 +45,12 @@ const rfc3986 = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => 
  * https://sts.<region>.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15 URL, SigV4
  * query-signed for 60 s with the header x-k8s-aws-id: <cluster> signed in.
  */
-export async function eksToken(args: { clusterName: string; region: string; credentials: AwsCredentials; signingDate: Date }): Promise<string> {
+export async function eksToken(args: {
+  clusterName: string;
+  region: string;
+  credentials: AwsCredentials;
+  signingDate: Date;
+}): Promise<string> {
   const host = stsHost(args.region);
   const { accessKeyId, secretAccessKey, sessionToken } = args.credentials;
   const signer = new SignatureV4({
@@ -120,7 +125,10 @@ export class EksAuth {
       .catch((err: unknown) => {
         // STS failing for a moment need not fail requests while the current credentials still work.
         if (current?.expiration && current.expiration.getTime() - this.#now() > STILL_USABLE_MS) {
-          this.#o.logger?.warn({ err, expires: current.expiration.toISOString() }, 'could not renew the AWS role credentials; using the current ones');
+          this.#o.logger?.warn(
+            { err, expires: current.expiration.toISOString() },
+            'could not renew the AWS role credentials; using the current ones',
+          );
           return current;
         }
         throw err;
@@ -179,7 +187,12 @@ export class EksAuth {
     if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
       throw new HydroplaneError('runtime_error', `AWS STS answered AssumeRole for ${role.roleArn} without complete credentials`);
     }
-    const credentials = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration };
+    const credentials = {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+    };
     this.#credentials = credentials;
     this.#o.logger?.info({ role: role.roleArn, expires: c.Expiration.toISOString() }, 'assumed the AWS role');
     return credentials;
@@ -195,7 +208,8 @@ interface AwsCall {
   clusterName?: string;
 }
 
-const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_.*|ERR_TLS.*|.*CERT.*)$/;
+const NETWORK_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR_.*|ERR_TLS.*|.*CERT.*)$/;
 
 /** An AWS SDK failure -> the catalogue, naming the service, the region and what was being done. */
 export function awsError(err: unknown, call: AwsCall): HydroplaneError {
@@ -234,7 +248,11 @@ export function awsError(err: unknown, call: AwsCall): HydroplaneError {
     return new HydroplaneError('runtime_forbidden', `${where} refused ${call.action} (${code}): ${message}`, { cause });
   }
   if (status >= 500 || code === 'ThrottlingException' || code === 'Throttling') {
-    return new HydroplaneError('runtime_unavailable', `${where} failed while ${call.action} (${status} ${code}): ${message}; try again later`, { cause });
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `${where} failed while ${call.action} (${status} ${code}): ${message}; try again later`,
+      { cause },
+    );
   }
   return new HydroplaneError('runtime_error', `${where} refused ${call.action} (${status} ${code}): ${message}`, { cause });
 }
@@ -246,9 +264,13 @@ async function readSecret(secrets: SecretStore, ref: SecretRef, field: string): 
   } catch (err) {
     const what = ref.key === undefined ? `secret '${ref.secret_name}'` : `key '${ref.key}' of secret '${ref.secret_name}'`;
     if (err instanceof HydroplaneError && err.code === 'secret_not_found') {
-      throw new HydroplaneError('invalid_config', `runtime.${field} names the ${what}, which the ${secrets.type} secret store cannot give: ${err.message}`, {
-        cause: err,
-      });
+      throw new HydroplaneError(
+        'invalid_config',
+        `runtime.${field} names the ${what}, which the ${secrets.type} secret store cannot give: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
     }
     throw err;
   }
@@ -338,6 +360,17 @@ export async function connectEks(config: EksRuntimeConfig, deps: EksDeps): Promi
 
 export async function eksRuntimeFromConfig(config: EksRuntimeConfig, deps: EksDeps): Promise<KubernetesRuntime> {
   const { endpoint, caData, auth } = await connectEks(config, deps);
-  const kc = tokenKubeConfig({ name: `eks-${config.cluster_name}`, server: endpoint, caData, namespace: config.namespace, token: () => auth.token() });
-  return new KubernetesRuntime(kc, { namespace: config.namespace, resolveSecret: secretResolver(deps.secrets), type: 'eks', logger: deps.logger });
+  const kc = tokenKubeConfig({
+    name: `eks-${config.cluster_name}`,
+    server: endpoint,
+    caData,
+    namespace: config.namespace,
+    token: () => auth.token(),
+  });
+  return new KubernetesRuntime(kc, {
+    namespace: config.namespace,
+    resolveSecret: secretResolver(deps.secrets),
+    type: 'eks',
+    logger: deps.logger,
+  });
 }

@@ -43,10 +43,21 @@ export function apiFailure(err: unknown): ApiFailure {
   if (err instanceof ApiException) {
     const e = err as ApiException<unknown>;
     const status = parseStatus(e.body);
-    return { code: e.code, status, network: undefined, text: status?.message ?? (typeof e.body === 'string' && e.body !== '' ? e.body.slice(0, 500) : `HTTP ${e.code}`) };
+    return {
+      code: e.code,
+      status,
+      network: undefined,
+      text: status?.message ?? (typeof e.body === 'string' && e.body !== '' ? e.body.slice(0, 500) : `HTTP ${e.code}`),
+    };
   }
-  const e = (typeof err === 'object' && err !== null ? err : {}) as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return { code: undefined, status: undefined, network: 'TimeoutError', text: 'no answer in time' };
+  const e = (typeof err === 'object' && err !== null ? err : {}) as {
+    name?: string;
+    message?: string;
+    code?: string;
+    cause?: { code?: string; message?: string };
+  };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return { code: undefined, status: undefined, network: 'TimeoutError', text: 'no answer in time' };
   const code = e.cause?.code ?? e.code;
   if (typeof code === 'string') return { code: undefined, status: undefined, network: code, text: e.cause?.message ?? e.message ?? code };
   return { code: undefined, status: undefined, network: undefined, text: e.message ?? String(err) };
@@ -87,17 +98,25 @@ export function translateKubeError(err: unknown, ctx: KubeErrorContext): Hydropl
 
   if (f.network === 'TimeoutError') {
     const limit = ctx.timeoutMs === undefined ? '' : ` within ${ctx.timeoutMs / 1000} s`;
-    return new HydroplaneError('runtime_timeout', `${where} did not answer${limit} while ${ctx.action} (${what}); the cluster may be overloaded or unreachable`, {
-      cause,
-    });
+    return new HydroplaneError(
+      'runtime_timeout',
+      `${where} did not answer${limit} while ${ctx.action} (${what}); the cluster may be overloaded or unreachable`,
+      {
+        cause,
+      },
+    );
   }
   if (f.network !== undefined) {
     const hint = TLS_CODES.test(f.network)
       ? "the server's TLS certificate is not trusted: check the kubeconfig's certificate-authority for this cluster"
       : "check that the cluster is running and that the kubeconfig's server address (or the cloud cluster's endpoint) is right";
-    return new HydroplaneError('runtime_unavailable', `the ${ctx.runtime} runtime cannot reach ${where} while ${ctx.action} (${f.network}: ${f.text}): ${hint}`, {
-      cause,
-    });
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `the ${ctx.runtime} runtime cannot reach ${where} while ${ctx.action} (${f.network}: ${f.text}): ${hint}`,
+      {
+        cause,
+      },
+    );
   }
   if (f.code === undefined) {
     // Not an HTTP answer: a client-side failure such as an exec credential plugin that failed.
@@ -136,14 +155,21 @@ export function translateKubeError(err: unknown, ctx: KubeErrorContext): Hydropl
       return new HydroplaneError('runtime_error', `${where} reported a conflict while ${ctx.action}: ${says}`, { cause });
     case 400:
     case 422: {
-      const fields = (f.status?.details?.causes ?? []).map(
-        (c): FieldProblem => ({ path: specPath(f.status?.details?.kind, c.field), message: c.message ?? c.reason ?? 'invalid' }),
-      );
+      const fields = (f.status?.details?.causes ?? []).map((c): FieldProblem => ({
+        path: specPath(f.status?.details?.kind, c.field),
+        message: c.message ?? c.reason ?? 'invalid',
+      }));
       const subject = ctx.processName === undefined ? ctx.action : `process '${ctx.processName}'`;
-      return new HydroplaneError('invalid_spec', `the Kubernetes API refused ${subject}: ${says}`, fields.length > 0 ? { cause, fields } : { cause });
+      return new HydroplaneError(
+        'invalid_spec',
+        `the Kubernetes API refused ${subject}: ${says}`,
+        fields.length > 0 ? { cause, fields } : { cause },
+      );
     }
     case 503:
-      return new HydroplaneError('runtime_unavailable', `${where} is unavailable (503) while ${ctx.action}: ${says}; try again later`, { cause });
+      return new HydroplaneError('runtime_unavailable', `${where} is unavailable (503) while ${ctx.action}: ${says}; try again later`, {
+        cause,
+      });
     case 504:
       return new HydroplaneError('runtime_timeout', `${where} timed out while ${ctx.action}: ${says}`, { cause });
     default:

@@ -17,7 +17,8 @@ const GET_CLUSTER_TIMEOUT_MS = 20_000;
 
 /** gRPC status codes, as google-gax reports them (also for the REST transport). */
 const GRPC = { NOT_FOUND: 5, PERMISSION_DENIED: 7, UNAVAILABLE: 14, DEADLINE_EXCEEDED: 4, UNAUTHENTICATED: 16 } as const;
-const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|EPIPE|UND_ERR_.*|ERR_TLS.*|.*CERT.*)$/;
+const NETWORK_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|EPIPE|UND_ERR_.*|ERR_TLS.*|.*CERT.*)$/;
 
 interface GoogleCall {
   /** 'the GKE API (https://container.googleapis.com)', "Google's token service". */
@@ -71,7 +72,13 @@ export function googleError(err: unknown, call: GoogleCall): HydroplaneError {
   const status = google?.status;
   const isGkeApi = call.service.startsWith('the GKE API');
 
-  if ((network !== undefined && NETWORK_CODES.test(network)) || grpc === GRPC.UNAVAILABLE || grpc === GRPC.DEADLINE_EXCEEDED || e.name === 'TimeoutError' || e.name === 'AbortError') {
+  if (
+    (network !== undefined && NETWORK_CODES.test(network)) ||
+    grpc === GRPC.UNAVAILABLE ||
+    grpc === GRPC.DEADLINE_EXCEEDED ||
+    e.name === 'TimeoutError' ||
+    e.name === 'AbortError'
+  ) {
     return new HydroplaneError(
       'runtime_unavailable',
       `the gke runtime cannot reach ${call.service} while ${call.action} (${where}): ${network ? `${network}: ` : ''}${says}`,
@@ -98,9 +105,15 @@ export function googleError(err: unknown, call: GoogleCall): HydroplaneError {
     return new HydroplaneError('runtime_forbidden', refused, { cause });
   }
   if (httpStatus !== undefined && httpStatus >= 500) {
-    return new HydroplaneError('runtime_unavailable', `${call.service} failed while ${call.action} (${where}, HTTP ${httpStatus}): ${says}; try again later`, { cause });
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `${call.service} failed while ${call.action} (${where}, HTTP ${httpStatus}): ${says}; try again later`,
+      { cause },
+    );
   }
-  return new HydroplaneError('runtime_error', `the gke runtime failed while ${call.action} with ${call.service} (${where}): ${says}`, { cause });
+  return new HydroplaneError('runtime_error', `the gke runtime failed while ${call.action} with ${call.service} (${where}): ${says}`, {
+    cause,
+  });
 }
 
 /** google-auth-library's message when no source names a project (not exported from its package root). */
@@ -139,7 +152,8 @@ export async function connectGke(config: GkeRuntimeConfig, deps: Pick<GkeDeps, '
   try {
     adcProject = await auth.getProjectId();
   } catch (err) {
-    if (!NO_PROJECT.test((err as Error).message ?? '')) throw googleError(err, { ...tokenCall, action: 'finding the project of the credentials' });
+    if (!NO_PROJECT.test((err as Error).message ?? ''))
+      throw googleError(err, { ...tokenCall, action: 'finding the project of the credentials' });
     adcProject = null;
   }
   if (adcProject === null || adcProject === undefined || adcProject === '') {
@@ -153,7 +167,7 @@ export async function connectGke(config: GkeRuntimeConfig, deps: Pick<GkeDeps, '
     throw new HydroplaneError(
       'invalid_config',
       `the Application Default Credentials are for project '${adcProject}', but the gke runtime is configured for project '${config.project}': ` +
-        'use credentials of the cluster\'s project (GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_CLOUD_PROJECT or gcloud config) or fix project in the config',
+        "use credentials of the cluster's project (GOOGLE_APPLICATION_CREDENTIALS, GOOGLE_CLOUD_PROJECT or gcloud config) or fix project in the config",
     );
   }
 
@@ -195,7 +209,8 @@ export async function connectGke(config: GkeRuntimeConfig, deps: Pick<GkeDeps, '
     } catch (err) {
       throw googleError(err, tokenCall);
     }
-    if (!value) throw new HydroplaneError('runtime_error', 'google-auth-library returned no access token for the Application Default Credentials');
+    if (!value)
+      throw new HydroplaneError('runtime_error', 'google-auth-library returned no access token for the Application Default Credentials');
     return value;
   };
   await token();
@@ -205,6 +220,17 @@ export async function connectGke(config: GkeRuntimeConfig, deps: Pick<GkeDeps, '
 
 export async function gkeRuntimeFromConfig(config: GkeRuntimeConfig, deps: GkeDeps): Promise<KubernetesRuntime> {
   const { endpoint, caData, token } = await connectGke(config, deps);
-  const kc = tokenKubeConfig({ name: `gke-${config.project}-${config.region}-${config.cluster_id}`, server: endpoint, caData, namespace: config.namespace, token });
-  return new KubernetesRuntime(kc, { namespace: config.namespace, resolveSecret: secretResolver(deps.secrets), type: 'gke', logger: deps.logger });
+  const kc = tokenKubeConfig({
+    name: `gke-${config.project}-${config.region}-${config.cluster_id}`,
+    server: endpoint,
+    caData,
+    namespace: config.namespace,
+    token,
+  });
+  return new KubernetesRuntime(kc, {
+    namespace: config.namespace,
+    resolveSecret: secretResolver(deps.secrets),
+    type: 'gke',
+    logger: deps.logger,
+  });
 }

@@ -182,7 +182,9 @@ export class KubernetesRuntime implements Runtime {
       this.#maybe(this.#ctx(action, 'get', 'deployments', name), () =>
         this.#apps.readNamespacedDeployment({ namespace: this.namespace, name }, this.#callOptions),
       ),
-      this.#maybe(this.#ctx(action, 'get', 'services', name), () => this.#core.readNamespacedService({ namespace: this.namespace, name }, this.#callOptions)),
+      this.#maybe(this.#ctx(action, 'get', 'services', name), () =>
+        this.#core.readNamespacedService({ namespace: this.namespace, name }, this.#callOptions),
+      ),
     ]);
     // Only what carries our label: a same-named object of someone else's is left alone.
     const ourDeployment = isOurs(deployment, name) ? deployment : undefined;
@@ -286,9 +288,15 @@ export class KubernetesRuntime implements Runtime {
   async #collect(selector: string, action: string): Promise<ProcessInfo[]> {
     const ns = this.namespace;
     const [deployments, pods, services] = await Promise.all([
-      this.#api(this.#ctx(action, 'list', 'deployments'), () => this.#apps.listNamespacedDeployment({ namespace: ns, labelSelector: selector }, this.#callOptions)),
-      this.#api(this.#ctx(action, 'list', 'pods'), () => this.#core.listNamespacedPod({ namespace: ns, labelSelector: selector }, this.#callOptions)),
-      this.#api(this.#ctx(action, 'list', 'services'), () => this.#core.listNamespacedService({ namespace: ns, labelSelector: selector }, this.#callOptions)),
+      this.#api(this.#ctx(action, 'list', 'deployments'), () =>
+        this.#apps.listNamespacedDeployment({ namespace: ns, labelSelector: selector }, this.#callOptions),
+      ),
+      this.#api(this.#ctx(action, 'list', 'pods'), () =>
+        this.#core.listNamespacedPod({ namespace: ns, labelSelector: selector }, this.#callOptions),
+      ),
+      this.#api(this.#ctx(action, 'list', 'services'), () =>
+        this.#core.listNamespacedService({ namespace: ns, labelSelector: selector }, this.#callOptions),
+      ),
     ]);
     const podsOf = new Map<string, V1Pod[]>();
     for (const pod of pods.items) {
@@ -307,7 +315,9 @@ export class KubernetesRuntime implements Runtime {
     const nodes = new Map<string, V1Node>();
     const needNodes = ours.some(({ name }) => isPublic(serviceOf.get(name)) && (podsOf.get(name) ?? []).some((p) => p.spec?.nodeName));
     if (needNodes) for (const node of await this.#nodes(action)) if (node.metadata?.name) nodes.set(node.metadata.name, node);
-    return ours.map(({ name, deployment }) => processInfo({ deployment, pods: podsOf.get(name) ?? [], service: serviceOf.get(name) }, nodes)).sort(byName);
+    return ours
+      .map(({ name, deployment }) => processInfo({ deployment, pods: podsOf.get(name) ?? [], service: serviceOf.get(name) }, nodes))
+      .sort(byName);
   }
 
   /**
@@ -449,19 +459,33 @@ export class KubernetesRuntime implements Runtime {
   #deleteService(service: V1Service, action: string): Promise<void> {
     const name = service.metadata?.name ?? '';
     return this.#gone(this.#ctx(action, 'delete', 'services', name), () =>
-      this.#core.deleteNamespacedService({ namespace: this.namespace, name, body: { preconditions: { uid: service.metadata?.uid } } }, this.#callOptions),
+      this.#core.deleteNamespacedService(
+        { namespace: this.namespace, name, body: { preconditions: { uid: service.metadata?.uid } } },
+        this.#callOptions,
+      ),
     );
   }
 
   #deleteSecret(secret: V1Secret, action: string): Promise<void> {
     const name = secret.metadata?.name ?? '';
     return this.#gone(this.#ctx(action, 'delete', 'secrets', name), () =>
-      this.#core.deleteNamespacedSecret({ namespace: this.namespace, name, body: { preconditions: { uid: secret.metadata?.uid } } }, this.#callOptions),
+      this.#core.deleteNamespacedSecret(
+        { namespace: this.namespace, name, body: { preconditions: { uid: secret.metadata?.uid } } },
+        this.#callOptions,
+      ),
     );
   }
 
   #ctx(action: string, verb: string, resource: string, processName?: string): KubeErrorContext {
-    const ctx: KubeErrorContext = { runtime: this.type, server: this.#server, namespace: this.namespace, action, verb, resource, timeoutMs: this.#timeoutMs };
+    const ctx: KubeErrorContext = {
+      runtime: this.type,
+      server: this.#server,
+      namespace: this.namespace,
+      action,
+      verb,
+      resource,
+      timeoutMs: this.#timeoutMs,
+    };
     if (processName !== undefined) ctx.processName = processName;
     return ctx;
   }

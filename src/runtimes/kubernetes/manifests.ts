@@ -46,7 +46,11 @@ export function pullSecretName(processName: string): string {
   return processName;
 }
 
-export function deploymentManifest(spec: ProcessSpec, namespace: string, options: { pullSecretName?: string | undefined } = {}): V1Deployment {
+export function deploymentManifest(
+  spec: ProcessSpec,
+  namespace: string,
+  options: { pullSecretName?: string | undefined } = {},
+): V1Deployment {
   const name = spec.process_name;
   const labels = labelsFor(name, spec.group);
   const container: V1Container = { name, image: spec.container.image_uri };
@@ -136,7 +140,9 @@ function envVar(variable: ProcessSpec['container']['env'][number], index: number
     const message =
       `env variable '${name}' takes the whole of secret '${value.secret_name}', but on Kubernetes a process secret names ` +
       `a Kubernetes Secret in the namespace and one of its keys: add "key"`;
-    throw new HydroplaneError('unsupported', message, { fields: [{ path: `container.env[${index}].value.key`, message: 'a key is needed on Kubernetes' }] });
+    throw new HydroplaneError('unsupported', message, {
+      fields: [{ path: `container.env[${index}].value.key`, message: 'a key is needed on Kubernetes' }],
+    });
   }
   return { name, valueFrom: { secretKeyRef: { name: value.secret_name, key: value.key } } };
 }
@@ -147,7 +153,10 @@ const protocolOf = (p: PortSpec): string => p.protocol.toUpperCase();
  * Port names: the spec's, or generated when there are several (Kubernetes requires them then).
  * A generated name never takes a name that the spec gives to another port.
  */
-function portNames<T extends { name?: string | undefined; protocol: string }>(ports: readonly T[], number: (p: T) => number): Array<string | undefined> {
+function portNames<T extends { name?: string | undefined; protocol: string }>(
+  ports: readonly T[],
+  number: (p: T) => number,
+): Array<string | undefined> {
   const taken = new Set(ports.flatMap((p) => (p.name === undefined ? [] : [p.name])));
   return ports.map((p) => {
     if (p.name !== undefined || ports.length < 2) return p.name;

@@ -25,7 +25,9 @@ export interface PodLogQuery {
 export async function openPodLog(kc: KubeConfig, q: PodLogQuery, timeoutMs: number, signal?: AbortSignal): Promise<IncomingMessage> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('the kubeconfig names no cluster');
-  const url = new URL(`${server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(q.namespace)}/pods/${encodeURIComponent(q.pod)}/log`);
+  const url = new URL(
+    `${server.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(q.namespace)}/pods/${encodeURIComponent(q.pod)}/log`,
+  );
   url.searchParams.set('container', q.container);
   url.searchParams.set('follow', String(q.follow));
   url.searchParams.set('timestamps', String(q.timestamps));
@@ -40,7 +42,8 @@ export async function openPodLog(kc: KubeConfig, q: PodLogQuery, timeoutMs: numb
 
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = request(url, { ...options, method: 'GET', headers: { ...options.headers, accept: 'text/plain, */*' } }, resolve);
-    const onAbort = () => req.destroy(timeout.aborted ? Object.assign(new Error('no answer in time'), { name: 'TimeoutError' }) : opening.reason);
+    const onAbort = () =>
+      req.destroy(timeout.aborted ? Object.assign(new Error('no answer in time'), { name: 'TimeoutError' }) : opening.reason);
     opening.addEventListener('abort', onAbort, { once: true });
     req.once('response', () => opening.removeEventListener('abort', onAbort));
     req.once('error', (err) => {

@@ -56,13 +56,17 @@ export function processStatus(deployment: V1Deployment, pod: V1Pod | undefined):
   }
   const phase = pod.status?.phase;
   if (phase === 'Failed' || phase === 'Succeeded') {
-    return { status: 'FAILED', reason: `pod ${phase}${pod.status?.reason ? `: ${pod.status.reason}` : ''}${pod.status?.message ? `: ${pod.status.message}` : ''}` };
+    return {
+      status: 'FAILED',
+      reason: `pod ${phase}${pod.status?.reason ? `: ${pod.status.reason}` : ''}${pod.status?.message ? `: ${pod.status.message}` : ''}`,
+    };
   }
   const containers = pod.status?.containerStatuses ?? [];
   const failing = containers.find((c) => FAILING.has(c.state?.waiting?.reason ?? ''));
   if (failing) return { status: 'FAILED', reason: describeWaiting(failing) };
   const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-  if (unschedulable) return { status: 'STARTING', reason: `${unschedulable.reason ?? 'Unschedulable'}: ${unschedulable.message ?? ''}`.trim() };
+  if (unschedulable)
+    return { status: 'STARTING', reason: `${unschedulable.reason ?? 'Unschedulable'}: ${unschedulable.message ?? ''}`.trim() };
   const allUp = containers.length > 0 && containers.every((c) => c.started === true && c.ready === true && c.state?.running !== undefined);
   if (phase === 'Running' && allUp) return { status: 'RUNNING' };
   const waiting = containers.find((c) => c.state?.waiting?.reason !== undefined && c.state.waiting.reason !== 'ContainerCreating');
@@ -78,7 +82,11 @@ function nodeAddress(node: V1Node | undefined): string | undefined {
  * Private: the Service's cluster IP and ports. Public: the node that runs the pod, at its external
  * IP (else its internal IP) and the node ports. None before the pod has a node.
  */
-export function socketAddresses(service: V1Service | undefined, pod: V1Pod | undefined, nodes: ReadonlyMap<string, V1Node>): SocketAddress[] {
+export function socketAddresses(
+  service: V1Service | undefined,
+  pod: V1Pod | undefined,
+  nodes: ReadonlyMap<string, V1Node>,
+): SocketAddress[] {
   const ports = service?.spec?.ports ?? [];
   if (ports.length === 0) return [];
   if (isPublic(service)) {

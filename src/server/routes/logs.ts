@@ -46,12 +46,21 @@ export const LogQuery = z
       .superRefine((v, ctx) => {
         const now = Date.now();
         const since = parseSince(v, now);
-        if (since === undefined) ctx.addIssue({ code: 'custom', message: 'expected an ISO 8601 date-time with a time zone, or a number of seconds (optionally with s, m, h or d: 90, 10m, 2h)' });
-        else if (since.getTime() > now + SINCE_AHEAD_MAX_MS) ctx.addIssue({ code: 'custom', message: "is more than a day ahead of the server's clock" });
+        if (since === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected an ISO 8601 date-time with a time zone, or a number of seconds (optionally with s, m, h or d: 90, 10m, 2h)',
+          });
+        else if (since.getTime() > now + SINCE_AHEAD_MAX_MS)
+          ctx.addIssue({ code: 'custom', message: "is more than a day ahead of the server's clock" });
       })
       .optional()
-      .describe('Only output written at or after this time: an ISO 8601 date-time with a time zone, or how long ago (90 = seconds; 10m, 2h, 1d).'),
-    follow: Flag('true: keep the response open and send new output as it comes, until the process ends or the client goes away. Default false.'),
+      .describe(
+        'Only output written at or after this time: an ISO 8601 date-time with a time zone, or how long ago (90 = seconds; 10m, 2h, 1d).',
+      ),
+    follow: Flag(
+      'true: keep the response open and send new output as it comes, until the process ends or the client goes away. Default false.',
+    ),
     timestamps: Flag('true: start each line with its RFC 3339 time (nanoseconds) and a space. Default false.'),
   })
   .describe('Which part of the log, and whether to follow it.');
@@ -95,12 +104,14 @@ export const logRoutes: FastifyPluginAsyncZod<LogRouteOptions> = async (app, { r
       if (follow !== undefined) options.follow = follow;
       if (timestamps !== undefined) options.timestamps = timestamps;
       const chunks = await runtime.logs(request.params.process_name, options);
-      return reply
-        .header('content-type', 'text/plain; charset=utf-8')
-        .header('cache-control', 'no-store')
-        .header('x-content-type-options', 'nosniff')
-        // A stream is sent as it is; the typed reply only knows the schemas' bodies.
-        .send(Readable.from(headersFirst(chunks)) as never);
+      return (
+        reply
+          .header('content-type', 'text/plain; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .header('x-content-type-options', 'nosniff')
+          // A stream is sent as it is; the typed reply only knows the schemas' bodies.
+          .send(Readable.from(headersFirst(chunks)) as never)
+      );
     },
   );
 };

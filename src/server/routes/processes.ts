@@ -15,14 +15,18 @@ export const WaitQuery = z
     wait: z
       .enum(['running'], { error: "expected 'running'" })
       .optional()
-      .describe('running: answer once the status is RUNNING, EXITED or FAILED, or when the timeout passes (a long-poll). Without it, answer at once.'),
+      .describe(
+        'running: answer once the status is RUNNING, EXITED or FAILED, or when the timeout passes (a long-poll). Without it, answer at once.',
+      ),
     timeout: z
       .string()
       .regex(/^\d+(\.\d+)?$/, 'expected a number of seconds')
       .transform(Number)
       .pipe(z.number().max(MAX_WAIT_SECONDS, `at most ${MAX_WAIT_SECONDS} seconds`))
       .optional()
-      .describe(`With wait: the longest wait in seconds, up to ${MAX_WAIT_SECONDS}; default 30. At the timeout the answer is the process as it is then.`),
+      .describe(
+        `With wait: the longest wait in seconds, up to ${MAX_WAIT_SECONDS}; default 30. At the timeout the answer is the process as it is then.`,
+      ),
   })
   .describe('Whether to wait for the process to settle.');
 
@@ -32,9 +36,9 @@ export const StartQuery = z
       .enum(FIELD_VALIDATION, { error: "expected 'Strict', 'Warn' or 'Ignore'" })
       .optional()
       .describe(
-        "As Kubernetes: what becomes of unknown or misplaced fields in the spec. Strict: a 422 that names each one and where it belongs. " +
+        'As Kubernetes: what becomes of unknown or misplaced fields in the spec. Strict: a 422 that names each one and where it belongs. ' +
           "Warn: they are dropped, and each is reported in a 'Warning: 299 - \"...\"' header and in the answer's warnings. " +
-          'Ignore: they are dropped silently. Every other problem is a 422 in every mode. Default: the server\'s field_validation, else Warn.',
+          "Ignore: they are dropped silently. Every other problem is a 422 in every mode. Default: the server's field_validation, else Warn.",
       ),
   })
   .describe('How to validate the spec.');

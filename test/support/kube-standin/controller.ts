@@ -35,7 +35,14 @@ const SECRETS = resourceOfKind('Secret');
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 function controllerRef(owner: KubeObject): OwnerReference {
-  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 const ownedBy = (o: KubeObject, uid: string) => o.metadata.ownerReferences?.some((r) => r.uid === uid && r.controller) ?? false;
@@ -111,13 +118,16 @@ export class Controllers {
         this.enqueueOwner(e.object);
         break;
       case 'Pod':
-        if (e.type === 'ADDED' && !e.object.spec?.nodeName) this.enqueue(`schedule/${namespace}/${name}`, () => this.schedule(namespace!, name));
+        if (e.type === 'ADDED' && !e.object.spec?.nodeName)
+          this.enqueue(`schedule/${namespace}/${name}`, () => this.schedule(namespace!, name));
         this.enqueueOwner(e.object);
         break;
       case 'Node':
         for (const pod of this.store.list(PODS)) {
           if (!pod.spec?.nodeName && !pod.metadata.deletionTimestamp) {
-            this.enqueue(`schedule/${pod.metadata.namespace}/${pod.metadata.name}`, () => this.schedule(pod.metadata.namespace!, pod.metadata.name));
+            this.enqueue(`schedule/${pod.metadata.namespace}/${pod.metadata.name}`, () =>
+              this.schedule(pod.metadata.namespace!, pod.metadata.name),
+            );
           }
         }
         break;
@@ -126,7 +136,8 @@ export class Controllers {
         if (e.type === 'DELETED') break;
         for (const pod of this.store.list(PODS, namespace)) {
           const waiting = pod.status?.containerStatuses?.some((c: Json) => c.state?.waiting?.reason === 'CreateContainerConfigError');
-          if (waiting) this.enqueue(`run/${namespace}/${pod.metadata.name}`, () => this.run(namespace!, pod.metadata.name, pod.metadata.uid));
+          if (waiting)
+            this.enqueue(`run/${namespace}/${pod.metadata.name}`, () => this.run(namespace!, pod.metadata.name, pod.metadata.uid));
         }
         break;
     }
@@ -171,7 +182,10 @@ export class Controllers {
         metadata: {
           name: rsName,
           labels,
-          annotations: { 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/revision': String(revision) },
+          annotations: {
+            'deployment.kubernetes.io/desired-replicas': String(desired),
+            'deployment.kubernetes.io/revision': String(revision),
+          },
           ownerReferences: [controllerRef(d)],
         },
         spec: {
@@ -195,8 +209,15 @@ export class Controllers {
   }
 
   private updateDeploymentStatus(d: KubeObject, currentRs: KubeObject): void {
-    const rsUids = new Set(this.store.list(REPLICASETS, d.metadata.namespace).filter((rs) => ownedBy(rs, d.metadata.uid)).map((rs) => rs.metadata.uid));
-    const pods = this.store.list(PODS, d.metadata.namespace).filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.some((r) => rsUids.has(r.uid)));
+    const rsUids = new Set(
+      this.store
+        .list(REPLICASETS, d.metadata.namespace)
+        .filter((rs) => ownedBy(rs, d.metadata.uid))
+        .map((rs) => rs.metadata.uid),
+    );
+    const pods = this.store
+      .list(PODS, d.metadata.namespace)
+      .filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.some((r) => rsUids.has(r.uid)));
     const ready = pods.filter(isReady).length;
     const updated = pods.filter((p) => ownedBy(p, currentRs.metadata.uid)).length;
     const desired = d.spec.replicas ?? 1;
@@ -277,7 +298,11 @@ export class Controllers {
     const pod = this.store.get(PODS, ns, name);
     if (!pod || pod.spec.nodeName || pod.metadata.deletionTimestamp) return;
     const nodes = this.store.list(NODES);
-    const selector = Object.entries((pod.spec.nodeSelector ?? {}) as Record<string, string>).map(([key, v]) => ({ key, operator: '=' as const, values: [v] }));
+    const selector = Object.entries((pod.spec.nodeSelector ?? {}) as Record<string, string>).map(([key, v]) => ({
+      key,
+      operator: '=' as const,
+      values: [v],
+    }));
     const readyNodes = nodes.filter((n) => n.status?.conditions?.some((c: Json) => c.type === 'Ready' && c.status === 'True'));
     const fitting = readyNodes.filter((n) => matchesLabels(selector, n.metadata.labels));
     if (fitting.length === 0) {
@@ -286,8 +311,12 @@ export class Controllers {
           ? '0/0 nodes are available: no nodes available to schedule pods.'
           : `0/${nodes.length} nodes are available: ` +
             [
-              nodes.length - readyNodes.length > 0 ? `${nodes.length - readyNodes.length} node(s) had untolerated taint {node.kubernetes.io/not-ready: }` : '',
-              readyNodes.length - fitting.length > 0 ? `${readyNodes.length - fitting.length} node(s) didn't match Pod's node affinity/selector` : '',
+              nodes.length - readyNodes.length > 0
+                ? `${nodes.length - readyNodes.length} node(s) had untolerated taint {node.kubernetes.io/not-ready: }`
+                : '',
+              readyNodes.length - fitting.length > 0
+                ? `${readyNodes.length - fitting.length} node(s) didn't match Pod's node affinity/selector`
+                : '',
             ]
               .filter(Boolean)
               .join(', ') +
@@ -299,17 +328,34 @@ export class Controllers {
       const status = {
         ...pod.status,
         phase: 'Pending',
-        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: why, lastProbeTime: null, lastTransitionTime: timestamp() }],
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: why,
+            lastProbeTime: null,
+            lastTransitionTime: timestamp(),
+          },
+        ],
       };
-      if (!sameJson(pod.status?.conditions?.map((c: Json) => c.message), status.conditions.map((c: Json) => c.message))) {
+      if (
+        !sameJson(
+          pod.status?.conditions?.map((c: Json) => c.message),
+          status.conditions.map((c: Json) => c.message),
+        )
+      ) {
         pod.status = status;
         this.store.put(PODS, pod);
       }
       return;
     }
     const load = new Map(fitting.map((n) => [n.metadata.name, 0]));
-    for (const p of this.store.list(PODS)) if (p.spec.nodeName && load.has(p.spec.nodeName)) load.set(p.spec.nodeName, load.get(p.spec.nodeName)! + 1);
-    const node = [...fitting].sort((a, b) => load.get(a.metadata.name)! - load.get(b.metadata.name)! || (a.metadata.name < b.metadata.name ? -1 : 1))[0]!;
+    for (const p of this.store.list(PODS))
+      if (p.spec.nodeName && load.has(p.spec.nodeName)) load.set(p.spec.nodeName, load.get(p.spec.nodeName)! + 1);
+    const node = [...fitting].sort(
+      (a, b) => load.get(a.metadata.name)! - load.get(b.metadata.name)! || (a.metadata.name < b.metadata.name ? -1 : 1),
+    )[0]!;
     const hostIP = node.status.addresses.find((a: Json) => a.type === 'InternalIP')?.address;
     pod.spec.nodeName = node.metadata.name;
     const now = timestamp();
@@ -345,7 +391,13 @@ export class Controllers {
       pod.status = {
         ...base,
         phase: 'Running',
-        conditions: pod.status.conditions.map((c: Json) => ({ ...c, status: 'True', reason: undefined, message: undefined, lastTransitionTime: now })),
+        conditions: pod.status.conditions.map((c: Json) => ({
+          ...c,
+          status: 'True',
+          reason: undefined,
+          message: undefined,
+          lastTransitionTime: now,
+        })),
         containerStatuses: pod.spec.containers.map((c: Json) => ({
           name: c.name,
           image: c.image,
@@ -363,7 +415,9 @@ export class Controllers {
       pod.status = {
         ...base,
         phase: 'Running',
-        conditions: pod.status.conditions.map((c: Json) => (c.type === 'Ready' || c.type === 'ContainersReady' ? notReady(pod, c.type, now) : { ...c, status: 'True' })),
+        conditions: pod.status.conditions.map((c: Json) =>
+          c.type === 'Ready' || c.type === 'ContainersReady' ? notReady(pod, c.type, now) : { ...c, status: 'True' },
+        ),
         containerStatuses: pod.spec.containers.map((c: Json) => ({
           name: c.name,
           image: c.image,
@@ -372,16 +426,34 @@ export class Controllers {
           ready: false,
           started: false,
           restartCount: crash.restarts ?? 3,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: crash.message ?? `back-off 40s restarting failed container=${c.name} pod=${name}_${ns}(${uid})` } },
-          lastState: { terminated: { exitCode: crash.exitCode, reason: crash.exitCode === 0 ? 'Completed' : 'Error', startedAt: now, finishedAt: now, containerID: `containerd://${hex(32)}` } },
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: crash.message ?? `back-off 40s restarting failed container=${c.name} pod=${name}_${ns}(${uid})`,
+            },
+          },
+          lastState: {
+            terminated: {
+              exitCode: crash.exitCode,
+              reason: crash.exitCode === 0 ? 'Completed' : 'Error',
+              startedAt: now,
+              finishedAt: now,
+              containerID: `containerd://${hex(32)}`,
+            },
+          },
         })),
       };
     } else {
       pod.status = {
         ...base,
         phase: 'Pending',
-        conditions: pod.status.conditions.map((c: Json) => (c.type === 'Ready' || c.type === 'ContainersReady' ? notReady(pod, c.type, now) : c)),
-        containerStatuses: waitingContainers(pod, (c) => ({ reason: failure.reason, message: failure.message ?? defaultMessage(failure.reason, c.image) })),
+        conditions: pod.status.conditions.map((c: Json) =>
+          c.type === 'Ready' || c.type === 'ContainersReady' ? notReady(pod, c.type, now) : c,
+        ),
+        containerStatuses: waitingContainers(pod, (c) => ({
+          reason: failure.reason,
+          message: failure.message ?? defaultMessage(failure.reason, c.image),
+        })),
       };
     }
     this.store.put(PODS, pod);
@@ -412,7 +484,10 @@ export class Controllers {
         const secret = this.store.get(SECRETS, pod.metadata.namespace, ref.name);
         if (!secret) return { reason: 'CreateContainerConfigError', message: `secret "${ref.name}" not found` };
         if (!Object.hasOwn(secret.data ?? {}, ref.key)) {
-          return { reason: 'CreateContainerConfigError', message: `couldn't find key ${ref.key} in Secret ${pod.metadata.namespace}/${ref.name}` };
+          return {
+            reason: 'CreateContainerConfigError',
+            message: `couldn't find key ${ref.key} in Secret ${pod.metadata.namespace}/${ref.name}`,
+          };
         }
       }
     }
@@ -433,7 +508,9 @@ export class Controllers {
     for (const pod of this.store.list(PODS)) {
       const started = pod.status?.containerStatuses?.some((c: Json) => !c.state?.waiting || c.state.waiting.reason !== 'ContainerCreating');
       if (pod.spec.nodeName && started && which(pod)) {
-        this.enqueue(`run/${pod.metadata.namespace}/${pod.metadata.name}`, () => this.run(pod.metadata.namespace!, pod.metadata.name, pod.metadata.uid));
+        this.enqueue(`run/${pod.metadata.namespace}/${pod.metadata.name}`, () =>
+          this.run(pod.metadata.namespace!, pod.metadata.name, pod.metadata.uid),
+        );
       }
     }
   }

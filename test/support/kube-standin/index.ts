@@ -104,11 +104,29 @@ export const DEFAULT_NODES: readonly NodeSpec[] = [
 async function selfSignedCertificate(dir: string): Promise<{ key: string; cert: string }> {
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=kube-standin',
-    '-addext', 'subjectAltName=IP:127.0.0.1',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-out',
+      certPath,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=kube-standin',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   return { key: await readFile(keyPath, 'utf8'), cert: await readFile(certPath, 'utf8') };
 }
 
@@ -138,7 +156,16 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const requests: RequestRecord[] = [];
   const hanging = new Set<ServerResponse>();
   const logs = new PodLogs(store);
-  const handler = makeHandler({ token, authenticate: options.authenticate, user: options.user ?? 'system:serviceaccount:hydroplane:hydroplane', registry, faults, requests, hanging, logs });
+  const handler = makeHandler({
+    token,
+    authenticate: options.authenticate,
+    user: options.user ?? 'system:serviceaccount:hydroplane:hydroplane',
+    registry,
+    faults,
+    requests,
+    hanging,
+    logs,
+  });
   const listener = (req: http.IncomingMessage, res: ServerResponse) => void handler(req, res);
 
   let ca: string | undefined;
@@ -174,7 +201,10 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
 
   const filtered = (f: RequestFilter = {}) =>
     requests.filter(
-      (r) => (f.verb === undefined || r.verb === f.verb) && (f.resource === undefined || r.resource === f.resource) && (f.namespace === undefined || r.namespace === f.namespace),
+      (r) =>
+        (f.verb === undefined || r.verb === f.verb) &&
+        (f.resource === undefined || r.resource === f.resource) &&
+        (f.namespace === undefined || r.namespace === f.namespace),
     );
 
   const controls: KubeStandinControls = {

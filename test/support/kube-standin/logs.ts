@@ -46,7 +46,10 @@ export class PodLogs {
 
   /** Replaces a pod's log; lines are stamped now. Followers see only later appends. */
   set(namespace: string, pod: string, text: string, at = new Date()): void {
-    this.#lines.set(`${namespace}/${pod}`, splitLines(text).map((t) => ({ at, text: t })));
+    this.#lines.set(
+      `${namespace}/${pod}`,
+      splitLines(text).map((t) => ({ at, text: t })),
+    );
   }
 
   /** Adds to a pod's log and sends the new lines to every follower. */

@@ -53,7 +53,15 @@ export interface Reply {
 }
 
 const FIELD_SELECTORS: Record<string, string[]> = {
-  pods: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  pods: [
+    'spec.nodeName',
+    'spec.restartPolicy',
+    'spec.schedulerName',
+    'spec.serviceAccountName',
+    'status.phase',
+    'status.podIP',
+    'status.nominatedNodeName',
+  ],
   secrets: ['type'],
   nodes: ['spec.unschedulable'],
   namespaces: ['status.phase'],
@@ -161,7 +169,9 @@ export class Registry {
     if (options.limit !== undefined && options.limit > 0 && items.length > options.limit) {
       const last = items[options.limit - 1]!;
       metadata.remainingItemCount = items.length - options.limit;
-      metadata.continue = Buffer.from(JSON.stringify({ start: `${last.metadata.namespace ?? ''}/${last.metadata.name}` })).toString('base64url');
+      metadata.continue = Buffer.from(JSON.stringify({ start: `${last.metadata.namespace ?? ''}/${last.metadata.name}` })).toString(
+        'base64url',
+      );
       items = items.slice(0, options.limit);
     }
     // List items carry no apiVersion and kind: the list's own say it.
@@ -204,9 +214,17 @@ export class Registry {
       delete meta.namespace;
     }
     if (!meta.name && meta.generateName) meta.name = `${meta.generateName}${randomSuffix()}`;
-    if (!meta.name) throw invalidObject(res, '', [{ type: 'FieldValueRequired', field: 'metadata.name', detail: 'name or generateName is required' }]);
+    if (!meta.name)
+      throw invalidObject(res, '', [{ type: 'FieldValueRequired', field: 'metadata.name', detail: 'name or generateName is required' }]);
     if (res.hasStatus && res.kind !== 'Node') delete obj.status;
-    for (const f of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const) {
+    for (const f of [
+      'uid',
+      'resourceVersion',
+      'creationTimestamp',
+      'deletionTimestamp',
+      'deletionGracePeriodSeconds',
+      'generation',
+    ] as const) {
       delete meta[f];
     }
     checkSchema(res, obj);
@@ -226,7 +244,13 @@ export class Registry {
     return this.store.put(res, obj);
   }
 
-  update(res: ResourceType, namespace: string | undefined, name: string, body: Json, options: { subresource?: string; dryRun?: boolean } = {}): KubeObject {
+  update(
+    res: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: Json,
+    options: { subresource?: string; dryRun?: boolean } = {},
+  ): KubeObject {
     const old = this.get(res, namespace, name);
     this.checkTypeMeta(res, body);
     if (body.metadata?.name !== undefined && body.metadata.name !== name) {
@@ -293,7 +317,11 @@ export class Registry {
     const obj = this.get(res, namespace, name);
     const pre = options.preconditions;
     if (pre?.uid && pre.uid !== obj.metadata.uid) {
-      throw failure(409, 'Conflict', `Operation cannot be fulfilled on ${res.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
+      throw failure(
+        409,
+        'Conflict',
+        `Operation cannot be fulfilled on ${res.plural} "${name}": Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`,
+      );
     }
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
       throw failure(
@@ -306,7 +334,9 @@ export class Registry {
     if (obj.metadata.deletionTimestamp) return { code: 202, body: obj };
     const policy = options.propagationPolicy ?? (options.orphanDependents ? 'Orphan' : 'Background');
     if (!['Orphan', 'Background', 'Foreground'].includes(policy)) {
-      throw invalidObject(res, name, [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', value: policy, supported: ['Foreground', 'Background', 'Orphan'] }]);
+      throw invalidObject(res, name, [
+        { type: 'FieldValueNotSupported', field: 'propagationPolicy', value: policy, supported: ['Foreground', 'Background', 'Orphan'] },
+      ]);
     }
 
     if (res.kind === 'Pod') {
@@ -416,7 +446,13 @@ export class Registry {
     } else if (spec.clusterIP && spec.clusterIP !== old?.spec?.clusterIP) {
       const ip: string = spec.clusterIP;
       if (!this.clusterIps.contains(ip)) {
-        errors.push(invalid('spec.clusterIPs', [ip], `failed to allocate IP ${ip}: provided IP is not in the valid range. The range of valid IPs is ${this.clusterIps.cidr}`));
+        errors.push(
+          invalid(
+            'spec.clusterIPs',
+            [ip],
+            `failed to allocate IP ${ip}: provided IP is not in the valid range. The range of valid IPs is ${this.clusterIps.cidr}`,
+          ),
+        );
       } else if (this.clusterIps.owner(ip) !== undefined && this.clusterIps.owner(ip) !== owner) {
         errors.push(invalid('spec.clusterIPs', [ip], `failed to allocate IP ${ip}: provided IP is already allocated`));
       } else plan.ip = ip;
@@ -428,7 +464,11 @@ export class Registry {
         if (!p.nodePort) return;
         if (p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX) {
           errors.push(
-            invalid(`spec.ports[${i}].nodePort`, p.nodePort, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`),
+            invalid(
+              `spec.ports[${i}].nodePort`,
+              p.nodePort,
+              `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`,
+            ),
           );
         } else if ((this.nodePorts.get(p.nodePort) ?? owner) !== owner) {
           errors.push(invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated'));
@@ -459,7 +499,8 @@ export class Registry {
       for (const p of spec.ports ?? []) delete p.nodePort;
     }
     if (old) {
-      for (const p of old.spec?.ports ?? []) if (p.nodePort && !claimed.has(p.nodePort) && this.nodePorts.get(p.nodePort) === owner) this.nodePorts.delete(p.nodePort);
+      for (const p of old.spec?.ports ?? [])
+        if (p.nodePort && !claimed.has(p.nodePort) && this.nodePorts.get(p.nodePort) === owner) this.nodePorts.delete(p.nodePort);
       if (old.spec?.clusterIP && old.spec.clusterIP !== spec.clusterIP) this.clusterIps.release(old.spec.clusterIP, owner);
     }
   }
@@ -495,7 +536,13 @@ function carryOverServiceAllocations(obj: KubeObject, old: KubeObject): void {
 }
 
 function resourceOfPlural(plural: string): ResourceType {
-  const kinds: Record<string, string> = { deployments: 'Deployment', replicasets: 'ReplicaSet', pods: 'Pod', services: 'Service', secrets: 'Secret' };
+  const kinds: Record<string, string> = {
+    deployments: 'Deployment',
+    replicasets: 'ReplicaSet',
+    pods: 'Pod',
+    services: 'Service',
+    secrets: 'Secret',
+  };
   return resourceOfKind(kinds[plural]!);
 }
 
@@ -544,7 +591,11 @@ function applyJsonPatch(doc: Json, ops: Json[]): Json {
   const fail = (message: string): never => {
     throw failure(422, 'Invalid', `the server rejected our request due to an error in our request: ${message}`);
   };
-  const parse = (path: string): string[] => path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parse = (path: string): string[] =>
+    path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   for (const op of ops) {
     const parts = parse(String(op.path ?? ''));
     const last = parts.pop();

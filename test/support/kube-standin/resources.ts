@@ -54,13 +54,61 @@ function resource(r: Omit<ResourceType, 'version'> & { version?: string }): Reso
 }
 
 export const RESOURCES: readonly ResourceType[] = [
-  resource({ plural: 'namespaces', kind: 'Namespace', group: '', namespaced: false, hasStatus: true, hasGeneration: false, returnsDeletedObject: true }),
-  resource({ plural: 'nodes', kind: 'Node', group: '', namespaced: false, hasStatus: true, hasGeneration: false, returnsDeletedObject: false }),
+  resource({
+    plural: 'namespaces',
+    kind: 'Namespace',
+    group: '',
+    namespaced: false,
+    hasStatus: true,
+    hasGeneration: false,
+    returnsDeletedObject: true,
+  }),
+  resource({
+    plural: 'nodes',
+    kind: 'Node',
+    group: '',
+    namespaced: false,
+    hasStatus: true,
+    hasGeneration: false,
+    returnsDeletedObject: false,
+  }),
   resource({ plural: 'pods', kind: 'Pod', group: '', namespaced: true, hasStatus: true, hasGeneration: false, returnsDeletedObject: true }),
-  resource({ plural: 'services', kind: 'Service', group: '', namespaced: true, hasStatus: true, hasGeneration: false, returnsDeletedObject: true }),
-  resource({ plural: 'secrets', kind: 'Secret', group: '', namespaced: true, hasStatus: false, hasGeneration: false, returnsDeletedObject: false }),
-  resource({ plural: 'deployments', kind: 'Deployment', group: 'apps', namespaced: true, hasStatus: true, hasGeneration: true, returnsDeletedObject: false }),
-  resource({ plural: 'replicasets', kind: 'ReplicaSet', group: 'apps', namespaced: true, hasStatus: true, hasGeneration: true, returnsDeletedObject: false }),
+  resource({
+    plural: 'services',
+    kind: 'Service',
+    group: '',
+    namespaced: true,
+    hasStatus: true,
+    hasGeneration: false,
+    returnsDeletedObject: true,
+  }),
+  resource({
+    plural: 'secrets',
+    kind: 'Secret',
+    group: '',
+    namespaced: true,
+    hasStatus: false,
+    hasGeneration: false,
+    returnsDeletedObject: false,
+  }),
+  resource({
+    plural: 'deployments',
+    kind: 'Deployment',
+    group: 'apps',
+    namespaced: true,
+    hasStatus: true,
+    hasGeneration: true,
+    returnsDeletedObject: false,
+  }),
+  resource({
+    plural: 'replicasets',
+    kind: 'ReplicaSet',
+    group: 'apps',
+    namespaced: true,
+    hasStatus: true,
+    hasGeneration: true,
+    returnsDeletedObject: false,
+  }),
 ];
 
 export function apiVersionOf(res: ResourceType): string {

@@ -131,7 +131,10 @@ export function matchesLabels(requirements: readonly Requirement[], labels: Reco
 }
 
 /** A metav1.LabelSelector ({matchLabels, matchExpressions}) as requirements. */
-export function requirementsOf(selector: { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> }): Requirement[] {
+export function requirementsOf(selector: {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}): Requirement[] {
   const reqs: Requirement[] = Object.entries(selector.matchLabels ?? {}).map(([key, v]) => ({ key, operator: '=', values: [v] }));
   for (const e of selector.matchExpressions ?? []) {
     const operator = ({ In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: 'doesNotExist' } as const)[e.operator as 'In'];

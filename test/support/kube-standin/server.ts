@@ -144,7 +144,11 @@ export function makeHandler(o: HandlerOptions) {
     const send = (code: number, body: unknown) => {
       record.status = code;
       const text = JSON.stringify(body);
-      res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-cache, private' });
+      res.writeHead(code, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-cache, private',
+      });
       res.end(text);
     };
     try {
@@ -163,7 +167,8 @@ export function makeHandler(o: HandlerOptions) {
           req.socket.destroy();
           return;
         }
-        if (fault.effect.status === 403 && route) throw forbidden(route.res, verb ?? method.toLowerCase(), o.user, route.name, route.namespace);
+        if (fault.effect.status === 403 && route)
+          throw forbidden(route.res, verb ?? method.toLowerCase(), o.user, route.name, route.namespace);
         throw statusFor(fault.effect.status, fault.effect.message);
       }
       if (url.pathname === '/version') {

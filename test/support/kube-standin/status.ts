@@ -38,7 +38,16 @@ export class ApiError extends Error {
 
 export function failure(code: number, reason: string, message: string, details?: StatusDetails): ApiError {
   // Key order as the API writes it.
-  const status: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, ...(details === undefined ? {} : { details }), code };
+  const status: Status = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    ...(details === undefined ? {} : { details }),
+    code,
+  };
   return new ApiError(status);
 }
 
@@ -77,7 +86,13 @@ export function conflict(res: ResourceType, name: string): ApiError {
   );
 }
 
-export function forbidden(res: ResourceType, verb: string, user: string, name: string | undefined, namespace: string | undefined): ApiError {
+export function forbidden(
+  res: ResourceType,
+  verb: string,
+  user: string,
+  name: string | undefined,
+  namespace: string | undefined,
+): ApiError {
   const subject = name === undefined ? qualifiedResource(res) : `${qualifiedResource(res)} "${name}"`;
   const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
   return failure(
@@ -110,7 +125,11 @@ export function statusFor(code: number, message?: string): ApiError {
     case 429:
       return failure(429, 'TooManyRequests', message ?? 'the server has received too many requests and has asked us to try again later');
     case 504:
-      return failure(504, 'Timeout', message ?? 'the server was unable to return a response in the time allotted, but may still be processing the request');
+      return failure(
+        504,
+        'Timeout',
+        message ?? 'the server was unable to return a response in the time allotted, but may still be processing the request',
+      );
     default:
       return failure(code, 'Unknown', message ?? `injected fault ${code}`);
   }
@@ -144,7 +163,11 @@ export const notSupported = (field: string, value: unknown, supported: string[])
   supported,
 });
 export const forbiddenField = (field: string, detail: string): FieldError => ({ type: 'FieldValueForbidden', field, detail });
-export const tooLong = (field: string, max: number): FieldError => ({ type: 'FieldValueTooLong', field, detail: `may not be more than ${max} bytes` });
+export const tooLong = (field: string, max: number): FieldError => ({
+  type: 'FieldValueTooLong',
+  field,
+  detail: `may not be more than ${max} bytes`,
+});
 
 function formatValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);

@@ -52,7 +52,10 @@ const MODELS: Record<string, new (data: Json) => { validate(): void }> = {
 };
 
 function fieldPath(pointer: string, extra?: string): string {
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   if (extra !== undefined) parts.push(extra);
   let out = '';
   for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out === '' ? p : `.${p}`;
@@ -77,7 +80,8 @@ export function checkSchema(res: ResourceType, obj: KubeObject): void {
   }
   // A quantity is "a string of that format or a number": its format error says more than its type error.
   const decode =
-    errors.find((e) => e.keyword === 'format') ?? errors.find((e) => e.keyword === 'type' || e.keyword === 'oneOf' || e.keyword === 'anyOf');
+    errors.find((e) => e.keyword === 'format') ??
+    errors.find((e) => e.keyword === 'type' || e.keyword === 'oneOf' || e.keyword === 'anyOf');
   if (decode) {
     const where = fieldPath(decode.instancePath);
     const why =
@@ -88,7 +92,10 @@ export function checkSchema(res: ResourceType, obj: KubeObject): void {
   }
   const fieldErrors = errors.map((e): FieldError => {
     if (e.keyword === 'required') return required(fieldPath(e.instancePath, String(e.params['missingProperty'])));
-    const value = e.instancePath.split('/').slice(1).reduce<Json>((o, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], obj);
+    const value = e.instancePath
+      .split('/')
+      .slice(1)
+      .reduce<Json>((o, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], obj);
     if (e.keyword === 'enum') return notSupported(fieldPath(e.instancePath), value, (e.params['allowedValues'] as string[]) ?? []);
     return invalid(fieldPath(e.instancePath), value, e.message ?? e.keyword);
   });
@@ -235,7 +242,11 @@ function validateLabels(labels: Record<string, string> | undefined, path: string
 function validateMeta(res: ResourceType, obj: KubeObject, errors: FieldError[]): void {
   const name = obj.metadata.name;
   const problems =
-    res.kind === 'Service' ? dns1035LabelProblems(name) : res.kind === 'Namespace' ? dns1123LabelProblems(name) : dns1123SubdomainProblems(name);
+    res.kind === 'Service'
+      ? dns1035LabelProblems(name)
+      : res.kind === 'Namespace'
+        ? dns1123LabelProblems(name)
+        : dns1123SubdomainProblems(name);
   for (const p of problems) errors.push(invalid('metadata.name', name, p));
   validateLabels(obj.metadata.labels, 'metadata.labels', errors);
 }
@@ -251,7 +262,8 @@ function validateContainer(c: Json, p: string, portNames: Map<string, string>, e
   (c.ports ?? []).forEach((port: Json, i: number) => {
     const pp = `${p}.ports[${i}]`;
     if (!inPortRange(port.containerPort)) errors.push(invalid(`${pp}.containerPort`, port.containerPort, PORT_RANGE));
-    if (port.hostPort !== undefined && port.hostPort !== 0 && !inPortRange(port.hostPort)) errors.push(invalid(`${pp}.hostPort`, port.hostPort, PORT_RANGE));
+    if (port.hostPort !== undefined && port.hostPort !== 0 && !inPortRange(port.hostPort))
+      errors.push(invalid(`${pp}.hostPort`, port.hostPort, PORT_RANGE));
     if (port.name !== undefined) {
       for (const problem of portNameProblems(port.name)) errors.push(invalid(`${pp}.name`, port.name, problem));
       if (portNames.has(port.name)) errors.push(duplicate(`${pp}.name`, port.name));
@@ -265,9 +277,13 @@ function validateContainer(c: Json, p: string, portNames: Map<string, string>, e
     else for (const problem of envVarNameProblems(e.name)) errors.push(invalid(`${ep}.name`, e.name, problem));
     envNames.add(e.name);
     if (e.valueFrom !== undefined) {
-      const sources = ['configMapKeyRef', 'fieldRef', 'resourceFieldRef', 'secretKeyRef', 'fileKeyRef'].filter((s) => e.valueFrom[s] !== undefined);
+      const sources = ['configMapKeyRef', 'fieldRef', 'resourceFieldRef', 'secretKeyRef', 'fileKeyRef'].filter(
+        (s) => e.valueFrom[s] !== undefined,
+      );
       if (sources.length === 0) {
-        errors.push(invalid(`${ep}.valueFrom`, '', 'must specify one of: `configMapKeyRef`, `fieldRef`, `resourceFieldRef` or `secretKeyRef`'));
+        errors.push(
+          invalid(`${ep}.valueFrom`, '', 'must specify one of: `configMapKeyRef`, `fieldRef`, `resourceFieldRef` or `secretKeyRef`'),
+        );
       } else if (sources.length > 1) {
         errors.push(invalid(`${ep}.valueFrom`, '', 'may not have more than one field specified at a time'));
       }
@@ -328,7 +344,8 @@ function validatePodSpec(spec: Json, path: string, errors: FieldError[], templat
 
 function validateWorkload(obj: KubeObject, old: KubeObject | undefined, errors: FieldError[]): void {
   const spec = obj.spec ?? {};
-  if (typeof spec.replicas === 'number' && spec.replicas < 0) errors.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
+  if (typeof spec.replicas === 'number' && spec.replicas < 0)
+    errors.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
   const selector = spec.selector;
   if (!selector) {
     errors.push(required('spec.selector'));
@@ -340,8 +357,15 @@ function validateWorkload(obj: KubeObject, old: KubeObject | undefined, errors: 
       const ops = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
       if (!ops.includes(e.operator)) errors.push(notSupported(`spec.selector.matchExpressions[${i}].operator`, e.operator, ops));
       const needsValues = e.operator === 'In' || e.operator === 'NotIn';
-      if (needsValues && !(e.values?.length > 0)) errors.push(required(`spec.selector.matchExpressions[${i}].values`, 'must be specified when `operator` is \'In\' or \'NotIn\''));
-      if (!needsValues && e.values?.length > 0) errors.push(forbiddenField(`spec.selector.matchExpressions[${i}].values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+      if (needsValues && !(e.values?.length > 0))
+        errors.push(required(`spec.selector.matchExpressions[${i}].values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+      if (!needsValues && e.values?.length > 0)
+        errors.push(
+          forbiddenField(
+            `spec.selector.matchExpressions[${i}].values`,
+            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+          ),
+        );
     });
     const labels = spec.template?.metadata?.labels;
     if (!empty && !matchesLabels(requirementsOf(selector), labels)) {
@@ -425,9 +449,15 @@ function validateSecret(obj: KubeObject, old: KubeObject | undefined, errors: Fi
 
 function validatePodUpdate(obj: KubeObject, old: KubeObject, errors: FieldError[]): void {
   // Only images (and a few scheduling fields we do not model) may change on a running pod.
-  const strip = (spec: Json) => JSON.stringify({ ...spec, containers: (spec.containers ?? []).map((c: Json) => ({ ...c, image: undefined })) });
+  const strip = (spec: Json) =>
+    JSON.stringify({ ...spec, containers: (spec.containers ?? []).map((c: Json) => ({ ...c, image: undefined })) });
   if (strip(obj.spec) !== strip(old.spec)) {
-    errors.push(forbiddenField('spec', 'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)'));
+    errors.push(
+      forbiddenField(
+        'spec',
+        'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+      ),
+    );
   }
 }
 
