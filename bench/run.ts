@@ -141,6 +141,7 @@ async function main(): Promise<number> {
       throw new Error(
         `the benchmark needs a Docker Engine with the image ${IMAGE} (${(err as Error).message}); ` +
           'run: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh',
+        { cause: err },
       );
     }
     if (build) ensureBuilt();

@@ -140,8 +140,8 @@ export class Bench {
     const keep = (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-20_000);
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
 
     let readyMs: number | undefined;
     while (readyMs === undefined) {

@@ -100,7 +100,7 @@ function readHidden(prompt: string, streams: PromptStreams): Promise<string> {
   return new Promise((resolve, reject) => {
     let chars: string[] = [];
     const decoder = new StringDecoder('utf8');
-    const wasRaw = input.isRaw === true;
+    const wasRaw = input.isRaw;
     const finish = (settle: () => void): void => {
       input.removeListener('data', onData);
       input.removeListener('error', onError);

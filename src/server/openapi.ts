@@ -78,4 +78,4 @@ export function tidyComponents(document: Document): Document {
   return { ...document, paths: renamed(document.paths, names), components: { ...document.components, schemas: sorted } } as Document;
 }
 
-export const transformObject: SwaggerTransformObject = (document) => tidyComponents(jsonSchemaTransformObject(document) as Document);
+export const transformObject: SwaggerTransformObject = (document) => tidyComponents(jsonSchemaTransformObject(document));

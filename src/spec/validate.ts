@@ -2,7 +2,7 @@
 // for an unknown field, where it belongs when it is a known field in the wrong place. A request
 // can hold a hundred thousand problems: the answer names the first few and counts the rest, and
 // every value it repeats is cut short and escaped (shown()).
-import { z } from 'zod';
+import type { z } from 'zod';
 import { HydroplaneError, type ErrorCode, type FieldProblem } from '../errors.ts';
 import { shown } from './shown.ts';
 

@@ -115,10 +115,10 @@ function assertTable(text: string, list: Info[]): void {
     expectedCells(p).forEach((expected, col) => {
       const end = starts[col + 1]! - 3;
       assert.equal(line.slice(end, end + 3), '   ', `column ${col + 1} of row ${row + 1} ends at the header's column:\n${text}`);
-      const cell = line.slice(starts[col]!, end);
+      const cell = line.slice(starts[col], end);
       assert.equal(unescape(cell.replace(/ +$/, '')), expected.replace(/ +$/, ''), `column ${col + 1} of row ${row + 1}:\n${text}`);
     });
-    assert.match(line.slice(starts[4]!), /^(\d+[smhd]|\?)$/);
+    assert.match(line.slice(starts[4]), /^(\d+[smhd]|\?)$/);
   });
 }
 

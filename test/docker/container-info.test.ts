@@ -98,7 +98,7 @@ describe('socketAddresses', () => {
 });
 
 describe('needsPublicHost', () => {
-  const port = (IP: string, PublicPort: number) => ({ IP, PrivatePort: 80, PublicPort, Type: 'tcp' }) as Dockerode.Port;
+  const port = (IP: string, PublicPort: number) => ({ IP, PrivatePort: 80, PublicPort, Type: 'tcp' });
 
   it('is true only for a running container with a port published on every interface', () => {
     assert.equal(needsPublicHost(factsFromListEntry(entry({ Ports: [port('0.0.0.0', 8080)] }))), true);

@@ -46,7 +46,7 @@ async function containerNamed(name: string): Promise<Dockerode.ContainerInspectI
 }
 
 async function logsOf(name: string): Promise<string> {
-  const buffer = (await run.docker.getContainer(name).logs({ stdout: true, stderr: true })) as Buffer;
+  const buffer = await run.docker.getContainer(name).logs({ stdout: true, stderr: true });
   // Without a TTY the Engine frames each chunk with an 8-byte header.
   let text = '';
   for (let i = 0; i + 8 <= buffer.length;) {

@@ -110,11 +110,11 @@ describe('a pull is bounded and cancellable', { skip }, () => {
     const controller = new AbortController();
     const dial = docker.modem.dial.bind(docker.modem);
     // The caller goes away just as the Engine has created the container.
-    docker.modem.dial = ((options: DockerModem.DialOptions, callback: DockerModem.RequestCallback) =>
+    docker.modem.dial = (options: DockerModem.DialOptions, callback: DockerModem.RequestCallback) =>
       dial(options, (err, data) => {
         if (!err && options.path.startsWith('/containers/create')) controller.abort();
         callback(err, data);
-      })) as typeof docker.modem.dial;
+      });
     const runtime = run.runtime({ docker });
     const name = run.name('createabort');
     await assert.rejects(runtime.start(spec(name, TEST_IMAGE), { signal: controller.signal }), hydroplaneError('runtime_unavailable'));
@@ -176,7 +176,7 @@ const hostileBody = fc.oneof(
   fc
     .string({ minLength: 16, maxLength: 200 })
     .map((s) => JSON.stringify({ errors: [{ code: 'DENIED', message: `\u001b[2J\u001b[31m${s}\r\n\u0007` }] })),
-  fc.constant(`${'\u001b]0;owned\u0007'}${'X'.repeat(1 << 20)}`),
+  fc.constant(`\u001b]0;owned\u0007${'X'.repeat(1 << 20)}`),
 );
 
 /**

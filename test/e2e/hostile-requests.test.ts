@@ -219,10 +219,7 @@ function requests(ops: Operation[]): fc.Arbitrary<HostileRequest> {
       const method = otherMethod ?? op.method;
       const request: HostileRequest = { method, target };
       if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
-        request.body =
-          typeof body === 'object' && body !== null && 'raw' in body
-            ? String((body as { raw: unknown }).raw)
-            : (JSON.stringify(body) ?? '');
+        request.body = typeof body === 'object' && body !== null && 'raw' in body ? String(body.raw) : (JSON.stringify(body) ?? '');
         if (contentType !== undefined) request.contentType = contentType;
       }
       return request;

@@ -305,7 +305,10 @@ describe('fieldValidation', () => {
           .map((c) =>
             c.codePointAt(0)! >= 0x20 && c.codePointAt(0)! < 0x7f
               ? c
-              : [...c.split('')].map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
+              : c
+                  .split('')
+                  .map((u) => `\\u${u.charCodeAt(0).toString(16).padStart(4, '0')}`)
+                  .join(''),
           )
           .join('');
         assert.equal(back, expected);

@@ -174,7 +174,7 @@ export function hostileSpecs(): HostileSpec[] {
       node_selector: Object.fromEntries(
         Array.from({ length: 64 }, (_, i) => [
           `${'k'.repeat(62)}${i % 10}`.slice(-63).replace(/^k/, String.fromCharCode(97 + (i % 26))),
-          `${'\u0000'.repeat(100)}`,
+          '\u0000'.repeat(100),
         ]),
       ),
     }),

@@ -36,5 +36,5 @@ if (logFile) {
     }
     appendFileSync(logFile, `${JSON.stringify(entry)}\n`);
     return (connect as (...a: unknown[]) => net.Socket).apply(this, args);
-  } as typeof connect;
+  };
 }

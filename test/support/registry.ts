@@ -135,8 +135,8 @@ export async function startRegistry(options: { timeoutMs?: number } = {}): Promi
         // All of it (tests look for requests in it), up to a bound that a test run never reaches.
         output = (output + d.toString()).slice(-4_000_000);
       };
-      child.stdout!.on('data', keep);
-      child.stderr!.on('data', keep);
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
       const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
       const host = `127.0.0.1:${port}`;
       const ready = await waitUntilServing(host, child, spawnError, options.timeoutMs ?? 15_000);
@@ -214,9 +214,9 @@ export async function pushImage(
   await docker.getImage(options.source ?? TEST_IMAGE).tag({ repo, tag });
   try {
     const image = docker.getImage(ref);
-    const stream = (await image.push({
+    const stream = await image.push({
       authconfig: { username: registry.username, password: registry.password, serveraddress: registry.host },
-    })) as NodeJS.ReadableStream;
+    });
     await followProgress(docker, stream);
   } finally {
     await removeLocalImage(ref, docker);

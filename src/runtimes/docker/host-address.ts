@@ -45,7 +45,7 @@ async function defaultRouteInterface(): Promise<string | undefined> {
  * local, else the remote Engine's address (resolved when it is a name).
  */
 export async function publicHostFor(remoteHost: string | undefined): Promise<string> {
-  if (remoteHost === undefined || remoteHost === 'localhost' || /^127\./.test(remoteHost) || remoteHost === '::1') {
+  if (remoteHost === undefined || remoteHost === 'localhost' || remoteHost.startsWith('127.') || remoteHost === '::1') {
     return primaryIPv4();
   }
   if (isIP(remoteHost)) return remoteHost;

@@ -64,11 +64,11 @@ export function apiFailure(err: unknown): ApiFailure {
 }
 
 function parseStatus(body: unknown): KubeStatus | undefined {
-  if (typeof body === 'object' && body !== null) return body as KubeStatus;
+  if (typeof body === 'object' && body !== null) return body;
   if (typeof body !== 'string' || body === '') return undefined;
   try {
     const parsed = JSON.parse(body) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as KubeStatus) : undefined;
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
   } catch {
     return undefined;
   }

@@ -42,7 +42,7 @@ function errorBody(data: unknown): GoogleErrorBody | undefined {
       return undefined;
     }
   }
-  return typeof data === 'object' && data !== null ? (data as GoogleErrorBody) : undefined;
+  return typeof data === 'object' && data !== null ? data : undefined;
 }
 
 /**

@@ -2,10 +2,10 @@
 // image pull Secret when it logs in to its registry, all named after it and labelled as ours in
 // one namespace. The cluster is the only store; labels say what is ours. The KubeConfig comes
 // from outside (a kubeconfig file, EKS or GKE), so this class does not care how it authenticates.
+import type { KubeConfig } from '@kubernetes/client-node';
 import {
   AppsV1Api,
   CoreV1Api,
-  KubeConfig,
   Observable,
   type ConfigurationOptions,
   type RequestContext,

@@ -67,7 +67,7 @@ export function processStatus(deployment: V1Deployment, pod: V1Pod | undefined):
   const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
   if (unschedulable)
     return { status: 'STARTING', reason: `${unschedulable.reason ?? 'Unschedulable'}: ${unschedulable.message ?? ''}`.trim() };
-  const allUp = containers.length > 0 && containers.every((c) => c.started === true && c.ready === true && c.state?.running !== undefined);
+  const allUp = containers.length > 0 && containers.every((c) => c.started === true && c.ready && c.state?.running !== undefined);
   if (phase === 'Running' && allUp) return { status: 'RUNNING' };
   const waiting = containers.find((c) => c.state?.waiting?.reason !== undefined && c.state.waiting.reason !== 'ContainerCreating');
   return waiting ? { status: 'STARTING', reason: describeWaiting(waiting) } : { status: 'STARTING' };

@@ -269,7 +269,7 @@ export class Registry {
       obj = clone(body);
       obj.apiVersion = apiVersionOf(res);
       obj.kind = res.kind;
-      obj.metadata = { ...(body.metadata ?? {}) };
+      obj.metadata = { ...body.metadata };
       if (res.hasStatus) obj.status = clone(old.status);
     }
     const meta = obj.metadata;

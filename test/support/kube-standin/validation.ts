@@ -75,7 +75,7 @@ export function checkSchema(res: ResourceType, obj: KubeObject): void {
     new Model(obj).validate();
     return;
   } catch (err) {
-    errors = ((err as { errors?: SchemaError[] }).errors ?? []) as SchemaError[];
+    errors = (err as { errors?: SchemaError[] }).errors ?? [];
     if (errors.length === 0) throw err;
   }
   // A quantity is "a string of that format or a number": its format error says more than its type error.
