@@ -49,9 +49,9 @@ for (const lib of LIBRARIES) {
   console.log(`${m.ms.toFixed(1).padStart(12)} ${m.rss.toFixed(1).padStart(9)}   ${lib}`);
 }
 // The server's own code, unbundled from src/ (type stripping, no compile cache) and as built.
-const all = measure(join(ROOT, 'src/main.ts'));
+const all = measure(join(ROOT, 'src/server/start-server.ts'));
 console.log(
-  `${all.ms.toFixed(1).padStart(12)} ${all.rss.toFixed(1).padStart(9)}   src/main.ts, unbundled (everything the server imports before its runtime)`,
+  `${all.ms.toFixed(1).padStart(12)} ${all.rss.toFixed(1).padStart(9)}   src/server/start-server.ts, unbundled (everything the server imports before its runtime)`,
 );
 const docker = measure(join(ROOT, 'src/runtimes/docker/docker-runtime.ts'));
 console.log(`${docker.ms.toFixed(1).padStart(12)} ${docker.rss.toFixed(1).padStart(9)}   src/runtimes/docker/docker-runtime.ts, unbundled`);

@@ -1,7 +1,7 @@
 // `hydroplane`: the server's command line; src/cli/hydroplane.ts is the executable.
 import { Command, InvalidArgumentError } from 'commander';
 import { HydroplaneError } from '../errors.ts';
-import { makeLogger, startServer } from '../main.ts';
+import { makeLogger, startServer } from '../server/start-server.ts';
 import { VERSION } from '../version.ts';
 import { EXIT_ABORTED, PromptAborted, readPassword } from './password.ts';
 

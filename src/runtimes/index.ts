@@ -2,7 +2,7 @@
 // pays for loading the Kubernetes and cloud clients.
 import type { FastifyBaseLogger } from 'fastify';
 import { HydroplaneError } from '../errors.ts';
-import type { RuntimeConfig } from '../spec/config.ts';
+import type { RuntimeConfig } from '../config/schema.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { Runtime } from './runtime.ts';
 

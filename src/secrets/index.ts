@@ -1,4 +1,4 @@
-import type { SecretStoreConfig } from '../spec/config.ts';
+import type { SecretStoreConfig } from '../config/schema.ts';
 import { LocalSecretStore } from './local-secret-store.ts';
 import { NoneSecretStore } from './none-secret-store.ts';
 import type { SecretStore } from './secret-store.ts';

@@ -1,7 +1,7 @@
 // The `hydroplane` command with the EKS and GKE runtimes: their clients stay in node_modules,
 // outside the bundle (build/bundle.config.ts), and the built command must still load them. With
 // endpoints that refuse connections, it stops with those runtimes' own errors, not a module error.
-// (The runtimes themselves are tested against the AWS and GCP stand-ins in test/eks, test/gke.)
+// (The runtimes themselves are tested against the AWS and GCP stand-ins in test/runtimes/kubernetes/eks and gke.)
 import assert from 'node:assert/strict';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

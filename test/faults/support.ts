@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import Dockerode from 'dockerode';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
-import { type RunningServer, startServer } from '../../src/main.ts';
+import { type RunningServer, startServer } from '../../src/server/start-server.ts';
 import { TEST_IMAGE, dockerProblem, randomId } from '../support/docker.ts';
 import { writeConfig } from '../support/server-process.ts';
 

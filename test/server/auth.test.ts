@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopback } from '../../src/main.ts';
+import { isLoopback } from '../../src/server/start-server.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { tokenMatches } from '../../src/server/auth.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';

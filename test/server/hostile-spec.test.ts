@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { HydroplaneError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
-import { parseConfig } from '../../src/server/config-file.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { JSON_DEPTH_MAX, JSON_ITEMS_MAX, jsonShapeProblem } from '../../src/spec/json-shape.ts';
 import { ProcessSpec, SPEC_LIMITS } from '../../src/spec/process-spec.ts';
 import { MAX_PROBLEMS, parseOrThrow } from '../../src/spec/validate.ts';

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildApp, type AppOptions } from '../../src/server/app.ts';
 import { isLoopbackName, splitHost } from '../../src/server/request-origin.ts';
-import { ServerConfig } from '../../src/spec/config.ts';
+import { ServerConfig } from '../../src/config/schema.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
 const PORT = 8000;

@@ -10,7 +10,7 @@ import { createRuntime } from '../../src/runtimes/index.ts';
 import { NoneSecretStore } from '../../src/secrets/none-secret-store.ts';
 import type { SecretStore } from '../../src/secrets/secret-store.ts';
 import { buildApp } from '../../src/server/app.ts';
-import { parseConfig } from '../../src/server/config-file.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 import { MemorySecretStore } from '../support/memory-secret-store.ts';
 

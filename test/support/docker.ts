@@ -7,7 +7,7 @@ import { after, type TestContext } from 'node:test';
 import Dockerode from 'dockerode';
 import { engineConnection } from '../../src/runtimes/docker/connection.ts';
 import { DockerRuntime, type DockerRuntimeOptions } from '../../src/runtimes/docker/docker-runtime.ts';
-import { DockerRuntimeConfig } from '../../src/spec/config.ts';
+import { DockerRuntimeConfig } from '../../src/config/schema.ts';
 import type { SecretStore } from '../../src/secrets/secret-store.ts';
 import { MemorySecretStore } from './memory-secret-store.ts';
 

@@ -6,7 +6,7 @@ import type Dockerode from 'dockerode';
 import { HydroplaneError } from '../../errors.ts';
 import { PROCESS_LABEL, dockerLabelFilter } from '../../labels.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
-import type { DockerRuntimeConfig } from '../../spec/config.ts';
+import type { DockerRuntimeConfig } from '../../config/schema.ts';
 import type { ProcessInfo } from '../../spec/process-info.ts';
 import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
@@ -37,7 +37,7 @@ import {
   translateEngineError,
 } from './errors.ts';
 import { publicHostFor } from './host-address.ts';
-import { parseImageReference, pullArguments, registryServerAddress } from './image-reference.ts';
+import { parseImageReference, pullArguments, registryServerAddress } from '../../spec/image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
 
 type LogFn = (obj: Record<string, unknown>, msg?: string) => void;

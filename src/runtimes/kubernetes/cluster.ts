@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HydroplaneError } from '../../errors.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
-import type { KubernetesRuntimeConfig } from '../../spec/config.ts';
+import type { KubernetesRuntimeConfig } from '../../config/schema.ts';
 import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from './kubernetes-runtime.ts';
 
 /** client-node's last resort when it finds no kubeconfig and no service account. */

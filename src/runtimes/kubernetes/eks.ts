@@ -10,7 +10,7 @@ import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HydroplaneError } from '../../errors.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
-import type { EksRuntimeConfig, SecretRef } from '../../spec/config.ts';
+import type { EksRuntimeConfig, SecretRef } from '../../config/schema.ts';
 import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from './kubernetes-runtime.ts';
 import { tokenKubeConfig } from './token-kubeconfig.ts';
 

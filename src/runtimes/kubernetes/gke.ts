@@ -7,7 +7,7 @@ import { ClusterManagerClient } from '@google-cloud/container';
 import { GoogleAuth } from 'google-auth-library';
 import { HydroplaneError } from '../../errors.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
-import type { GkeRuntimeConfig } from '../../spec/config.ts';
+import type { GkeRuntimeConfig } from '../../config/schema.ts';
 import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from './kubernetes-runtime.ts';
 import { tokenKubeConfig } from './token-kubeconfig.ts';
 

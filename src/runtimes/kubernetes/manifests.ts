@@ -15,7 +15,7 @@ import type {
 import { HydroplaneError } from '../../errors.ts';
 import { labelsFor } from '../../labels.ts';
 import { type PortSpec, type ProcessSecret, type ProcessSpec, type ResourceSpec, isProcessSecret } from '../../spec/process-spec.ts';
-import { registryServerAddress } from '../docker/image-reference.ts';
+import { registryServerAddress } from '../../spec/image-reference.ts';
 
 export interface RegistryCredentials {
   /** The key of the credentials in the docker config: the registry host, or Docker Hub's URL. */

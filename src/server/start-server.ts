@@ -1,0 +1,128 @@
+// The server's process: configuration -> secret store -> runtime -> app -> listen, plus the
+// culler and a graceful close. Everything it needs from the outside comes in as options, so tests
+// can start a real server in-process.
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { ProcessCuller } from '../culler/process-culler.ts';
+import { HydroplaneError } from '../errors.ts';
+import { createRuntime } from '../runtimes/index.ts';
+import type { Runtime } from '../runtimes/runtime.ts';
+import { openSecretStore } from '../secrets/index.ts';
+import type { SecretStore } from '../secrets/secret-store.ts';
+import type { ServerConfig } from '../config/schema.ts';
+import { buildApp, type ConnectionTimeouts } from './app.ts';
+import { loadConfig } from '../config/load.ts';
+import { VERSION } from '../version.ts';
+
+export interface ServerOptions {
+  configPath: string;
+  host: string;
+  port: number;
+  logger?: FastifyBaseLogger;
+  /** Asked only when the config uses the local secret store. */
+  password: () => Promise<string>;
+  /** The environment, for HYDROPLANE_API_TOKEN. */
+  env?: NodeJS.ProcessEnv;
+  /** Listen on a non-loopback address without an API token. */
+  allowUnauthenticated?: boolean;
+  /** false: the API only, without the web dashboard at /. */
+  dashboard?: boolean;
+  /** Connection limits; the defaults are buildApp's. */
+  timeouts?: Partial<ConnectionTimeouts>;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: Runtime;
+  /** The address it listens on, e.g. http://127.0.0.1:8000 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export function makeLogger(level = process.env['LOG_LEVEL'] ?? 'info'): FastifyBaseLogger {
+  return pino({ level: level.toLowerCase(), base: { name: 'hydroplane' } }) as FastifyBaseLogger;
+}
+
+export const API_TOKEN_ENV = 'HYDROPLANE_API_TOKEN';
+
+async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const fromEnv = env[API_TOKEN_ENV];
+  if (fromEnv !== undefined) {
+    if (fromEnv.trim() === '') throw new HydroplaneError('invalid_config', `${API_TOKEN_ENV} is set but empty`);
+    return fromEnv.trim();
+  }
+  if (!config.api_token) return undefined;
+  const token = (await secrets.get(config.api_token.secret_name, config.api_token.key)).trim();
+  if (token === '') throw new HydroplaneError('invalid_config', `the API token secret '${config.api_token.secret_name}' is empty`);
+  return token;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const logger = options.logger ?? makeLogger();
+  const config = await loadConfig(options.configPath);
+  const secrets = await openSecretStore(config.secret_store, options.password);
+  const apiToken = await resolveApiToken(config, secrets, options.env ?? process.env);
+  if (!apiToken && !isLoopback(options.host)) {
+    if (!options.allowUnauthenticated) {
+      throw new HydroplaneError(
+        'invalid_config',
+        `refusing to listen on ${options.host} without an API token: anyone who reaches it could start containers, ` +
+          'which is root on this machine. Set HYDROPLANE_API_TOKEN (or api_token in the config), listen on 127.0.0.1, ' +
+          'or pass --allow-unauthenticated if a proxy in front of the server checks access.',
+      );
+    }
+    logger.warn(
+      { host: options.host, allowed_hosts: config.allowed_hosts },
+      'listening on a non-loopback address without an API token (--allow-unauthenticated); only loopback Hosts and allowed_hosts are answered',
+    );
+  }
+  const runtime = await createRuntime(config.runtime, { secrets, logger });
+  // The Host check holds loopback names to the port actually bound (port 0 picks one).
+  const app = await buildApp({
+    runtime,
+    logger,
+    version: VERSION,
+    allowedHosts: config.allowed_hosts,
+    fieldValidation: config.field_validation,
+    ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    ...(apiToken ? { apiToken } : {}),
+    ...(options.dashboard === false ? { dashboard: false } : {}),
+  });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
+
+  let culler: ProcessCuller | undefined;
+  if (config.process_culling) {
+    const { max_age_minutes, culling_interval_minutes } = config.process_culling;
+    culler = new ProcessCuller({ runtime, logger, maxAgeMs: max_age_minutes * 60_000, intervalMs: culling_interval_minutes * 60_000 });
+    culler.start();
+    logger.info({ max_age_minutes, culling_interval_minutes }, 'process culler started');
+  }
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  logger.info(
+    { runtime: runtime.type, secret_store: secrets.type, config: options.configPath },
+    `Hydroplane ${VERSION} listening on http://${host}:${port}`,
+  );
+
+  return {
+    app,
+    runtime,
+    url: `http://${host}:${port}`,
+    async close() {
+      await culler?.stop();
+      await app.close();
+      await runtime.close();
+    },
+  };
+}

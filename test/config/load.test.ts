@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { HydroplaneError } from '../../src/errors.ts';
+import { loadConfig, parseConfig } from '../../src/config/load.ts';
+
+function refusal(text: string): string {
+  try {
+    parseConfig(text, 'my-config.yml');
+  } catch (error) {
+    assert.ok(error instanceof HydroplaneError);
+    assert.equal(error.code, 'invalid_config');
+    return error.message;
+  }
+  assert.fail('the config was accepted');
+}
+
+describe('config file', () => {
+  it('reads the basic config of the original', () => {
+    const config = parseConfig('secret_store:\n  secret_store_type: none\nruntime:\n  runtime_type: docker\n', 'basic-config.yml');
+    assert.deepEqual(config.secret_store, { secret_store_type: 'none' });
+    assert.equal(config.runtime.runtime_type, 'docker');
+    assert.equal(config.process_culling, undefined);
+  });
+
+  it('fills defaults: local store location, namespaces, culling interval, session duration', () => {
+    const config = parseConfig(
+      [
+        'secret_store: {secret_store_type: local}',
+        'runtime:',
+        '  runtime_type: eks',
+        '  cluster_name: c',
+        '  region: us-east-1',
+        '  credentials:',
+        '    access_key: {access_key_id: {secret_name: aws, key: id}, secret_access_key: {secret_name: aws, key: secret}}',
+        '    assume_role: {role_arn: "arn:aws:iam::123:role/r"}',
+        'process_culling: {max_age_minutes: 0.5}',
+      ].join('\n'),
+      'c.yml',
+    );
+    assert.deepEqual(config.secret_store, { secret_store_type: 'local', store_location: '~/.hydro_secrets' });
+    assert.equal(config.runtime.runtime_type === 'eks' && config.runtime.namespace, 'default');
+    assert.equal(config.runtime.runtime_type === 'eks' && config.runtime.credentials.assume_role?.session_duration_seconds, 900);
+    assert.deepEqual(config.process_culling, { max_age_minutes: 0.5, culling_interval_minutes: 1 });
+  });
+
+  it('names the file and the key of an unknown key, a wrong type and a missing field', () => {
+    const unknown = refusal('runtime:\n  runtime_type: docker\n  netwrok: x\n');
+    assert.match(unknown, /my-config\.yml/);
+    assert.match(unknown, /runtime\.netwrok: unknown field; did you mean 'network'\?/);
+    assert.match(refusal('runtime:\n  runtime_type: docker\n  stop_grace_seconds: soon\n'), /runtime\.stop_grace_seconds/);
+    assert.match(refusal('secret_store: {secret_store_type: none}\n'), /runtime: is required/);
+    assert.match(refusal('runtime: {runtime_type: gke, project: p, region: r}\n'), /runtime\.cluster_id: is required/);
+    // A field of another runtime: named for this one, with this runtime's fields only.
+    const otherRuntime = refusal('runtime: {runtime_type: gke, project: p, region: r, cluster_id: c, cluster_name: c}\n');
+    assert.match(
+      otherRuntime,
+      /runtime\.cluster_name: unknown field for runtime_type 'gke'; expected one of: runtime_type, cluster_id, project, region, namespace, gke_endpoint(;|$)/m,
+    );
+    assert.match(
+      refusal('runtime: {runtime_type: gke, project: p, region: r, cluster_id: c, namespce: n}\n'),
+      /runtime\.namespce: unknown field; did you mean 'namespace'\?/,
+    );
+    assert.match(refusal('runtime: {runtime_type: podman}\n'), /runtime\.runtime_type/);
+    assert.match(
+      refusal('runtime: {runtime_type: docker}\nprocess_culling: {max_age_minutes: 0}\n'),
+      /process_culling\.max_age_minutes: must be more than 0/,
+    );
+  });
+
+  it('refuses YAML that does not parse, and duplicate keys', () => {
+    assert.match(refusal('runtime: [\n'), /my-config\.yml is not valid YAML/);
+    assert.match(refusal('runtime: {runtime_type: docker}\nruntime: {runtime_type: docker}\n'), /not valid YAML/);
+  });
+
+  it('says when the file is missing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hp-config-'));
+    await assert.rejects(loadConfig(join(dir, 'nope.yml')), /cannot read the config file .*nope\.yml: no such file/);
+    await writeFile(join(dir, 'ok.yml'), 'runtime: {runtime_type: docker, docker_host: "unix:///tmp/x.sock"}\n');
+    const config = await loadConfig(join(dir, 'ok.yml'));
+    assert.equal(config.runtime.runtime_type === 'docker' && config.runtime.docker_host, 'unix:///tmp/x.sock');
+  });
+});

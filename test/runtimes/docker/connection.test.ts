@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HydroplaneError } from '../../../src/errors.ts';
+import { engineConnection } from '../../../src/runtimes/docker/connection.ts';
+import { pullArguments, registryServerAddress } from '../../../src/spec/image-reference.ts';
+
+const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined };
+
+describe('engineConnection', () => {
+  it('prefers docker_host, then DOCKER_HOST, then the local socket', () => {
+    assert.deepEqual(engineConnection(undefined, {}), {
+      options: { ...none, socketPath: '/var/run/docker.sock' },
+      endpoint: 'unix:///var/run/docker.sock',
+    });
+    assert.deepEqual(
+      engineConnection(undefined, { DOCKER_HOST: 'unix:///run/user/1000/docker.sock' }).options.socketPath,
+      '/run/user/1000/docker.sock',
+    );
+    // docker_host wins, and DOCKER_HOST's tcp host cannot leak into a socket connection.
+    const both = engineConnection('unix:///tmp/d.sock', { DOCKER_HOST: 'tcp://10.0.0.1:2375' });
+    assert.deepEqual(both.options, { ...none, socketPath: '/tmp/d.sock' });
+    assert.equal(both.remoteHost, undefined);
+  });
+
+  it('reads tcp, http and https addresses', () => {
+    assert.deepEqual(engineConnection('tcp://10.0.0.5:2375', {}), {
+      options: { ...none, host: '10.0.0.5', port: '2375', protocol: 'http' },
+      endpoint: 'tcp://10.0.0.5:2375',
+      remoteHost: '10.0.0.5',
+    });
+    assert.equal(engineConnection('tcp://engine.example:2376', {}).options.protocol, 'https');
+    assert.equal(engineConnection('tcp://engine.example:2375', { DOCKER_TLS_VERIFY: '1' }).options.protocol, 'https');
+    assert.equal(engineConnection('https://engine.example', {}).options.port, '2376');
+    assert.equal(engineConnection('engine.example:2375', {}).options.host, 'engine.example');
+    assert.equal(engineConnection('/custom/docker.sock', {}).endpoint, 'unix:///custom/docker.sock');
+  });
+
+  it('refuses what it cannot use, naming the address', () => {
+    assert.throws(
+      () => engineConnection('ssh://me@host', {}),
+      (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /ssh:\/\/me@host/.test(err.message),
+    );
+  });
+});
+
+describe('image references', () => {
+  it('finds the registry that credentials are for', () => {
+    assert.equal(registryServerAddress('nginx'), 'https://index.docker.io/v1/');
+    assert.equal(registryServerAddress('nginxdemos/hello:latest'), 'https://index.docker.io/v1/');
+    assert.equal(registryServerAddress('ghcr.io/org/img:tag'), 'ghcr.io');
+    assert.equal(registryServerAddress('localhost/img'), 'localhost');
+    assert.equal(registryServerAddress('127.0.0.1:5000/a/b@sha256:' + 'a'.repeat(64)), '127.0.0.1:5000');
+  });
+
+  it("names 'latest' when the reference has neither tag nor digest", () => {
+    assert.deepEqual(pullArguments('nginx'), { fromImage: 'nginx', tag: 'latest' });
+    assert.deepEqual(pullArguments('127.0.0.1:5000/app'), { fromImage: '127.0.0.1:5000/app', tag: 'latest' });
+    assert.deepEqual(pullArguments('nginx:1.25'), { fromImage: 'nginx:1.25', tag: undefined });
+    assert.deepEqual(pullArguments('127.0.0.1:5000/app:2'), { fromImage: '127.0.0.1:5000/app:2', tag: undefined });
+    const digest = 'img@sha256:' + 'b'.repeat(64);
+    assert.deepEqual(pullArguments(digest), { fromImage: digest, tag: undefined });
+  });
+});

@@ -1,0 +1,234 @@
+// One identity per process, against the real Engine: a process is the container that carries its
+// hydroplane/process-id label, whatever the container is called. list, get, stop and logs all
+// find it that way and act on it by id; list and get report it alike, statuses included.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { HydroplaneError } from '../../../src/errors.ts';
+import { GROUP_LABEL, PROCESS_LABEL } from '../../../src/labels.ts';
+import { ProcessSpec } from '../../../src/spec/process-spec.ts';
+import { DockerTestRun, TEST_IMAGE, countingDocker, dockerSkip, engineInfo, eventually } from '../../support/docker.ts';
+
+const skip = await dockerSkip();
+const run = new DockerTestRun();
+const runtime = run.runtime();
+after(() => runtime.close());
+
+/** A container made by hand (as an older server or a person would), labelled as `label`. */
+async function container(name: string, label: string | undefined, cmd: string[], start = true): Promise<string> {
+  const c = await run.docker.createContainer({
+    name,
+    Image: TEST_IMAGE,
+    Cmd: cmd,
+    Labels: label === undefined ? {} : { [PROCESS_LABEL]: label, [GROUP_LABEL]: `${run.prefix}g` },
+    HostConfig: { NetworkMode: 'bridge' },
+  });
+  if (start) await c.start().catch(() => {});
+  return c.id;
+}
+
+async function exists(id: string): Promise<boolean> {
+  return run.docker
+    .getContainer(id)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+const IDLE = ['sh', '-c', "trap 'exit 0' TERM; echo hello from $HOSTNAME; sleep 3600 & wait"];
+
+function notFound(err: unknown): boolean {
+  assert.ok(err instanceof HydroplaneError, String(err));
+  assert.equal(err.code, 'process_not_found', err.message);
+  return true;
+}
+
+describe('one identity per process', { skip }, () => {
+  it('acts on the container that carries the label, not on the one that has the name', async () => {
+    const a = run.name('a');
+    const b = run.name('b');
+    // Labelled a, called b; and a container called a that is labelled as some third process.
+    const labelledA = await container(b, a, IDLE);
+    const c = run.name('c');
+    const calledA = await container(a, c, IDLE);
+
+    const listed = (await runtime.list()).filter((p) => p.process_name === a || p.process_name === b || p.process_name === c);
+    assert.deepEqual(
+      listed.map((p) => p.process_name),
+      [a, c].sort(),
+    );
+    assert.deepEqual(
+      await runtime.get(a),
+      listed.find((p) => p.process_name === a),
+    );
+    assert.equal(await runtime.get(b), undefined, 'b is a container name, not a process');
+
+    // logs of a are the labelled container's: its hostname is its short id.
+    const text = await eventually(async () => {
+      let out = '';
+      for await (const chunk of await runtime.logs(a)) out += chunk;
+      return out === '' ? undefined : out;
+    }, 'the labelled container to say hello');
+    assert.equal(text, `hello from ${labelledA.slice(0, 12)}\n`);
+
+    await assert.rejects(runtime.stop(b), notFound);
+    assert.equal(await exists(labelledA), true);
+    assert.equal(await exists(calledA), true);
+
+    // A start of a meets the container called a, which belongs to process c: refused, left alone.
+    await assert.rejects(runtime.start(ProcessSpec.parse({ process_name: a, container: { image_uri: TEST_IMAGE } })), (err: unknown) => {
+      assert.ok(err instanceof HydroplaneError);
+      assert.equal(err.code, 'name_taken', err.message);
+      assert.ok(err.message.includes(c), err.message);
+      return true;
+    });
+
+    await runtime.stop(a);
+    assert.equal(await exists(labelledA), false, 'stop(a) removed the container labelled a');
+    assert.equal(await exists(calledA), true, 'and left the one called a');
+    await runtime.stop(c);
+    assert.equal(await exists(calledA), false);
+  });
+
+  it('with two containers of one name (older servers): get and logs take the newest; stop removes both', async () => {
+    const name = run.name('twice');
+    const older = await container(`${name}-x`, name, IDLE);
+    // The Engine's creation times are in seconds in the list: make the second one clearly newer.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const newer = await container(`${name}-y`, name, IDLE);
+    const listed = (await runtime.list()).filter((p) => p.process_name === name);
+    assert.equal(listed.length, 2);
+    const info = await runtime.get(name);
+    const created = (await run.docker.getContainer(newer).inspect()).Created;
+    assert.equal(info?.created, new Date(Math.floor(Date.parse(created) / 1000) * 1000).toISOString());
+    // The newer one has only just started: wait for its line rather than race its shell.
+    const text = await eventually(async () => {
+      let out = '';
+      for await (const chunk of await runtime.logs(name)) out += chunk;
+      return out === '' ? undefined : out;
+    }, 'the newest container to say hello');
+    assert.equal(text, `hello from ${newer.slice(0, 12)}\n`);
+    await runtime.stop(name);
+    assert.equal(await exists(older), false);
+    assert.equal(await exists(newer), false);
+    assert.equal(await runtime.get(name), undefined);
+  });
+
+  it('list and get agree on a container whose start failed: FAILED in both, with the same reason', async () => {
+    const name = run.name('nostart');
+    const id = await container(name, name, ['/no/such/command']);
+    const state = (await run.docker.getContainer(id).inspect()).State;
+    assert.equal(state.Status, 'created', 'the start failed and left it created');
+    const listed = (await runtime.list()).find((p) => p.process_name === name);
+    const got = await runtime.get(name);
+    assert.deepEqual(got, listed);
+    if ((await engineInfo()).kind === 'podman') {
+      // Podman keeps no trace of a failed start (State.Error '', ExitCode 0, no event): such a
+      // container looks like one whose start is still to come (README.md, "Podman").
+      assert.equal(state.Error, '');
+      assert.deepEqual(listed && { status: listed.status, reason: listed.reason }, { status: 'STARTING', reason: undefined });
+      return;
+    }
+    assert.notEqual(state.Error, '');
+    assert.equal(listed?.status, 'FAILED');
+    assert.match(got?.reason ?? '', /no\/such\/command/);
+  });
+
+  it('list and get agree on every process of the run: running, exited, failed, created', async () => {
+    const podman = (await engineInfo()).kind === 'podman';
+    await container(run.name('run'), undefined, IDLE).catch(() => {});
+    const names = [run.name('up'), run.name('done'), run.name('bad'), run.name('made')];
+    await container(names[0]!, names[0], IDLE);
+    await container(names[1]!, names[1], ['sh', '-c', 'exit 7']);
+    await container(names[2]!, names[2], ['/no/such/command']);
+    await container(names[3]!, names[3], IDLE, false);
+    await run.docker.getContainer(names[1]!).wait();
+    const listed = (await runtime.list()).filter((p) => names.includes(p.process_name));
+    assert.deepEqual(
+      listed.map((p) => [p.process_name, p.status, p.exit_code ?? null]),
+      [
+        [names[0], 'RUNNING', null],
+        [names[1], 'EXITED', 7],
+        // Podman keeps no trace of a failed start: see the test above.
+        [names[2], podman ? 'STARTING' : 'FAILED', null],
+        [names[3], 'STARTING', null],
+      ].sort((x, y) => (x[0]! < y[0]! ? -1 : 1)),
+    );
+    for (const p of listed) assert.deepEqual(await runtime.get(p.process_name), p, p.process_name);
+  });
+
+  it('takes any name as a label value, never as a path: hostile names find nothing and end nothing', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const hostile = fc.oneof(
+        fc.constantFrom(
+          '../containers/json',
+          '//some-host/x',
+          '..',
+          '.',
+          '%2F',
+          'a/../../b',
+          '?all=1',
+          '#x',
+          'a\\b',
+          'a\u0000b',
+          '\u001b[2J',
+          'x'.repeat(5000),
+        ),
+        fc.string({
+          unit: fc.constantFrom('/', '.', '%', '?', '#', '\\', '\u0000', '\n', 'a', 'é', '𝕏', '='),
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 100 }),
+      );
+      await fc.assert(
+        fc.asyncProperty(hostile, async (name) => {
+          assert.equal(await runtime.get(name), undefined);
+          await assert.rejects(runtime.stop(name), notFound);
+          await assert.rejects(runtime.logs(name), notFound);
+        }),
+        { numRuns: 60 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  it('get is one Engine call, stop three, logs three (by the label, then by id)', async () => {
+    const { docker, requests } = countingDocker();
+    const counted = run.runtime({ docker });
+    const name = run.name('count');
+    const id = await container(name, name, IDLE);
+
+    requests.length = 0;
+    await counted.get(name);
+    assert.deepEqual(
+      requests.map((r) => `${r.method} ${r.path}`),
+      ['GET /containers/json'],
+    );
+    assert.deepEqual(JSON.parse(requests[0]!.query.get('filters')!), { label: [`${PROCESS_LABEL}=${name}`] });
+
+    requests.length = 0;
+    for await (const _ of await counted.logs(name)) {
+      // read it all
+    }
+    assert.deepEqual(
+      requests.map((r) => `${r.method} ${r.path}`),
+      ['GET /containers/json', `GET /containers/${id}/json`, `GET /containers/${id}/logs`],
+    );
+
+    requests.length = 0;
+    await counted.stop(name);
+    assert.deepEqual(
+      requests.map((r) => `${r.method} ${r.path}`),
+      ['GET /containers/json', `POST /containers/${id}/stop`, `DELETE /containers/${id}`],
+    );
+  });
+});
