@@ -1,7 +1,7 @@
 // Stops processes older than a maximum age. It only sees what the runtime lists, and runtimes list
 // only what carries Hydroplane's labels, so nothing else is ever culled. Each round survives
 // errors (a process already gone, a runtime briefly away): the culler keeps running.
-import type { FastifyBaseLogger } from 'fastify';
+import type { RuntimeLogger } from '../runtimes/logger.ts';
 import { HydroplaneError } from '../errors.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 
@@ -9,41 +9,41 @@ export interface CullerOptions {
   runtime: Runtime;
   maxAgeMs: number;
   intervalMs: number;
-  logger: Pick<FastifyBaseLogger, 'info' | 'warn' | 'error'>;
+  logger: Pick<RuntimeLogger, 'info' | 'warn' | 'error'>;
   now?: () => number;
 }
 
 export class ProcessCuller {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<string[]> | undefined;
-  private readonly options: CullerOptions;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<string[]> | undefined;
+  readonly #options: CullerOptions;
 
   constructor(options: CullerOptions) {
-    this.options = options;
+    this.#options = options;
   }
 
   start(): void {
-    this.timer ??= setInterval(() => void this.cullOnce(), this.options.intervalMs);
-    this.timer.unref();
+    this.#timer ??= setInterval(() => void this.cullOnce(), this.#options.intervalMs);
+    this.#timer.unref();
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
   }
 
   /** One round: returns the names it stopped. Rounds never overlap. */
   cullOnce(): Promise<string[]> {
-    this.running ??= this.round().finally(() => {
-      this.running = undefined;
+    this.#running ??= this.#round().finally(() => {
+      this.#running = undefined;
     });
-    return this.running;
+    return this.#running;
   }
 
-  private async round(): Promise<string[]> {
-    const { runtime, maxAgeMs, logger } = this.options;
-    const now = (this.options.now ?? Date.now)();
+  async #round(): Promise<string[]> {
+    const { runtime, maxAgeMs, logger } = this.#options;
+    const now = (this.#options.now ?? Date.now)();
     let processes;
     try {
       processes = await runtime.list();

@@ -1,14 +1,14 @@
 // Configuration -> runtime. Each backend is loaded only when configured, so a Docker server never
 // pays for loading the Kubernetes and cloud clients.
-import type { FastifyBaseLogger } from 'fastify';
 import { HydroplaneError } from '../errors.ts';
 import type { RuntimeConfig } from '../config/schema.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
+import type { RuntimeLogger } from './logger.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface RuntimeDeps {
   secrets: SecretStore;
-  logger: FastifyBaseLogger;
+  logger: RuntimeLogger;
 }
 
 export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): Promise<Runtime> {

@@ -1,5 +1,6 @@
 // The one interface that every runtime implements. Credentials, clients and their refresh stay
 // inside each backend; errors leave a backend only as HydroplaneErrors from the catalogue.
+import type { RuntimeConfig } from '../config/schema.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import type { ProcessSpec } from '../spec/process-spec.ts';
 
@@ -30,9 +31,12 @@ export interface StartOptions {
   signal?: AbortSignal;
 }
 
+/** The runtimes there are, as a config's runtime_type names them. */
+export type RuntimeType = RuntimeConfig['runtime_type'];
+
 export interface Runtime {
-  /** The runtime's type as configured ('docker', 'kubernetes', 'eks', 'gke'); named in errors. */
-  readonly type: string;
+  /** The runtime's type as configured; named in errors. */
+  readonly type: RuntimeType;
 
   /**
    * Starts a process. Resolves once the runtime has accepted and started it; nothing is left

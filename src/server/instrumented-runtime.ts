@@ -3,7 +3,7 @@
 // metrics out of every backend.
 import type { Histogram } from 'prom-client';
 import { HydroplaneError } from '../errors.ts';
-import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtimes/runtime.ts';
+import type { ListFilter, LogOptions, Runtime, RuntimeType, StartOptions } from '../runtimes/runtime.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import type { ProcessSpec } from '../spec/process-spec.ts';
 
@@ -23,7 +23,7 @@ export class InstrumentedRuntime implements Runtime {
     this.#calls = calls;
   }
 
-  get type(): string {
+  get type(): RuntimeType {
     return this.#inner.type;
   }
 

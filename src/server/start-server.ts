@@ -8,6 +8,7 @@ import { HydroplaneError } from '../errors.ts';
 import { createRuntime } from '../runtimes/index.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 import { openSecretStore } from '../secrets/index.ts';
+import { readConfigSecret } from '../secrets/resolve.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { buildApp, type ConnectionTimeouts } from './app.ts';
@@ -52,9 +53,7 @@ async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: 
     return fromEnv.trim();
   }
   if (!config.api_token) return undefined;
-  const token = (await secrets.get(config.api_token.secret_name, config.api_token.key)).trim();
-  if (token === '') throw new HydroplaneError('invalid_config', `the API token secret '${config.api_token.secret_name}' is empty`);
-  return token;
+  return readConfigSecret(secrets, config.api_token, 'api_token');
 }
 
 export function isLoopback(host: string): boolean {

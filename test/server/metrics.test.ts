@@ -64,7 +64,7 @@ describe('GET /metrics', () => {
     const text = (await app.inject({ url: '/metrics' })).body;
     assert.match(text, /^# TYPE hydroplane_runtime_call_duration_seconds histogram$/m);
     const count = (operation: string, outcome: string) =>
-      sample(text, `hydroplane_runtime_call_duration_seconds_count{runtime="fake",operation="${operation}",outcome="${outcome}"}`);
+      sample(text, `hydroplane_runtime_call_duration_seconds_count{runtime="docker",operation="${operation}",outcome="${outcome}"}`);
     assert.equal(count('start', 'ok'), 1);
     assert.equal(count('start', 'process_exists'), 1);
     assert.equal(count('stop', 'process_not_found'), 1);
@@ -99,7 +99,7 @@ describe('GET /metrics', () => {
     assert.equal(sample(res.body, 'hydroplane_runtime_up'), 0);
     assert.ok(!/^hydroplane_processes\{/m.test(res.body), 'no stale process counts');
     assert.equal(
-      sample(res.body, 'hydroplane_runtime_call_duration_seconds_count{runtime="fake",operation="list",outcome="runtime_unavailable"}'),
+      sample(res.body, 'hydroplane_runtime_call_duration_seconds_count{runtime="docker",operation="list",outcome="runtime_unavailable"}'),
       1,
     );
     assert.equal(sample(res.body, 'hydroplane_http_requests_total{method="POST",route="/process",status="201"}'), 1);

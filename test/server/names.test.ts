@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { Runtime } from '../../src/runtimes/runtime.ts';
+import type { Runtime, RuntimeType } from '../../src/runtimes/runtime.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { SINCE_AHEAD_MAX_MS } from '../../src/server/routes/logs.ts';
 import { STORED_NAME, STORED_NAME_MAX } from '../../src/spec/names.ts';
@@ -16,7 +16,7 @@ interface Call {
 }
 
 /** The fake runtime behind a proxy that records every call. */
-function recorded(inner: FakeRuntime, type = 'fake'): { runtime: Runtime; calls: Call[] } {
+function recorded(inner: FakeRuntime, type: RuntimeType = 'docker'): { runtime: Runtime; calls: Call[] } {
   const calls: Call[] = [];
   const runtime = new Proxy(inner, {
     get(target, key, receiver) {
@@ -32,7 +32,7 @@ function recorded(inner: FakeRuntime, type = 'fake'): { runtime: Runtime; calls:
   return { runtime, calls };
 }
 
-async function setup(type?: string) {
+async function setup(type?: RuntimeType) {
   const fake = new FakeRuntime();
   await fake.start({ process_name: 'p', group: 'g', has_public_ip: false, container: { image_uri: 'busybox', ports: [] } } as never);
   fake.setLog('p', 'one\ntwo\n');
@@ -206,7 +206,7 @@ describe('names from the path', () => {
   });
 
   it('a looser group of an older server is asked of Docker, and is [] without a call on Kubernetes', async () => {
-    for (const type of ['docker', 'kubernetes']) {
+    for (const type of ['docker', 'kubernetes'] as const) {
       const { app, calls } = await setup(type);
       for (const group of ['g-', 'a'.repeat(100), 'g_']) {
         calls.length = 0;

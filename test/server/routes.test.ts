@@ -182,7 +182,7 @@ describe('routes', () => {
 
   it('serves health and the OpenAPI document', async () => {
     const { app } = await setup();
-    assert.deepEqual((await app.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok', runtime: 'fake' });
+    assert.deepEqual((await app.inject({ method: 'GET', url: '/health' })).json(), { status: 'ok', runtime: 'docker' });
     const doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
     assert.equal(doc.openapi, '3.1.0');
     const post = doc.paths['/process'].post;

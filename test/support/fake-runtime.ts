@@ -1,12 +1,13 @@
 // An in-memory runtime with the same semantics as the real ones (the shared runtime contract
 // suite holds it to them), for route tests that need no engine.
 import { HydroplaneError } from '../../src/errors.ts';
-import type { ListFilter, LogOptions, Runtime } from '../../src/runtimes/runtime.ts';
+import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../../src/runtimes/runtime.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
 
 export class FakeRuntime implements Runtime {
-  readonly type = 'fake';
+  /** The runtime it stands in for, as /health and the metrics name it. */
+  readonly type: RuntimeType = 'docker';
   readonly processes = new Map<string, ProcessInfo>();
   readonly specs = new Map<string, ProcessSpec>();
   /** When set, every call fails with it (e.g. to play an unreachable daemon). */

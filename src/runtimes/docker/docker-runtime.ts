@@ -37,28 +37,18 @@ import {
   translateEngineError,
 } from './errors.ts';
 import { publicHostFor } from './host-address.ts';
+import { readSecret } from '../../secrets/resolve.ts';
+import { SILENT_LOGGER, type RuntimeLogger } from '../logger.ts';
 import { parseImageReference, pullArguments, registryServerAddress } from '../../spec/image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
-
-type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
-/** A pino-like logger. */
-export interface DockerRuntimeLogger {
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-  debug: LogFn;
-}
 
 export interface DockerRuntimeOptions {
   config: DockerRuntimeConfig;
   secrets: SecretStore;
   /** An Engine connection to use instead of one made from the config (tests pass a Dockerode). */
   docker?: { modem: DockerModem };
-  logger?: DockerRuntimeLogger;
+  logger?: RuntimeLogger;
 }
-
-const noop: LogFn = () => {};
-const SILENT: DockerRuntimeLogger = { info: noop, warn: noop, error: noop, debug: noop };
 
 /** States of a container of ours that a new start may replace. */
 const REPLACEABLE = new Set(['exited', 'dead']);
@@ -67,7 +57,7 @@ export class DockerRuntime implements Runtime {
   readonly type = 'docker';
   readonly #config: DockerRuntimeConfig;
   readonly #secrets: SecretStore;
-  readonly #logger: DockerRuntimeLogger;
+  readonly #logger: RuntimeLogger;
   readonly #engine: EngineClient;
   readonly #endpoint: string;
   readonly #remoteHost: string | undefined;
@@ -77,7 +67,7 @@ export class DockerRuntime implements Runtime {
   constructor(options: DockerRuntimeOptions) {
     this.#config = options.config;
     this.#secrets = options.secrets;
-    this.#logger = options.logger ?? SILENT;
+    this.#logger = options.logger ?? SILENT_LOGGER;
     if (options.docker) {
       const described = describeModem(options.docker);
       this.#endpoint = described.endpoint;
@@ -239,19 +229,8 @@ export class DockerRuntime implements Runtime {
     };
   }
 
-  async #secret(ref: ProcessSecret): Promise<string> {
-    try {
-      return await this.#secrets.get(ref.secret_name, ref.key);
-    } catch (err) {
-      if (err instanceof HydroplaneError) throw err;
-      throw new HydroplaneError(
-        'secrets_unavailable',
-        `the ${this.#secrets.type} secret store could not read secret '${ref.secret_name}'`,
-        {
-          cause: err,
-        },
-      );
-    }
+  #secret(ref: ProcessSecret): Promise<string> {
+    return readSecret(this.#secrets, ref);
   }
 
   #ensureNetwork(ctx: ErrorContext): Promise<void> {

@@ -6,7 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { HydroplaneError } from '../../errors.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { KubernetesRuntimeConfig } from '../../config/schema.ts';
-import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from './kubernetes-runtime.ts';
+import type { RuntimeLogger } from '../logger.ts';
+import { KubernetesRuntime, secretResolver } from './kubernetes-runtime.ts';
 
 /** client-node's last resort when it finds no kubeconfig and no service account. */
 const NOTHING_FOUND = 'http://localhost:8080';
@@ -47,7 +48,7 @@ export function kubeConfigFor(config: Pick<KubernetesRuntimeConfig, 'kubeconfig'
 
 export function kubernetesRuntimeFromConfig(
   config: KubernetesRuntimeConfig,
-  deps: { secrets: SecretStore; logger?: KubernetesRuntimeLogger },
+  deps: { secrets: SecretStore; logger?: RuntimeLogger },
 ): KubernetesRuntime {
   return new KubernetesRuntime(kubeConfigFor(config), {
     namespace: config.namespace,

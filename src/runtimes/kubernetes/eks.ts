@@ -9,9 +9,11 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HydroplaneError } from '../../errors.ts';
+import { readConfigSecret } from '../../secrets/resolve.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
-import type { EksRuntimeConfig, SecretRef } from '../../config/schema.ts';
-import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from './kubernetes-runtime.ts';
+import type { EksRuntimeConfig } from '../../config/schema.ts';
+import type { RuntimeLogger } from '../logger.ts';
+import { KubernetesRuntime, secretResolver } from './kubernetes-runtime.ts';
 import { tokenKubeConfig } from './token-kubeconfig.ts';
 
 export interface AwsCredentials {
@@ -90,7 +92,7 @@ export interface EksAuthOptions {
   stsEndpoint?: string | undefined;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
-  logger?: KubernetesRuntimeLogger | undefined;
+  logger?: RuntimeLogger | undefined;
 }
 
 /** The credentials and the EKS token of one cluster, each renewed before it expires. */
@@ -257,30 +259,9 @@ export function awsError(err: unknown, call: AwsCall): HydroplaneError {
   return new HydroplaneError('runtime_error', `${where} refused ${call.action} (${status} ${code}): ${message}`, { cause });
 }
 
-async function readSecret(secrets: SecretStore, ref: SecretRef, field: string): Promise<string> {
-  let value: string;
-  try {
-    value = await secrets.get(ref.secret_name, ref.key);
-  } catch (err) {
-    const what = ref.key === undefined ? `secret '${ref.secret_name}'` : `key '${ref.key}' of secret '${ref.secret_name}'`;
-    if (err instanceof HydroplaneError && err.code === 'secret_not_found') {
-      throw new HydroplaneError(
-        'invalid_config',
-        `runtime.${field} names the ${what}, which the ${secrets.type} secret store cannot give: ${err.message}`,
-        {
-          cause: err,
-        },
-      );
-    }
-    throw err;
-  }
-  if (value.trim() === '') throw new HydroplaneError('invalid_config', `runtime.${field}: secret '${ref.secret_name}' is empty`);
-  return value.trim();
-}
-
 export interface EksDeps {
   secrets: SecretStore;
-  logger?: KubernetesRuntimeLogger | undefined;
+  logger?: RuntimeLogger | undefined;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
 }
@@ -298,9 +279,11 @@ export async function connectEks(config: EksRuntimeConfig, deps: EksDeps): Promi
   const { access_key, assume_role } = config.credentials;
   // Every secret first, so that a missing one is reported before any call to AWS.
   const [accessKeyId, secretAccessKey, externalId] = await Promise.all([
-    readSecret(deps.secrets, access_key.access_key_id, 'credentials.access_key.access_key_id'),
-    readSecret(deps.secrets, access_key.secret_access_key, 'credentials.access_key.secret_access_key'),
-    assume_role?.external_id ? readSecret(deps.secrets, assume_role.external_id, 'credentials.assume_role.external_id') : undefined,
+    readConfigSecret(deps.secrets, access_key.access_key_id, 'runtime.credentials.access_key.access_key_id'),
+    readConfigSecret(deps.secrets, access_key.secret_access_key, 'runtime.credentials.access_key.secret_access_key'),
+    assume_role?.external_id
+      ? readConfigSecret(deps.secrets, assume_role.external_id, 'runtime.credentials.assume_role.external_id')
+      : undefined,
   ]);
   const auth = new EksAuth({
     clusterName: config.cluster_name,

@@ -8,7 +8,8 @@ import { GoogleAuth } from 'google-auth-library';
 import { HydroplaneError } from '../../errors.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { GkeRuntimeConfig } from '../../config/schema.ts';
-import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from './kubernetes-runtime.ts';
+import type { RuntimeLogger } from '../logger.ts';
+import { KubernetesRuntime, secretResolver } from './kubernetes-runtime.ts';
 import { tokenKubeConfig } from './token-kubeconfig.ts';
 
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -121,7 +122,7 @@ const NO_PROJECT = /Unable to detect a Project Id/;
 
 export interface GkeDeps {
   secrets: SecretStore;
-  logger?: KubernetesRuntimeLogger | undefined;
+  logger?: RuntimeLogger | undefined;
 }
 
 export interface GkeCluster {

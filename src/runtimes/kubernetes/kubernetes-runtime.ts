@@ -18,25 +18,18 @@ import {
 } from '@kubernetes/client-node';
 import { HydroplaneError } from '../../errors.ts';
 import { PROCESS_LABEL, labelSelector } from '../../labels.ts';
+import { readSecret } from '../../secrets/resolve.ts';
+import { SILENT_LOGGER, type RuntimeLogger } from '../logger.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
 import { labelValueProblem } from '../../spec/names.ts';
 import type { ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
-import type { ListFilter, LogOptions, Runtime } from '../runtime.ts';
+import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../runtime.ts';
 import { apiFailure, isAlreadyExists, isForbidden, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
 import { openPodLog } from './pod-log.ts';
 import { isPublic, processInfo } from './process-status.ts';
-
-type LogFn = (obj: Record<string, unknown>, msg?: string) => void;
-/** A pino-like logger. */
-export interface KubernetesRuntimeLogger {
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-  debug: LogFn;
-}
 
 export interface KubernetesRuntimeOptions {
   /** Where the processes live; the namespace must exist. */
@@ -44,19 +37,16 @@ export interface KubernetesRuntimeOptions {
   /** Reads a process secret from the secret store: needed for specs that log in to a registry with one. */
   resolveSecret?: (ref: ProcessSecret) => Promise<string>;
   /** 'kubernetes' (default), 'eks' or 'gke': named in errors. */
-  type?: string;
-  logger?: KubernetesRuntimeLogger | undefined;
+  type?: RuntimeType;
+  logger?: RuntimeLogger | undefined;
   /** Longest wait for one API call. Default 30 s. */
   requestTimeoutMs?: number;
 }
 
 /** resolveSecret over a secret store. */
 export function secretResolver(store: SecretStore): (ref: ProcessSecret) => Promise<string> {
-  return (ref) => store.get(ref.secret_name, ref.key);
+  return (ref) => readSecret(store, ref);
 }
-
-const noop: LogFn = () => {};
-const SILENT: KubernetesRuntimeLogger = { info: noop, warn: noop, error: noop, debug: noop };
 
 const isOurs = (obj: { metadata?: { labels?: Record<string, string> } } | undefined, name: string): boolean =>
   obj?.metadata?.labels?.[PROCESS_LABEL] === name;
@@ -96,14 +86,14 @@ function notStartedYet(pod: V1Pod, container: string): boolean {
 const byName = (a: ProcessInfo, b: ProcessInfo) => (a.process_name < b.process_name ? -1 : a.process_name > b.process_name ? 1 : 0);
 
 export class KubernetesRuntime implements Runtime {
-  readonly type: string;
+  readonly type: RuntimeType;
   readonly namespace: string;
   readonly #apps: AppsV1Api;
   readonly #core: CoreV1Api;
   readonly #kubeConfig: KubeConfig;
   readonly #server: string;
   readonly #resolveSecret: ((ref: ProcessSecret) => Promise<string>) | undefined;
-  readonly #logger: KubernetesRuntimeLogger;
+  readonly #logger: RuntimeLogger;
   #warnedNodes = false;
   readonly #timeoutMs: number;
   readonly #callOptions: ConfigurationOptions;
@@ -116,7 +106,7 @@ export class KubernetesRuntime implements Runtime {
     this.#apps = kubeConfig.makeApiClient(AppsV1Api);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
     this.#resolveSecret = options.resolveSecret;
-    this.#logger = options.logger ?? SILENT;
+    this.#logger = options.logger ?? SILENT_LOGGER;
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
     const timeoutMs = this.#timeoutMs;
     // client-node has no per-call timeout; a middleware gives every request its own deadline.

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { createServer } from 'node:net';
 import { HydroplaneError } from '../../../src/errors.ts';
 import { kubeConfigFor } from '../../../src/runtimes/kubernetes/cluster.ts';
-import { KubernetesRuntime, secretResolver, type KubernetesRuntimeLogger } from '../../../src/runtimes/kubernetes/kubernetes-runtime.ts';
+import { KubernetesRuntime, secretResolver } from '../../../src/runtimes/kubernetes/kubernetes-runtime.ts';
+import type { RuntimeLogger } from '../../../src/runtimes/logger.ts';
 import type { ProcessInfo } from '../../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../../src/spec/process-spec.ts';
 import { MemorySecretStore } from '../../support/memory-secret-store.ts';
@@ -32,7 +33,7 @@ async function startPublic(
 
 function runtimeOn(
   api: KubeStandin,
-  options: { requestTimeoutMs?: number; secrets?: Record<string, string>; logger?: KubernetesRuntimeLogger } = {},
+  options: { requestTimeoutMs?: number; secrets?: Record<string, string>; logger?: RuntimeLogger } = {},
 ): KubernetesRuntime {
   return new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
     namespace: 'default',
