@@ -48,3 +48,8 @@ export const StartedProcessInfo = ProcessInfo.extend({
   .describe('The process just started.')
   .meta({ id: 'StartedProcessInfo' });
 export type StartedProcessInfo = z.infer<typeof StartedProcessInfo>;
+
+/** Orders processes by name, as every list answers them. */
+export function byProcessName(a: ProcessInfo, b: ProcessInfo): number {
+  return a.process_name < b.process_name ? -1 : a.process_name > b.process_name ? 1 : 0;
+}
