@@ -42,11 +42,11 @@ export function serverUrl(server: string): string {
 
 export class HydroplaneClient {
   readonly baseUrl: string;
-  private readonly token: string | undefined;
+  readonly #token: string | undefined;
 
   constructor(server: string, options: { token?: string } = {}) {
     this.baseUrl = serverUrl(server);
-    this.token = options.token;
+    this.#token = options.token;
   }
 
   /**
@@ -75,7 +75,7 @@ export class HydroplaneClient {
     if (query.since !== undefined) params.set('since', query.since);
     if (query.follow !== undefined) params.set('follow', String(query.follow));
     if (query.timestamps !== undefined) params.set('timestamps', String(query.timestamps));
-    const qs = params.size > 0 ? `?${params}` : '';
+    const qs = params.size > 0 ? `?${params.toString()}` : '';
     const res = await this.#send('GET', `/process/${encodeURIComponent(name)}/logs${qs}`, undefined, signal, 'text/plain');
     if (!res.ok) throw new ApiError(res.status, parseBody(await res.text()));
     return textOf(res, signal);
@@ -112,7 +112,7 @@ export class HydroplaneClient {
   ): Promise<Response> {
     const headers: Record<string, string> = { accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
     try {
       return await fetch(this.baseUrl + path, {
         method,

@@ -55,7 +55,7 @@ export class HydroplaneError extends Error {
   }
 }
 
-export function statusOf(code: ErrorCode): number {
+export function httpStatusOf(code: ErrorCode): number {
   return CATALOGUE[code];
 }
 

@@ -2,6 +2,7 @@
 // `hpctl`: the command line for a running Hydroplane server.
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiError, ConnectionError, HydroplaneClient, type LogQuery } from '../client.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
@@ -277,7 +278,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     if (error instanceof UsageError || error instanceof ConnectionError) {
       say(line`hpctl: ${error.message}`);
       if (error instanceof ConnectionError) say(line`Is the server running? Point hpctl at it with -s HOST:PORT or HYDROPLANE_SERVER.`);
-      if (debug) say(line`${stackOf(error)}\n${String((error as { cause?: unknown }).cause ?? '')}`);
+      if (debug) say(line`${stackOf(error)}\n${causeText((error as { cause?: unknown }).cause)}`);
       return error instanceof UsageError ? 2 : 1;
     }
     say(line`hpctl: ${error instanceof Error ? error.message : String(error)}`);
@@ -325,8 +326,14 @@ function stackOf(error: Error): TerminalText {
   return line`${head}${TerminalText.verbatim(escapeText(stack.slice(head.length), { keepNewlines: true }))}`;
 }
 
+/** An error's cause for --debug: an Error as its text, anything else as inspect() shows it. */
+function causeText(cause: unknown): string {
+  if (cause === undefined) return '';
+  return cause instanceof Error || typeof cause === 'string' ? String(cause) : inspect(cause);
+}
+
 /** 5s, 3m, 2h, 4d: the largest whole unit. */
-export function age(created: string, now: number): string {
+export function largestUnitAge(created: string, now: number): string {
   const seconds = Math.max(0, Math.floor((now - Date.parse(created)) / 1000));
   if (Number.isNaN(seconds)) return '?';
   if (seconds < 60) return `${seconds}s`;
@@ -349,9 +356,9 @@ export function table(processes: ProcessInfo[], now: number): string {
       p.socket_addresses.length === 0
         ? '-'
         : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
-      age(p.created, now),
+      largestUnitAge(p.created, now),
     ]),
-  ].map((row) => row.map((cell) => escapeText(String(cell))));
+  ].map((row) => row.map((cell) => escapeText(cell)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows
     .map(

@@ -79,4 +79,5 @@ export class TerminalText {
   }
 }
 
-export const line = TerminalText.line;
+/** TerminalText.line, as a tag of its own. */
+export const line = (strings: TemplateStringsArray, ...values: unknown[]): TerminalText => TerminalText.line(strings, ...values);

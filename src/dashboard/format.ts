@@ -3,7 +3,7 @@ import type { ProcessInfo } from './api.ts';
 type SocketAddress = ProcessInfo['socket_addresses'][number];
 
 /** "45s", "12m", "3h 20m", "5d 4h": how long ago `created` was. */
-export function age(created: string, now = Date.now()): string {
+export function twoUnitAge(created: string, now = Date.now()): string {
   const start = Date.parse(created);
   if (Number.isNaN(start)) return '?';
   const seconds = Math.max(0, Math.floor((now - start) / 1000));

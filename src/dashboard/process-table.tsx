@@ -1,5 +1,5 @@
 import type { ProcessInfo } from './api.ts';
-import { addressUrl, age, hostPort } from './format.ts';
+import { addressUrl, twoUnitAge, hostPort } from './format.ts';
 
 function StatusBadge({ process }: { process: ProcessInfo }) {
   const code = process.status === 'EXITED' && process.exit_code != null ? ` (${process.exit_code})` : '';
@@ -74,7 +74,7 @@ export function ProcessTable({
               {process.reason && <div class="reason small">{process.reason}</div>}
             </td>
             <td>{process.group ?? <span class="subtle">—</span>}</td>
-            <td title={process.created}>{age(process.created, now)}</td>
+            <td title={process.created}>{twoUnitAge(process.created, now)}</td>
             <td>
               <Addresses process={process} />
             </td>

@@ -143,7 +143,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             ? new HydroplaneError('headers_too_large', 'the request headers are too large')
             : new HydroplaneError(
                 'invalid_request',
-                `the request is not valid HTTP (${shown(String(error.code ?? 'malformed'))}): check the URL's characters and the headers`,
+                `the request is not valid HTTP (${shown(error.code ?? 'malformed')}): check the URL's characters and the headers`,
               );
       const body = JSON.stringify(errorBody(problem));
       // As Node's own handler: no answer on a connection whose previous answer has begun (a
@@ -166,7 +166,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const refusal = specShapeError(body as string);
     if (refusal) done(refusal, undefined);
-    else parseJson(request, body as string, done);
+    else void parseJson(request, body as string, done);
   });
   const metrics = new Metrics();
   metrics.install(app);

@@ -1,6 +1,6 @@
 // Every error leaves the server in the contract's shape: {error: <status>, details, code, fields?}.
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { HydroplaneError, errorBody, statusOf } from '../errors.ts';
+import { HydroplaneError, errorBody, httpStatusOf } from '../errors.ts';
 import { shown } from '../spec/shown.ts';
 
 /** Fastify's own errors for a bad request, by their code. */
@@ -39,6 +39,6 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
     const body = errorBody(new HydroplaneError('route_not_found', `no route ${request.method} ${shown(path, 200)}; see /docs for the API`));
-    return reply.status(statusOf('route_not_found')).send(body);
+    return reply.status(httpStatusOf('route_not_found')).send(body);
   });
 }

@@ -4,6 +4,7 @@
 // browser marks as coming from another site are refused (403): a page elsewhere must not start,
 // stop or read anything, even with a user's cookie-less <form> or <img>. Programs (curl, hpctl,
 // the original's Python client) send neither Origin nor Sec-Fetch-Site and are not affected.
+import { isLoopbackHost } from './loopback.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HydroplaneError, errorBody } from '../errors.ts';
 import { quoteName } from './routes/shared.ts';
@@ -42,13 +43,6 @@ export function splitHost(host: string): { name: string; port: number | undefine
   return { name: match[1]!.toLowerCase(), port };
 }
 
-/** localhost, any 127.0.0.0/8 address, [::1]: names that only ever reach this machine. */
-export function isLoopbackName(name: string): boolean {
-  if (name === 'localhost' || name === '[::1]') return true;
-  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(name);
-  return v4 !== null && v4.slice(1).every((octet) => Number(octet) <= 255);
-}
-
 export function installRequestOriginChecks(app: FastifyInstance, options: RequestOriginOptions): void {
   const allowed = (options.allowedHosts ?? []).map((entry) => splitHost(entry)).filter((e) => e !== undefined);
   // The port the connection came in on, which is the bound one (port 0 picks it at listen);
@@ -58,7 +52,7 @@ export function installRequestOriginChecks(app: FastifyInstance, options: Reques
   const hostServed = (request: FastifyRequest, host: string): boolean => {
     const parts = splitHost(host);
     if (!parts) return false;
-    if (isLoopbackName(parts.name)) {
+    if (isLoopbackHost(parts.name)) {
       const port = serverPort(request);
       return port === undefined || (parts.port ?? 80) === port;
     }

@@ -11,6 +11,7 @@ import { openSecretStore } from '../secrets/index.ts';
 import { readConfigSecret } from '../secrets/resolve.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { ServerConfig } from '../config/schema.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { buildApp, type ConnectionTimeouts } from './app.ts';
 import { loadConfig } from '../config/load.ts';
 import { VERSION } from '../version.ts';
@@ -56,16 +57,12 @@ async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: 
   return readConfigSecret(secrets, config.api_token, 'api_token');
 }
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? makeLogger();
   const config = await loadConfig(options.configPath);
   const secrets = await openSecretStore(config.secret_store, options.password);
   const apiToken = await resolveApiToken(config, secrets, options.env ?? process.env);
-  if (!apiToken && !isLoopback(options.host)) {
+  if (!apiToken && !isLoopbackHost(options.host)) {
     if (!options.allowUnauthenticated) {
       throw new HydroplaneError(
         'invalid_config',

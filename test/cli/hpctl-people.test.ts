@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { age, main, table, type Io } from '../../src/cli/hpctl.ts';
+import { largestUnitAge, main, table, type Io } from '../../src/cli/hpctl.ts';
 import { buildApp } from '../../src/server/app.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
@@ -131,7 +131,7 @@ describe('hpctl for people', () => {
     });
 
     it('says ages in the largest whole unit', () => {
-      const at = (seconds: number) => age(new Date(NOW - seconds * 1000).toISOString(), NOW);
+      const at = (seconds: number) => largestUnitAge(new Date(NOW - seconds * 1000).toISOString(), NOW);
       assert.deepEqual(
         [at(0), at(59), at(60), at(3599), at(3600), at(86399), at(86400), at(10 * 86400), at(-30)],
         ['0s', '59s', '1m', '59m', '1h', '23h', '1d', '10d', '0s'],

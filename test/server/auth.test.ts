@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopback } from '../../src/server/start-server.ts';
+import { isLoopbackHost } from '../../src/server/loopback.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { tokenMatches } from '../../src/server/auth.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
@@ -62,7 +62,8 @@ describe('API token', () => {
   });
 
   it('knows loopback addresses', () => {
-    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) assert.equal(isLoopback(host), true, host);
-    for (const host of ['0.0.0.0', '::', '192.0.2.1', 'example.com', '127.0.0.1.example.com']) assert.equal(isLoopback(host), false, host);
+    for (const host of ['127.0.0.1', '127.1.2.3', 'localhost', '::1']) assert.equal(isLoopbackHost(host), true, host);
+    for (const host of ['0.0.0.0', '::', '192.0.2.1', 'example.com', '127.0.0.1.example.com'])
+      assert.equal(isLoopbackHost(host), false, host);
   });
 });

@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { buildApp, type AppOptions } from '../../src/server/app.ts';
-import { isLoopbackName, splitHost } from '../../src/server/request-origin.ts';
+import { isLoopbackHost } from '../../src/server/loopback.ts';
+import { splitHost } from '../../src/server/request-origin.ts';
 import { ServerConfig } from '../../src/config/schema.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
@@ -180,7 +181,7 @@ describe('Host, without an API token', () => {
         }
         const parts = splitHost(value);
         const served =
-          parts !== undefined && ((isLoopbackName(parts.name) && (parts.port ?? 80) === PORT) || parts.name === 'hydro.internal');
+          parts !== undefined && ((isLoopbackHost(parts.name) && (parts.port ?? 80) === PORT) || parts.name === 'hydro.internal');
         assert.equal(res.statusCode, served ? 201 : 421, `${JSON.stringify(value)}: ${res.body}`);
         assert.equal(runtime.processes.has('web'), served, JSON.stringify(value));
       }),
