@@ -8,6 +8,7 @@ import { ErrorBody } from '../errors.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 import { ProcessStatus } from '../spec/process-info.ts';
 import { InstrumentedRuntime, type RuntimeCallLabels } from './instrumented-runtime.ts';
+import { NoQuery } from './routes/shared.ts';
 
 type HttpLabels = 'method' | 'route' | 'status';
 
@@ -100,8 +101,10 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ runtime: Runtime; metrics: M
           'The Prometheus text format: HTTP requests and their durations by route pattern, runtime call durations by operation ' +
           'and outcome, processes by status and whether the runtime answered (one list per scrape). Needs the API token like every route but /health.',
         tags: ['server'],
+        querystring: NoQuery,
         response: {
           200: { description: 'Prometheus text format 0.0.4.', content: { 'text/plain': { schema: z.string() } } },
+          400: ErrorBody,
           401: ErrorBody,
         },
       },

@@ -170,7 +170,7 @@ function unknownFieldMessage(schema: z.ZodType, parentPath: Path, key: string, p
   if (near.length > 0) return `unknown field; did you mean '${near[0]}'?`;
   // A field of another branch of the union: runtime.cluster_name with runtime_type gke, say.
   const unknown = branch ? `unknown field for ${branch.discriminator} '${branch.value}'` : 'unknown field';
-  return siblings.length > 0 ? `${unknown}; expected one of: ${siblings.join(', ')}` : unknown;
+  return siblings.length > 0 ? `${unknown}; expected one of: ${siblings.join(', ')}` : `${unknown}; none is expected here`;
 }
 
 function valueAt(input: unknown, path: Path): unknown {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { ErrorBody } from '../../errors.ts';
 import type { Runtime } from '../../runtimes/runtime.ts';
 import { ProcessInfo } from '../../spec/process-info.ts';
-import { GroupParam, StopResult, isLabelValue } from './shared.ts';
+import { GroupParam, NoQuery, StopResult, isLabelValue } from './shared.ts';
 
 export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (app, { runtime }) => {
   // Only Docker labels hold the looser groups of older servers; on Kubernetes such a group cannot
@@ -19,6 +19,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
         description: 'An unknown group has no processes: the answer is [].',
         tags: ['groups'],
         params: GroupParam,
+        querystring: NoQuery,
         response: { 200: z.array(ProcessInfo), 400: ErrorBody, 503: ErrorBody },
       },
     },
@@ -34,6 +35,7 @@ export const groupRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (a
         description: 'Stops the members in parallel. An empty or unknown group is not an error.',
         tags: ['groups'],
         params: GroupParam,
+        querystring: NoQuery,
         response: { 200: StopResult, 400: ErrorBody, 503: ErrorBody },
       },
     },

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ErrorBody } from '../../errors.ts';
 import type { Runtime } from '../../runtimes/runtime.ts';
+import { NoQuery } from './shared.ts';
 
 export const Health = z.object({
   status: z.literal('ok'),
@@ -16,7 +18,8 @@ export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (
         operationId: 'get_health',
         description: 'Answers as long as the server runs; it does not call the runtime.',
         tags: ['server'],
-        response: { 200: Health },
+        querystring: NoQuery,
+        response: { 200: Health, 400: ErrorBody },
       },
       logLevel: 'warn',
     },

@@ -5,13 +5,13 @@ import type { Runtime } from '../../runtimes/runtime.ts';
 import { ProcessInfo, StartedProcessInfo } from '../../spec/process-info.ts';
 import { ProcessSpec } from '../../spec/process-spec.ts';
 import { FIELD_VALIDATION, parseWithFieldValidation, type FieldValidation } from '../../spec/validate.ts';
-import { NameParam, StopResult } from './shared.ts';
+import { NameParam, NoQuery, StopResult } from './shared.ts';
 
 /** The longest long-poll, in seconds: long enough for most starts, short enough for proxies' idle timeouts. */
 export const MAX_WAIT_SECONDS = 300;
 
 export const WaitQuery = z
-  .object({
+  .strictObject({
     wait: z
       .enum(['running'], { error: "expected 'running'" })
       .optional()
@@ -31,7 +31,7 @@ export const WaitQuery = z
   .describe('Whether to wait for the process to settle.');
 
 export const StartQuery = z
-  .object({
+  .strictObject({
     fieldValidation: z
       .enum(FIELD_VALIDATION, { error: "expected 'Strict', 'Warn' or 'Ignore'" })
       .optional()
@@ -124,7 +124,8 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
         summary: 'List every process',
         operationId: 'list_processes_process_get',
         tags: ['processes'],
-        response: { 200: z.array(ProcessInfo), 503: ErrorBody },
+        querystring: NoQuery,
+        response: { 200: z.array(ProcessInfo), 400: ErrorBody, 503: ErrorBody },
       },
     },
     async () => runtime.list(),
@@ -172,7 +173,8 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
         description: 'Stops the process (SIGTERM, then SIGKILL after a grace period) and removes it.',
         tags: ['processes'],
         params: NameParam,
-        response: { 200: StopResult, 404: ErrorBody, 503: ErrorBody },
+        querystring: NoQuery,
+        response: { 200: StopResult, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request) => {

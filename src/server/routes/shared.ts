@@ -24,6 +24,13 @@ export const GroupParam = z.object({
     .describe(`Name of the group: ${NAME_RULE}.`),
 });
 
+/**
+ * The query of a route that takes none. Every route refuses a parameter it does not know (400,
+ * naming it, with the near name when there is one), so that a typo such as ?wiat=running is an
+ * error rather than a request quietly answered as if it had not been asked.
+ */
+export const NoQuery = z.strictObject({});
+
 /** Whether a group can be a label value, hence exist on a Kubernetes runtime. */
 export function isLabelValue(group: string): boolean {
   return group.length <= LABEL_VALUE_MAX && LABEL_VALUE.test(group);
