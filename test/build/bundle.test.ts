@@ -3,15 +3,15 @@
 // end-to-end tests run these same files; this test names the package when one starts to.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { VERSION } from '../../src/version.ts';
+import { skipOrFail, unbuilt } from '../support/needs.ts';
 import { ROOT } from '../support/server-process.ts';
 
 const DIST = join(ROOT, 'dist');
-const built = existsSync(join(DIST, 'cli/hydroplane.js'));
-if (!built && process.env.CI) throw new Error('dist/ is not built; npm test builds it first (pretest)');
+const skip = skipOrFail('bundle tests', [unbuilt(join(DIST, 'cli/hydroplane.js'))]);
 
 /**
  * Bundled packages that mention __dirname or __filename, and why that never runs in Hydroplane.
@@ -34,14 +34,15 @@ function bundledFiles(): string[] {
 /** The package a line of the bundle comes from: the nearest `// node_modules/...` marker above it. */
 function packageAt(lines: string[], index: number): string {
   for (let i = index; i >= 0; i--) {
-    const marker = /^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(lines[i]!);
+    const line = lines[i]!;
+    const marker = /^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line);
     if (marker) return marker[1]!;
-    if (/^\/\/ src\//.test(lines[i]!)) return 'hydroplane';
+    if (line.startsWith('// src/')) return 'hydroplane';
   }
   return 'unknown';
 }
 
-describe('the bundled commands', { skip: built ? false : 'dist/ is not built; run npm run build' }, () => {
+describe('the bundled commands', { skip }, () => {
   it('contain no package that reads files next to its code, but those known never to do it here', () => {
     const offenders: string[] = [];
     for (const file of bundledFiles()) {

@@ -2,14 +2,13 @@
 // trace. Runs the built commands, as a shell pipeline would.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { skipOrFail, unbuilt } from '../support/needs.ts';
 import { ROOT } from '../support/server-process.ts';
 
 const COMMANDS = ['hpctl', 'local-secret-store'].map((name) => ({ name, path: join(ROOT, 'dist/cli', `${name}.js`) }));
-const built = COMMANDS.every((c) => existsSync(c.path));
-if (!built && process.env.CI) throw new Error('dist/ is not built; npm test builds it first (pretest)');
+const skip = skipOrFail('closed-pipe tests', [unbuilt(...COMMANDS.map((c) => c.path))]);
 
 /** Runs the command with a stdout whose reading end is closed before the command starts. */
 function runIntoClosedPipe(path: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -21,7 +20,7 @@ function runIntoClosedPipe(path: string, args: string[]): Promise<{ code: number
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
 }
 
-describe('the commands, writing into a closed pipe', { skip: built ? false : 'dist/ is not built; run npm run build' }, () => {
+describe('the commands, writing into a closed pipe', { skip }, () => {
   for (const { name, path } of COMMANDS) {
     it(`${name} --help stops quietly, exit status 0`, async () => {
       const { code, stderr } = await runIntoClosedPipe(path, ['--help']);

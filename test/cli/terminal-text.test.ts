@@ -3,7 +3,6 @@
 // process's info and in its error bodies, prints them escaped (and JSON that parses back to them).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { main } from '../../src/cli/hpctl.ts';
 import { escapeText, safeJson } from '../../src/cli/terminal-text.ts';
+import { skipOrFail, unbuilt } from '../support/needs.ts';
 import { ROOT } from '../support/server-process.ts';
 
 /**
@@ -298,10 +298,8 @@ function hostileCode(details: string): string {
 }
 
 const HPCTL = join(ROOT, 'dist/cli/hpctl.js');
-const built = existsSync(HPCTL);
-if (!built && process.env.CI) throw new Error('dist/ is not built; npm test builds it first (pretest)');
 
-describe('the built hpctl against a hostile server', { skip: built ? false : 'dist/ is not built; run npm run build' }, () => {
+describe('the built hpctl against a hostile server', { skip: skipOrFail('built hpctl tests', [unbuilt(HPCTL)]) }, () => {
   const server = standIn();
   let address = '';
   before(async () => {

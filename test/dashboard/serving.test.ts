@@ -1,7 +1,6 @@
 // How the server serves the dashboard: the page and its files open without a token (they hold no
 // data), the API still guarded, a page saying how to build it when it is not built.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { before, describe, it } from 'node:test';
 import { buildApp } from '../../src/server/app.ts';
 import { DEFAULT_DASHBOARD_ROOT } from '../../src/server/dashboard.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
+import { runOrSkip, unbuilt } from '../support/needs.ts';
 
 const TOKEN = 'dashboard-serving-token';
 
@@ -87,11 +87,7 @@ describe('the dashboard, as served', () => {
   });
 
   it('serves the built dashboard, whose page loads only files of this server', async (t) => {
-    if (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html'))) {
-      if (process.env.CI) assert.fail('the dashboard is not built: npm run build');
-      t.skip('the dashboard is not built; npm run build builds it');
-      return;
-    }
+    if (!runOrSkip(t, 'built dashboard test', [unbuilt(join(DEFAULT_DASHBOARD_ROOT, 'index.html'))])) return;
     const app = await buildApp({ runtime: new FakeRuntime(), logger: false });
     const html = (await app.inject({ method: 'GET', url: '/' })).body;
     assert.equal(html, await readFile(join(DEFAULT_DASHBOARD_ROOT, 'index.html'), 'utf8'));

@@ -12,7 +12,8 @@ import Dockerode from 'dockerode';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { type RunningServer, startServer } from '../../src/server/start-server.ts';
-import { TEST_IMAGE, dockerProblem, randomId } from '../support/docker.ts';
+import { TEST_IMAGE, dockerLack, randomId } from '../support/docker.ts';
+import { type Lack, skipOrFail } from '../support/needs.ts';
 import { writeConfig } from '../support/server-process.ts';
 
 export interface LogLine {
@@ -76,8 +77,9 @@ export function tally<T extends string | number>(values: T[]): Record<string, nu
   return out;
 }
 
+// How to provide what the second daemon needs, after what is missing (needs.ts).
 const SECOND_ENGINE_HOW =
-  'these tests run a second dockerd of their own: they need root, dockerd and ip (iproute2) on the PATH, and the main Engine with the test image';
+  'run them as root with dockerd, docker and ip (iproute2) on the PATH, and the main Engine with the test image: they start a second dockerd of their own';
 
 /** The host's own Engine, in which the nested Engine 26 of scripts/engine-docker26.sh runs. */
 const HOST_ENGINE = 'unix:///var/run/docker.sock';
@@ -105,33 +107,33 @@ export function otherEngine(): string | undefined {
   return name ? `${name} (${host})` : host;
 }
 
-let secondEngineProblem: Promise<string | undefined> | undefined;
+let secondEngineLack: Promise<Lack | undefined> | undefined;
 
-/** Undefined when a second daemon can run here; else why not. */
-function secondEngineMissing(): Promise<string | undefined> {
-  secondEngineProblem ??= (async () => {
-    const main = await dockerProblem();
+/** Undefined when a second daemon can run here; else what is missing. */
+function secondEngineMissing(): Promise<Lack | undefined> {
+  secondEngineLack ??= (async () => {
+    const main = await dockerLack();
     if (main !== undefined) return main;
-    if (process.getuid?.() !== 0) return 'not running as root';
-    if (secondEnginePlace() === 'host' && spawnSync('dockerd', ['--version']).status !== 0) return 'no dockerd on the PATH';
-    if (spawnSync('docker', ['--version']).status !== 0) return 'no docker command on the PATH (to copy the test image)';
-    if (spawnSync('ip', ['-V']).status !== 0) return "no 'ip' command (iproute2), to make the second daemon's bridge";
-    return undefined;
+    const missing = (() => {
+      if (process.getuid?.() !== 0) return 'not running as root';
+      if (secondEnginePlace() === 'host' && spawnSync('dockerd', ['--version']).status !== 0) return 'no dockerd on the PATH';
+      if (spawnSync('docker', ['--version']).status !== 0) return 'no docker command on the PATH (to copy the test image)';
+      if (spawnSync('ip', ['-V']).status !== 0) return "no 'ip' command (iproute2), to make the second daemon's bridge";
+      return undefined;
+    })();
+    return missing === undefined ? undefined : { missing, toEnable: SECOND_ENGINE_HOW };
   })();
-  return secondEngineProblem;
+  return secondEngineLack;
 }
 
-/** For `describe(..., { skip })`: false, or why to skip; in CI (CI set), a failure instead. */
+/** For `describe(..., { skip })`: false, or why to skip; in CI (CI set), a failure instead (needs.ts). */
 export async function secondEngineSkip(): Promise<string | false> {
   // A decision, not something missing: so no failure in CI. Podman has no daemon that its
   // containers die with, and a second Podman service shares the first one's storage and bridges.
   if (secondEnginePlace() === undefined) {
     return `DOCKER_HOST names ${otherEngine()}: these tests stop and start a second dockerd of their own, on the host's Engine or in the nested Engine 26; there is none for this Engine (see the file's header)`;
   }
-  const missing = await secondEngineMissing();
-  if (missing === undefined) return false;
-  if (process.env.CI) throw new Error(`the fault tests must run in CI, but ${missing}; ${SECOND_ENGINE_HOW}`);
-  return `${missing}; ${SECOND_ENGINE_HOW}`;
+  return skipOrFail('fault tests', [await secondEngineMissing()]);
 }
 
 /**
@@ -192,8 +194,11 @@ export class SecondEngine {
     process.once('SIGINT', this.#onSignal);
   }
 
-  /** The daemon's PID on this machine while it runs. */
-  get pid(): number | undefined {
+  /**
+   * The daemon's PID on this machine while it runs. A method, not a getter: each call looks
+   * again, and TypeScript would carry a narrowed getter's value past a start or a stop.
+   */
+  currentPid(): number | undefined {
     if (this.place === 'host') return this.#child?.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
     // The nested daemon is no child of ours (docker exec -d): found by its socket.
     const wanted = `unix://${this.#innerDir}/docker.sock`;
@@ -241,7 +246,7 @@ export class SecondEngine {
 
   /** Starts the daemon (again) and waits until it answers. */
   async start(): Promise<void> {
-    assert.equal(this.pid, undefined, 'the second daemon is already running');
+    assert.equal(this.currentPid(), undefined, 'the second daemon is already running');
     await mkdir(this.dir, { recursive: true });
     // Its own (empty) config, so that /etc/docker/daemon.json (say, its "hosts") does not apply.
     await writeFile(`${this.dir}/daemon.json`, '{}\n');
@@ -282,7 +287,7 @@ export class SecondEngine {
       assert.equal(launched.status, 0, `docker exec dockerd in ${this.#container}: ${launched.stderr}`);
       const since = Date.now();
       // Give docker exec a moment to start it before "not running" means "exited".
-      exited = () => Date.now() - since > 3000 && this.pid === undefined;
+      exited = () => Date.now() - since > 3000 && this.currentPid() === undefined;
     }
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -297,7 +302,7 @@ export class SecondEngine {
       await new Promise((r) => setTimeout(r, 100));
     }
     const pidfile = Number((await readFile(`${this.dir}/docker.pid`, 'utf8')).trim());
-    const pid = this.pid;
+    const pid = this.currentPid();
     assert.ok(pid !== undefined, 'the second dockerd answers but its process is not found');
     // In the nested Engine's PID namespace the pidfile holds the PID as seen there (NSpid's last).
     assert.equal(
@@ -323,7 +328,7 @@ export class SecondEngine {
 
   /** SIGTERM to the daemon, as an init system would; resolves once it has exited. */
   async stop(): Promise<void> {
-    const pid = this.pid;
+    const pid = this.currentPid();
     if (pid === undefined) return;
     if (this.place === 'host') {
       const child = this.#child!;
@@ -335,7 +340,7 @@ export class SecondEngine {
     }
     process.kill(pid, 'SIGTERM');
     const deadline = Date.now() + 20_000;
-    while (this.pid !== undefined) {
+    while (this.currentPid() !== undefined) {
       if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -360,7 +365,7 @@ export class SecondEngine {
 
   /** Everything goes: containers, the daemon, its containerd and shims, mounts, the bridge, the folder. */
   async destroy(): Promise<void> {
-    if (this.pid !== undefined) {
+    if (this.currentPid() !== undefined) {
       // Gracefully first, so that the daemon unmounts and unplugs what it made.
       const containers = await this.docker.listContainers({ all: true }).catch(() => []);
       await Promise.all(
@@ -436,7 +441,7 @@ export class SecondEngine {
 
   /** SIGKILL to the daemon and to every process that still belongs to it. Synchronous. */
   #killEverything(): void {
-    const pid = this.pid;
+    const pid = this.currentPid();
     if (pid !== undefined) process.kill(pid, 'SIGKILL');
     const containerIds = safeReaddir(this.#seen(`${this.#dataRoot}/containers`));
     const mark = `hp-fault-${this.id}`;

@@ -1,10 +1,11 @@
 // Debian's Chromium for the browser tests, driven by playwright-core (no browser download): where
 // it is, how it is started here, and why a test that needs it cannot run.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { DEFAULT_DASHBOARD_ROOT } from '../../src/server/dashboard.ts';
-import { dockerProblem } from './docker.ts';
+import { dockerLack } from './docker.ts';
+import { skipOrFail, unbuilt } from './needs.ts';
 import { HYDROPLANE_BIN } from './server-process.ts';
 
 export const CHROMIUM = process.env.HYDROPLANE_CHROMIUM ?? '/usr/bin/chromium';
@@ -38,15 +39,12 @@ function isProgram(path: string): boolean {
  * not and how to make them run. In CI (CI set) a missing piece fails the file loudly instead.
  */
 export async function browserSkip(what: string, needs: { builtServer?: boolean; docker?: boolean } = {}): Promise<string | false> {
-  const missing: string[] = [];
-  if (!isProgram(CHROMIUM))
-    missing.push(`there is no Chromium at ${CHROMIUM}; to run them: apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)`);
-  if (needs.builtServer && (!existsSync(join(DEFAULT_DASHBOARD_ROOT, 'index.html')) || !existsSync(HYDROPLANE_BIN))) {
-    missing.push('the server or its dashboard is not built; to build them: npm run build');
-  }
-  const docker = needs.docker ? await dockerProblem() : undefined;
-  if (docker) missing.push(`${docker}; to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh`);
-  if (missing.length === 0) return false;
-  if (process.env.CI) throw new Error(`the ${what} must run in CI, but ${missing.join('; ')}`);
-  return missing.join('; ');
+  const chromium = isProgram(CHROMIUM)
+    ? undefined
+    : { missing: `there is no Chromium at ${CHROMIUM}`, toEnable: 'apt-get install -y chromium (or bash scripts/ensure-test-packages.sh)' };
+  return skipOrFail(what, [
+    chromium,
+    needs.builtServer ? unbuilt(join(DEFAULT_DASHBOARD_ROOT, 'index.html'), HYDROPLANE_BIN) : undefined,
+    needs.docker ? await dockerLack() : undefined,
+  ]);
 }

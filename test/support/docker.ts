@@ -4,16 +4,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { type Socket, connect } from 'node:net';
 import { after, type TestContext } from 'node:test';
+import { inspect } from 'node:util';
 import Dockerode from 'dockerode';
 import { engineConnection } from '../../src/runtimes/docker/connection.ts';
 import { DockerRuntime, type DockerRuntimeOptions } from '../../src/runtimes/docker/docker-runtime.ts';
 import { DockerRuntimeConfig } from '../../src/config/schema.ts';
 import type { SecretStore } from '../../src/secrets/secret-store.ts';
 import { MemorySecretStore } from './memory-secret-store.ts';
+import { type Lack, runOrSkip, skipOrFail } from './needs.ts';
 
 export const TEST_IMAGE = process.env.HYDROPLANE_TEST_IMAGE ?? 'hydroplane-test/busybox:latest';
 export const NAME_PREFIX = 'hp-test-';
-const HOW_TO_ENABLE = 'to run them: bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh';
+const HOW_TO_ENABLE = 'bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh';
 
 let problem: Promise<string | undefined> | undefined;
 
@@ -36,8 +38,10 @@ export function dockerProblem(): Promise<string | undefined> {
   return problem;
 }
 
-export async function dockerAvailable(): Promise<boolean> {
-  return (await dockerProblem()) === undefined;
+/** What a test lacks without the Engine and its test image (needs.ts), or undefined. */
+export async function dockerLack(): Promise<Lack | undefined> {
+  const missing = await dockerProblem();
+  return missing === undefined ? undefined : { missing, toEnable: HOW_TO_ENABLE };
 }
 
 /**
@@ -45,19 +49,12 @@ export async function dockerAvailable(): Promise<boolean> {
  * else the reason to skip. In CI (CI set) a missing Engine fails the file loudly instead.
  */
 export async function dockerSkip(): Promise<string | false> {
-  const missing = await dockerProblem();
-  if (missing === undefined) return false;
-  if (process.env.CI) throw new Error(`the Docker tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
-  return `${missing}; ${HOW_TO_ENABLE}`;
+  return skipOrFail('Docker tests', [await dockerLack()]);
 }
 
 /** In a test: true when Docker can run it; else skips it (or, in CI, fails it). */
 export async function requireDocker(t: TestContext): Promise<boolean> {
-  const missing = await dockerProblem();
-  if (missing === undefined) return true;
-  if (process.env.CI) assert.fail(`the Docker tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
-  t.skip(`${missing}; ${HOW_TO_ENABLE}`);
-  return false;
+  return runOrSkip(t, 'Docker tests', [await dockerLack()]);
 }
 
 /** The Engine that the tests run against (DOCKER_HOST, else the local socket), as GET /version names it. */
@@ -199,7 +196,12 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, what: s
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}${last === undefined ? '' : ` (last error: ${described(last)})`}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** An error as String() shows it ("Error: ..."); anything else thrown, as util.inspect does. */
+function described(thrown: unknown): string {
+  return thrown instanceof Error ? String(thrown) : inspect(thrown);
 }

@@ -2,7 +2,6 @@
 // 127.0.0.1 with htpasswd auth, which the Engine treats as an insecure registry, so plain HTTP
 // works. Images go in through the Engine API with credentials, so no `docker login` state is
 // written to ~/.docker.
-import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -12,13 +11,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { TestContext } from 'node:test';
 import Dockerode from 'dockerode';
-import { TEST_IMAGE, dockerProblem, freePort } from './docker.ts';
+import { TEST_IMAGE, dockerLack, freePort } from './docker.ts';
+import { type Lack, runOrSkip, skipOrFail } from './needs.ts';
 
 const execFileAsync = promisify(execFile);
 
 export const REGISTRY_BIN = process.env.HYDROPLANE_TEST_REGISTRY_BIN ?? '/usr/bin/docker-registry';
-const HOW_TO_ENABLE =
-  'to run them: apt-get install -y docker-registry apache2-utils, then bash scripts/ensure-docker.sh && bash scripts/build-test-image.sh';
 
 export interface TestRegistry {
   /** host:port, the domain part of an image reference. */
@@ -47,19 +45,20 @@ async function htpasswdAvailable(): Promise<boolean> {
   }
 }
 
-let problem: Promise<string | undefined> | undefined;
+let lacks: Promise<Array<Lack | undefined>> | undefined;
 
-/** Undefined when a registry can be started and the Engine can push to and pull from it; else what is missing. */
-export function registryProblem(): Promise<string | undefined> {
-  problem ??= (async () => {
-    const missing: string[] = [];
-    if (!(await executable(REGISTRY_BIN))) missing.push(`${REGISTRY_BIN} is not installed (Debian's docker-registry)`);
-    if (!(await htpasswdAvailable())) missing.push('htpasswd is not installed (apache2-utils)');
-    const docker = await dockerProblem();
-    if (docker !== undefined) missing.push(docker);
-    return missing.length === 0 ? undefined : missing.join('; ');
-  })();
-  return problem;
+/** What keeps a registry from starting, or the Engine from pushing to and pulling from it. */
+function registryLacks(): Promise<Array<Lack | undefined>> {
+  lacks ??= (async () => [
+    (await executable(REGISTRY_BIN))
+      ? undefined
+      : { missing: `${REGISTRY_BIN} is not installed (Debian's docker-registry)`, toEnable: 'apt-get install -y docker-registry' },
+    (await htpasswdAvailable())
+      ? undefined
+      : { missing: 'htpasswd is not installed (apache2-utils)', toEnable: 'apt-get install -y apache2-utils' },
+    await dockerLack(),
+  ])();
+  return lacks;
 }
 
 /**
@@ -67,19 +66,12 @@ export function registryProblem(): Promise<string | undefined> {
  * the reason to skip. In CI (CI set) anything missing fails the file loudly instead.
  */
 export async function registrySkip(): Promise<string | false> {
-  const missing = await registryProblem();
-  if (missing === undefined) return false;
-  if (process.env.CI) throw new Error(`the registry tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
-  return `${missing}; ${HOW_TO_ENABLE}`;
+  return skipOrFail('registry tests', await registryLacks());
 }
 
 /** In a test: true when it can run; else skips it (or, in CI, fails it). */
 export async function requireRegistry(t: TestContext): Promise<boolean> {
-  const missing = await registryProblem();
-  if (missing === undefined) return true;
-  if (process.env.CI) assert.fail(`the registry tests must run in CI, but ${missing}; ${HOW_TO_ENABLE}`);
-  t.skip(`${missing}; ${HOW_TO_ENABLE}`);
-  return false;
+  return runOrSkip(t, 'registry tests', await registryLacks());
 }
 
 function registryConfig(root: string, port: number): string {
