@@ -116,8 +116,12 @@ function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], i
       more += issue.keys.length - named;
     } else if (problems.length === MAX_PROBLEMS) {
       more++;
-    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
-      problems.push({ path: formatPath(issue.path), message: 'is required' });
+    } else if (issue.code === 'invalid_type') {
+      // Zod leaves the value out of its issues; a missing value and a value of the wrong type
+      // need different words.
+      const value = valueAt(input, issue.path);
+      const message = value === undefined ? 'is required' : `expected ${withArticle(issue.expected)}, got ${kindOf(value)}`;
+      problems.push({ path: formatPath(issue.path), message });
     } else {
       problems.push({ path: formatPath(issue.path), message: shown(issue.message, MESSAGE_MAX) });
     }
@@ -171,6 +175,30 @@ function unknownFieldMessage(schema: z.ZodType, parentPath: Path, key: string, p
   // A field of another branch of the union: runtime.cluster_name with runtime_type gke, say.
   const unknown = branch ? `unknown field for ${branch.discriminator} '${branch.value}'` : 'unknown field';
   return siblings.length > 0 ? `${unknown}; expected one of: ${siblings.join(', ')}` : `${unknown}; none is expected here`;
+}
+
+function withArticle(type: string): string {
+  const names: Record<string, string> = { object: 'an object (of key: value)', array: 'a list', int: 'a whole number', number: 'a number' };
+  return names[type] ?? (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
+}
+
+/** What a value is, said briefly: "a number (5)", "a list", "text ('ten')". */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  switch (typeof value) {
+    case 'string':
+      return `text ('${shown(value, 40)}')`;
+    case 'number':
+    case 'bigint':
+      return `a number (${String(value)})`;
+    case 'boolean':
+      return String(value);
+    case 'object':
+      return 'an object';
+    default:
+      return typeof value;
+  }
 }
 
 function valueAt(input: unknown, path: Path): unknown {
