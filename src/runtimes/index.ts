@@ -22,11 +22,11 @@ export async function createRuntime(config: RuntimeConfig, deps: RuntimeDeps): P
       return kubernetesRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
     }
     case 'eks': {
-      const { eksRuntimeFromConfig } = await import('./kubernetes/eks.ts');
+      const { eksRuntimeFromConfig } = await import('./kubernetes/eks/index.ts');
       return eksRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
     }
     case 'gke': {
-      const { gkeRuntimeFromConfig } = await import('./kubernetes/gke.ts');
+      const { gkeRuntimeFromConfig } = await import('./kubernetes/gke/index.ts');
       return gkeRuntimeFromConfig(config, { secrets: deps.secrets, logger: deps.logger });
     }
     default: {
