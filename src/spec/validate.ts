@@ -196,7 +196,9 @@ function kindOf(value: unknown): string {
       return String(value);
     case 'object':
       return 'an object';
-    default:
+    case 'undefined':
+    case 'function':
+    case 'symbol':
       return typeof value;
   }
 }
