@@ -199,8 +199,9 @@ function kindOf(value: unknown): string {
     case 'undefined':
     case 'function':
     case 'symbol':
-      return typeof value;
+      break;
   }
+  return typeof value;
 }
 
 function valueAt(input: unknown, path: Path): unknown {
