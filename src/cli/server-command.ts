@@ -1,9 +1,13 @@
 // `hydroplane`: the server's command line; src/cli/hydroplane.ts is the executable.
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { HydroplaneError } from '../errors.ts';
 import { makeLogger, startServer } from '../server/start-server.ts';
 import { VERSION } from '../version.ts';
 import { EXIT_ABORTED, PromptAborted, readPassword } from './password.ts';
+
+/** The original's default config file, read from the working folder when it is there. */
+const DEFAULT_CONFIG_FILE = 'basic-config.yml';
 
 function port(value: string): number {
   const n = Number(value);
@@ -15,7 +19,10 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   const program = new Command('hydroplane')
     .description('Runs the Hydroplane REST server: start, list and stop containers on Docker or Kubernetes.')
     .version(VERSION)
-    .option('-c, --conf <file>', 'configuration file (YAML)', 'basic-config.yml')
+    .option(
+      '-c, --conf <file>',
+      `configuration file (YAML); default: ${DEFAULT_CONFIG_FILE} when the folder has one, else the built-in defaults`,
+    )
     .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', port, 8000)
     .option('--allow-unauthenticated', 'listen on a non-loopback address without an API token (only behind a proxy that checks access)')
@@ -29,13 +36,20 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         '  DOCKER_HOST                        the Docker Engine, unless the config names one\n',
     )
     .parse(argv);
-  const opts = program.opts<{ conf: string; host: string; port: number; allowUnauthenticated?: boolean; dashboard: boolean }>();
+  const opts = program.opts<{ conf?: string; host: string; port: number; allowUnauthenticated?: boolean; dashboard: boolean }>();
 
-  const logger = makeLogger();
+  let logger;
   let server;
   try {
+    logger = makeLogger();
+    const configPath = opts.conf ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+    if (configPath === undefined) {
+      logger.info(
+        `no config file (no -c, and no ${DEFAULT_CONFIG_FILE} here): the built-in defaults apply, the local Docker Engine and no secret store`,
+      );
+    }
     server = await startServer({
-      configPath: opts.conf,
+      configPath,
       host: opts.host,
       port: opts.port,
       logger,

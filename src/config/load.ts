@@ -5,6 +5,14 @@ import { HydroplaneError } from '../errors.ts';
 import { ServerConfig } from './schema.ts';
 import { parseOrThrow } from '../spec/validate.ts';
 
+/** What applies without a config file: the local Docker Engine, no secret store (as basic-config.yml). */
+export const BUILT_IN_CONFIG = 'secret_store:\n  secret_store_type: none\nruntime:\n  runtime_type: docker\n';
+
+/** The built-in configuration, parsed like a file's. */
+export function builtInConfig(): ServerConfig {
+  return parseConfig(BUILT_IN_CONFIG, '(built-in defaults)');
+}
+
 export async function loadConfig(path: string): Promise<ServerConfig> {
   let text: string;
   try {

@@ -13,11 +13,13 @@ import type { SecretStore } from '../secrets/secret-store.ts';
 import type { ServerConfig } from '../config/schema.ts';
 import { isLoopbackHost } from './loopback.ts';
 import { buildApp, type ConnectionTimeouts } from './app.ts';
-import { loadConfig } from '../config/load.ts';
+import { builtInConfig, loadConfig } from '../config/load.ts';
+import { shown } from '../spec/shown.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServerOptions {
-  configPath: string;
+  /** The YAML config file; undefined: the built-in defaults (the local Docker Engine, no secret store). */
+  configPath: string | undefined;
   host: string;
   port: number;
   logger?: FastifyBaseLogger;
@@ -41,8 +43,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export function makeLogger(level = process.env['LOG_LEVEL'] ?? 'info'): FastifyBaseLogger {
-  return pino({ level: level.toLowerCase(), base: { name: 'hydroplane' } }) as FastifyBaseLogger;
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+/** The server's logger at LOG_LEVEL (unset or empty: info); an unknown level is a one-line config error. */
+export function makeLogger(level = process.env['LOG_LEVEL'] || 'info'): FastifyBaseLogger {
+  const wanted = level.trim().toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(wanted)) {
+    throw new HydroplaneError('invalid_config', `LOG_LEVEL is '${shown(level, 40)}'; expected one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return pino({ level: wanted, base: { name: 'hydroplane' } }) as FastifyBaseLogger;
 }
 
 export const API_TOKEN_ENV = 'HYDROPLANE_API_TOKEN';
@@ -59,7 +68,7 @@ async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: 
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? makeLogger();
-  const config = await loadConfig(options.configPath);
+  const config = options.configPath === undefined ? builtInConfig() : await loadConfig(options.configPath);
   const secrets = await openSecretStore(config.secret_store, options.password);
   const apiToken = await resolveApiToken(config, secrets, options.env ?? process.env);
   if (!apiToken && !isLoopbackHost(options.host)) {
@@ -107,7 +116,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   logger.info(
-    { runtime: runtime.type, secret_store: secrets.type, config: options.configPath },
+    { runtime: runtime.type, secret_store: secrets.type, config: options.configPath ?? '(built-in defaults)' },
     `Hydroplane ${VERSION} listening on http://${host}:${port}`,
   );
 
