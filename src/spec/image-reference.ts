@@ -32,12 +32,3 @@ export function parseImageReference(uri: string): ImageReference {
 export function registryServerAddress(uri: string): string {
   return parseImageReference(uri).domain ?? DOCKER_HUB_AUTH_ADDRESS;
 }
-
-/**
- * The arguments of POST /images/create. Without a tag or digest the Engine would pull every tag
- * of the repository, so 'latest' is named, as `docker pull` does.
- */
-export function pullArguments(uri: string): { fromImage: string; tag: string | undefined } {
-  const { tag, digest } = parseImageReference(uri);
-  return { fromImage: uri, tag: tag === undefined && digest === undefined ? 'latest' : undefined };
-}

@@ -39,7 +39,7 @@ import {
 import { publicHostFor } from './host-address.ts';
 import { readSecret } from '../../secrets/resolve.ts';
 import { SILENT_LOGGER, type RuntimeLogger } from '../logger.ts';
-import { parseImageReference, pullArguments, registryServerAddress } from '../../spec/image-reference.ts';
+import { parseImageReference, registryServerAddress } from '../../spec/image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
 
 export interface DockerRuntimeOptions {
@@ -361,12 +361,11 @@ export class DockerRuntime implements Runtime {
   }
 
   async #pullImage(image: string, auth: RegistryAuth | undefined, ctx: ErrorContext, signal: AbortSignal | undefined): Promise<void> {
-    const { fromImage, tag } = pullArguments(image);
     const registry = parseImageReference(image).domain ?? 'Docker Hub';
     const timeoutSeconds = this.#config.pull_timeout_seconds;
     this.#logger.info({ image, registry, withCredentials: auth !== undefined }, 'pulling image');
     try {
-      await this.#engine.pullImage(fromImage, tag, auth, { timeoutMs: timeoutSeconds * 1000, signal });
+      await this.#engine.pullImage(image, auth, { timeoutMs: timeoutSeconds * 1000, signal });
     } catch (err) {
       throw translateEngineError(err, {
         ...ctx,

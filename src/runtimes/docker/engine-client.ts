@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type Dockerode from 'dockerode';
 import type DockerModem from 'docker-modem';
+import { parseImageReference } from '../../spec/image-reference.ts';
 import { EngineError, toEngineError } from './errors.ts';
 import './modem-http.ts';
 
@@ -70,11 +71,11 @@ export class EngineClient {
    * `signal` (or the timeout) closes the connection, which makes the Engine cancel the pull.
    */
   async pullImage(
-    fromImage: string,
-    tag: string | undefined,
+    image: string,
     auth: RegistryAuth | undefined,
     options: { timeoutMs: number; signal?: AbortSignal | undefined },
   ): Promise<void> {
+    const { fromImage, tag } = pullArguments(image);
     const query: Record<string, string> = { fromImage };
     if (tag !== undefined) query.tag = tag;
     const controller = new AbortController();
@@ -214,6 +215,15 @@ export class EngineClient {
 function quiet<T extends NodeJS.EventEmitter>(stream: T): T {
   stream.on('error', () => {});
   return stream;
+}
+
+/**
+ * The arguments of POST /images/create. Without a tag or digest the Engine would pull every tag
+ * of the repository, so 'latest' is named, as `docker pull` does.
+ */
+export function pullArguments(image: string): { fromImage: string; tag: string | undefined } {
+  const { tag, digest } = parseImageReference(image);
+  return { fromImage: image, tag: tag === undefined && digest === undefined ? 'latest' : undefined };
 }
 
 function aborted(): EngineError {

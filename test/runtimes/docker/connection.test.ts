@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HydroplaneError } from '../../../src/errors.ts';
 import { engineConnection } from '../../../src/runtimes/docker/connection.ts';
-import { pullArguments, registryServerAddress } from '../../../src/spec/image-reference.ts';
 
 const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined };
 
@@ -40,24 +39,5 @@ describe('engineConnection', () => {
       () => engineConnection('ssh://me@host', {}),
       (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /ssh:\/\/me@host/.test(err.message),
     );
-  });
-});
-
-describe('image references', () => {
-  it('finds the registry that credentials are for', () => {
-    assert.equal(registryServerAddress('nginx'), 'https://index.docker.io/v1/');
-    assert.equal(registryServerAddress('nginxdemos/hello:latest'), 'https://index.docker.io/v1/');
-    assert.equal(registryServerAddress('ghcr.io/org/img:tag'), 'ghcr.io');
-    assert.equal(registryServerAddress('localhost/img'), 'localhost');
-    assert.equal(registryServerAddress('127.0.0.1:5000/a/b@sha256:' + 'a'.repeat(64)), '127.0.0.1:5000');
-  });
-
-  it("names 'latest' when the reference has neither tag nor digest", () => {
-    assert.deepEqual(pullArguments('nginx'), { fromImage: 'nginx', tag: 'latest' });
-    assert.deepEqual(pullArguments('127.0.0.1:5000/app'), { fromImage: '127.0.0.1:5000/app', tag: 'latest' });
-    assert.deepEqual(pullArguments('nginx:1.25'), { fromImage: 'nginx:1.25', tag: undefined });
-    assert.deepEqual(pullArguments('127.0.0.1:5000/app:2'), { fromImage: '127.0.0.1:5000/app:2', tag: undefined });
-    const digest = 'img@sha256:' + 'b'.repeat(64);
-    assert.deepEqual(pullArguments(digest), { fromImage: digest, tag: undefined });
   });
 });
