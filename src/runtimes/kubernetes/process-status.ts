@@ -27,8 +27,10 @@ export function isPublic(service: V1Service | undefined): boolean {
 }
 
 /**
- * The pod that speaks for the process: not being deleted (a stopped process's pods linger while
- * they terminate, and a restarted process of the same name may meet them), newest first.
+ * The pod that speaks for the process, in its status and its logs alike: not being deleted (a
+ * stopped process's pods linger while they terminate, and a restarted process of the same name
+ * may meet them), one that has not ended before one that has, then the newest. None when every
+ * pod is being deleted.
  */
 export function currentPod(pods: readonly V1Pod[]): V1Pod | undefined {
   const live = pods.filter((p) => !p.metadata?.deletionTimestamp);

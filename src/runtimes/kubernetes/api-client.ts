@@ -1,0 +1,260 @@
+// The Kubernetes API calls that the runtime makes in its namespace, over client-node's generated
+// CoreV1Api and AppsV1Api (and pod-log.ts for logs): each call with its own deadline, each failure
+// translated by errors.ts into a HydroplaneError naming the call and what the runtime was doing.
+// Answers that are not failures to the runtime come back as values: a read of a missing object is
+// undefined, a create of a taken name is `alreadyExists`, a delete of an object already gone is
+// done, a list of nodes that RBAC refuses is undefined. Like Docker's engine-client.ts, it knows
+// the API and nothing of processes; kubernetes-runtime.ts holds the runtime's logic.
+import {
+  AppsV1Api,
+  CoreV1Api,
+  Observable,
+  type ConfigurationOptions,
+  type KubeConfig,
+  type RequestContext,
+  type ResponseContext,
+  type V1Deployment,
+  type V1Node,
+  type V1Pod,
+  type V1Secret,
+  type V1Service,
+} from '@kubernetes/client-node';
+import type { HydroplaneError } from '../../errors.ts';
+import { logText, noText, utf8Text } from '../log-text.ts';
+import type { RuntimeType } from '../runtime.ts';
+import { apiFailure, isAlreadyExists, isForbidden, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
+import { openPodLog, type PodLogQuery } from './pod-log.ts';
+
+export interface KubeApiClientOptions {
+  /** Named in errors: 'kubernetes', 'eks' or 'gke'. */
+  runtime: RuntimeType;
+  namespace: string;
+  /** Longest wait for one call. */
+  timeoutMs: number;
+}
+
+/** Why a call about one process is made, for its error: "starting process 'web'", and 'web'. */
+export interface CallPurpose {
+  action: string;
+  processName: string;
+}
+
+/** What a create answers: the object made, or, when the name is taken, the error that says so. */
+export type Created<T> = { created: T } | { alreadyExists: HydroplaneError };
+
+type Verb = 'get' | 'list' | 'create' | 'update' | 'delete';
+
+export class KubeApiClient {
+  readonly namespace: string;
+  /** The API server's URL, as errors name it. */
+  readonly server: string;
+  readonly #runtime: RuntimeType;
+  readonly #timeoutMs: number;
+  readonly #kubeConfig: KubeConfig;
+  readonly #apps: AppsV1Api;
+  readonly #core: CoreV1Api;
+  readonly #callOptions: ConfigurationOptions;
+
+  constructor(kubeConfig: KubeConfig, options: KubeApiClientOptions) {
+    this.namespace = options.namespace;
+    this.server = kubeConfig.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
+    this.#runtime = options.runtime;
+    this.#timeoutMs = options.timeoutMs;
+    this.#kubeConfig = kubeConfig;
+    this.#apps = kubeConfig.makeApiClient(AppsV1Api);
+    this.#core = kubeConfig.makeApiClient(CoreV1Api);
+    const timeoutMs = options.timeoutMs;
+    // client-node has no per-call timeout; a middleware gives every request its own deadline.
+    this.#callOptions = {
+      middleware: [
+        {
+          pre: (request: RequestContext) => {
+            request.setSignal(AbortSignal.timeout(timeoutMs));
+            return new Observable(Promise.resolve(request));
+          },
+          post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    };
+  }
+
+  readDeployment(name: string, purpose: CallPurpose): Promise<V1Deployment | undefined> {
+    return this.#read(this.#ctx(purpose, 'get', 'deployments'), () =>
+      this.#apps.readNamespacedDeployment({ namespace: this.namespace, name }, this.#callOptions),
+    );
+  }
+
+  readService(name: string, purpose: CallPurpose): Promise<V1Service | undefined> {
+    return this.#read(this.#ctx(purpose, 'get', 'services'), () =>
+      this.#core.readNamespacedService({ namespace: this.namespace, name }, this.#callOptions),
+    );
+  }
+
+  readSecret(name: string, purpose: CallPurpose): Promise<V1Secret | undefined> {
+    return this.#read(this.#ctx(purpose, 'get', 'secrets'), () =>
+      this.#core.readNamespacedSecret({ namespace: this.namespace, name }, this.#callOptions),
+    );
+  }
+
+  async listDeployments(labelSelector: string, action: string): Promise<V1Deployment[]> {
+    const list = await this.#call(this.#ctx({ action }, 'list', 'deployments'), () =>
+      this.#apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector }, this.#callOptions),
+    );
+    return list.items;
+  }
+
+  async listPods(labelSelector: string, action: string): Promise<V1Pod[]> {
+    const list = await this.#call(this.#ctx({ action }, 'list', 'pods'), () =>
+      this.#core.listNamespacedPod({ namespace: this.namespace, labelSelector }, this.#callOptions),
+    );
+    return list.items;
+  }
+
+  async listServices(labelSelector: string, action: string): Promise<V1Service[]> {
+    const list = await this.#call(this.#ctx({ action }, 'list', 'services'), () =>
+      this.#core.listNamespacedService({ namespace: this.namespace, labelSelector }, this.#callOptions),
+    );
+    return list.items;
+  }
+
+  /** The cluster's nodes, or undefined when RBAC does not let this account list them (it takes a ClusterRole). */
+  async listNodes(action: string): Promise<V1Node[] | undefined> {
+    try {
+      return (await this.#core.listNode({}, this.#callOptions)).items;
+    } catch (err) {
+      if (isForbidden(err)) return undefined;
+      throw translateKubeError(err, this.#ctx({ action }, 'list', 'nodes'));
+    }
+  }
+
+  createDeployment(body: V1Deployment, purpose: CallPurpose): Promise<Created<V1Deployment>> {
+    return this.#create(this.#ctx(purpose, 'create', 'deployments'), () =>
+      this.#apps.createNamespacedDeployment({ namespace: this.namespace, body }, this.#callOptions),
+    );
+  }
+
+  createService(body: V1Service, purpose: CallPurpose): Promise<Created<V1Service>> {
+    return this.#create(this.#ctx(purpose, 'create', 'services'), () =>
+      this.#core.createNamespacedService({ namespace: this.namespace, body }, this.#callOptions),
+    );
+  }
+
+  createSecret(body: V1Secret, purpose: CallPurpose): Promise<Created<V1Secret>> {
+    return this.#create(this.#ctx(purpose, 'create', 'secrets'), () =>
+      this.#core.createNamespacedSecret({ namespace: this.namespace, body }, this.#callOptions),
+    );
+  }
+
+  /** Replaces the Secret named in `body`; its resourceVersion makes the API refuse a replace of a changed one. */
+  replaceSecret(body: V1Secret, purpose: CallPurpose): Promise<V1Secret> {
+    return this.#call(this.#ctx(purpose, 'update', 'secrets'), () =>
+      this.#core.replaceNamespacedSecret({ namespace: this.namespace, name: body.metadata?.name ?? '', body }, this.#callOptions),
+    );
+  }
+
+  /** Deletes this Deployment (by uid) and, in the background, its pods. */
+  deleteDeployment(deployment: V1Deployment, purpose: CallPurpose): Promise<void> {
+    const name = deployment.metadata?.name ?? '';
+    return this.#delete(this.#ctx(purpose, 'delete', 'deployments'), () =>
+      this.#apps.deleteNamespacedDeployment(
+        { namespace: this.namespace, name, propagationPolicy: 'Background', body: { preconditions: { uid: deployment.metadata?.uid } } },
+        this.#callOptions,
+      ),
+    );
+  }
+
+  /** Deletes this Service (by uid). */
+  deleteService(service: V1Service, purpose: CallPurpose): Promise<void> {
+    const name = service.metadata?.name ?? '';
+    return this.#delete(this.#ctx(purpose, 'delete', 'services'), () =>
+      this.#core.deleteNamespacedService(
+        { namespace: this.namespace, name, body: { preconditions: { uid: service.metadata?.uid } } },
+        this.#callOptions,
+      ),
+    );
+  }
+
+  /** Deletes this Secret (by uid). */
+  deleteSecret(secret: V1Secret, purpose: CallPurpose): Promise<void> {
+    const name = secret.metadata?.name ?? '';
+    return this.#delete(this.#ctx(purpose, 'delete', 'secrets'), () =>
+      this.#core.deleteNamespacedSecret(
+        { namespace: this.namespace, name, body: { preconditions: { uid: secret.metadata?.uid } } },
+        this.#callOptions,
+      ),
+    );
+  }
+
+  /**
+   * A container's log as text. Empty when it has none to give: the pod is gone, its container is
+   * waiting to start again, or `signal` aborted the opening. Aborting `signal` later ends the text.
+   */
+  async podLog(query: Omit<PodLogQuery, 'namespace'>, purpose: CallPurpose, signal?: AbortSignal): Promise<AsyncIterable<string>> {
+    const ctx = this.#ctx(purpose, 'get', 'pods/log');
+    let stream;
+    try {
+      stream = await openPodLog(this.#kubeConfig, { namespace: this.namespace, ...query }, this.#timeoutMs, signal);
+    } catch (err) {
+      if (signal?.aborted) return noText();
+      // Between the caller's look at the pod and this call, the container may have gone back to waiting (a restart).
+      if (apiFailure(err).code === 400 && /waiting to start|PodInitializing/i.test(apiFailure(err).text)) return noText();
+      if (isNotFound(err)) return noText();
+      throw translateKubeError(err, ctx);
+    }
+    return logText(stream, utf8Text, signal, (err) => translateKubeError(err, ctx));
+  }
+
+  #ctx(purpose: { action: string; processName?: string }, verb: Verb, resource: string): KubeErrorContext {
+    const ctx: KubeErrorContext = {
+      runtime: this.#runtime,
+      server: this.server,
+      namespace: this.namespace,
+      action: purpose.action,
+      verb,
+      resource,
+      timeoutMs: this.#timeoutMs,
+    };
+    if (purpose.processName !== undefined) ctx.processName = purpose.processName;
+    return ctx;
+  }
+
+  async #call<T>(ctx: KubeErrorContext, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw translateKubeError(err, ctx);
+    }
+  }
+
+  /** A read that answers undefined for 404. */
+  async #read<T>(ctx: KubeErrorContext, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw translateKubeError(err, ctx);
+    }
+  }
+
+  async #create<T>(ctx: KubeErrorContext, call: () => Promise<T>): Promise<Created<T>> {
+    try {
+      return { created: await call() };
+    } catch (err) {
+      if (isAlreadyExists(err)) return { alreadyExists: translateKubeError(err, ctx) };
+      throw translateKubeError(err, ctx);
+    }
+  }
+
+  /** A delete for which "already gone" (404) and "replaced by another object" (uid precondition, 409) are success. */
+  async #delete(ctx: KubeErrorContext, call: () => Promise<unknown>): Promise<void> {
+    try {
+      await call();
+    } catch (err) {
+      if (isNotFound(err)) return;
+      const f = apiFailure(err);
+      if (f.code === 409 && /precondition/i.test(f.text)) return;
+      throw translateKubeError(err, ctx);
+    }
+  }
+}
