@@ -64,7 +64,7 @@ export function factsFromInspect(info: Dockerode.ContainerInspectInfo): Containe
  * A dead container (the Engine failed to remove it) is EXITED, like an exited one. A created one
  * is STARTING, unless inspect says its start failed: then it is FAILED.
  */
-export function statusOf(facts: ContainerFacts): Pick<ProcessInfo, 'status' | 'exit_code' | 'reason'> {
+export function containerStatus(facts: ContainerFacts): Pick<ProcessInfo, 'status' | 'exit_code' | 'reason'> {
   switch (facts.state) {
     case 'running':
       return facts.reason ? { status: 'RUNNING', reason: facts.reason } : { status: 'RUNNING' };
@@ -108,13 +108,13 @@ export function socketAddresses(ports: ContainerFacts['ports'], publicHost: stri
     const ip = port.IP ?? '';
     const address: SocketAddress = UNSPECIFIED.has(ip)
       ? { host: publicHost, port: port.PublicPort, is_public: true }
-      : { host: ip, port: port.PublicPort, is_public: !isLoopback(ip) };
+      : { host: ip, port: port.PublicPort, is_public: !isLoopbackIp(ip) };
     seen.set(`${address.host}|${address.port}|${address.is_public}`, address);
   }
   return [...seen.values()].sort((a, b) => a.port - b.port || a.host.localeCompare(b.host));
 }
 
-function isLoopback(ip: string): boolean {
+function isLoopbackIp(ip: string): boolean {
   return ip.startsWith('127.') || ip === '::1' || ip === 'localhost';
 }
 
@@ -134,7 +134,7 @@ export function processInfo(facts: ContainerFacts, publicHost: string): ProcessI
     // A stopped container keeps its bindings in its config but publishes nothing.
     socket_addresses: running ? socketAddresses(facts.ports, publicHost) : [],
     created: new Date(facts.created * 1000).toISOString(),
-    ...statusOf(facts),
+    ...containerStatus(facts),
   };
 }
 

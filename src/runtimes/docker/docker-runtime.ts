@@ -7,7 +7,7 @@ import { HydroplaneError } from '../../errors.ts';
 import { PROCESS_LABEL, dockerLabelFilter } from '../../labels.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { DockerRuntimeConfig } from '../../config/schema.ts';
-import type { ProcessInfo } from '../../spec/process-info.ts';
+import { type ProcessInfo, byProcessName } from '../../spec/process-info.ts';
 import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.ts';
@@ -128,7 +128,7 @@ export class DockerRuntime implements Runtime {
     }
     const facts = await Promise.all(entries.map((entry) => this.#facts(entry)));
     const host = await this.#publicHost(facts);
-    return facts.map((f) => processInfo(f, host)).sort(byName);
+    return facts.map((f) => processInfo(f, host)).sort(byProcessName);
   }
 
   async stop(name: string): Promise<void> {
@@ -535,10 +535,6 @@ function compareCreated(a: string, b: string): number {
   };
   const d = nanos(a) - nanos(b);
   return d < 0n ? -1 : d > 0n ? 1 : 0;
-}
-
-function byName(a: ProcessInfo, b: ProcessInfo): number {
-  return a.process_name < b.process_name ? -1 : a.process_name > b.process_name ? 1 : 0;
 }
 
 /** Names the Engine that an injected client talks to, for messages. */
