@@ -9,7 +9,7 @@ import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
 import { exitQuietlyOnClosedPipe } from './stdio.ts';
-import { escapeText, line, safeJson, TerminalText } from './terminal-text.ts';
+import { escapeText, line, safeJson, safeYaml, TerminalText } from './terminal-text.ts';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -18,6 +18,8 @@ export interface Io {
   /** Calls `handler` on Ctrl-C until the returned function is called. Default: SIGINT. */
   onInterrupt?: (handler: () => void) => () => void;
   now?: () => number;
+  /** Everything on standard input, for `start -`. Default: process.stdin. */
+  readStdin?: () => Promise<string>;
 }
 
 const defaultIo: Io = {
@@ -28,7 +30,30 @@ const defaultIo: Io = {
     process.once('SIGINT', handler);
     return () => process.off('SIGINT', handler);
   },
+  readStdin: async () => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    for await (const chunk of process.stdin) text += chunk as string;
+    return text;
+  },
 };
+
+/** What -o can ask for, in any case: json and yaml for programs, table and wide for people. */
+const OUTPUTS = ['json', 'yaml', 'table', 'wide'] as const;
+type Output = (typeof OUTPUTS)[number];
+
+function outputOption(): Option {
+  return new Option('-o, --output <format>', `${OUTPUTS.join(', ')} (wide: a table with more columns)`)
+    .argParser((value: string): Output => {
+      const format = value.toLowerCase();
+      if (!(OUTPUTS as readonly string[]).includes(format)) throw new InvalidArgumentError(`expected one of ${OUTPUTS.join(', ')}`);
+      return format as Output;
+    })
+    .default('json');
+}
+
+/** The spec file name that means standard input. */
+const STDIN = '-';
 
 /** The server hpctl talks to: -s, else HYDROPLANE_SERVER, else localhost:8000. */
 export function serverAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -80,29 +105,37 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     return new HydroplaneClient(serverAddress(opts.server, io.env), token ? { token } : {});
   };
   const print = (value: unknown) => io.stdout(`${safeJson(value, 2)}\n`);
+  /** One process or a list, as -o asks. */
+  const show = (value: ProcessInfo | ProcessInfo[], output: Output) => {
+    const now = (io.now ?? Date.now)();
+    if (output === 'json') print(value);
+    else if (output === 'yaml') io.stdout(safeYaml(value));
+    else io.stdout(table(Array.isArray(value) ? value : [value], now, { wide: output === 'wide' }));
+  };
   /** Every message on stderr goes through here, built by `line`, which escapes what it is given. */
   const say = (text: TerminalText) => io.stderr(`${text.text}\n`);
 
-  /** Reads and parses one spec file; a UsageError says what is wrong with it. */
+  /** Reads and parses one spec file (- : standard input); a UsageError says what is wrong with it. */
   const readSpec = async (file: string): Promise<unknown> => {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = file === STDIN ? await (io.readStdin ?? defaultIo.readStdin!)() : await readFile(file, 'utf8');
     } catch (error) {
       throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new UsageError(`${file} is not valid JSON: ${(error as Error).message}`);
+      throw new UsageError(`${file === STDIN ? 'standard input' : file} is not valid JSON: ${(error as Error).message}`);
     }
   };
 
   /** Spec files from the arguments: files as given, folders as every *.json in them, by name. */
   const specFiles = async (args: string[]): Promise<string[]> => {
     const files: string[] = [];
+    if (args.filter((a) => a === STDIN).length > 1) throw new UsageError('standard input (-) can be read only once');
     for (const arg of args) {
-      const info = await stat(arg).catch(() => undefined);
+      const info = arg === STDIN ? undefined : await stat(arg).catch(() => undefined);
       if (!info?.isDirectory()) {
         files.push(arg);
         continue;
@@ -161,7 +194,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   program
     .command('start')
     .description('start the processes that spec files describe (a folder: every *.json in it)')
-    .argument('<spec...>', 'process specs, as JSON files or folders of them')
+    .argument('<spec...>', 'process specs, as JSON files or folders of them; - reads one from standard input')
     .option('-w, --wait', 'return once each process runs; fail if it exits, fails or does not run in time')
     .option('--timeout <seconds>', 'with --wait: how long to wait for each process', parseSeconds, 60)
     .addOption(
@@ -172,7 +205,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         .choices(['strict', 'warn', 'ignore'])
         .default('strict'),
     )
-    .action(async (args: string[], opts: { wait?: boolean; timeout: number; validate: 'strict' | 'warn' | 'ignore' }) => {
+    .action(async (args: string[], opts: { wait?: boolean; timeout: number; validate: 'strict' | 'warn' | 'ignore' }, command: Command) => {
+      if (!opts.wait && command.getOptionValueSource('timeout') === 'cli')
+        throw new UsageError('--timeout is how long --wait waits: give --wait too');
       const fieldValidation = FIELD_VALIDATION_OF[opts.validate];
       const startOne = async (spec: unknown) => {
         const { warnings, ...info } = await client().start(spec, { fieldValidation });
@@ -209,24 +244,46 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
   program
     .command('stop')
-    .description('stop a process, or every process of a group')
-    .argument('[name]', 'the process to stop')
+    .description('stop processes, or every process of a group')
+    .argument('[names...]', 'the processes to stop')
     .option('-g, --group <group>', 'stop every process of this group')
-    .action(async (name: string | undefined, opts: { group?: string }) => {
-      if ((name === undefined) === (opts.group === undefined)) throw new UsageError('give either a process name or -g GROUP');
-      print(opts.group !== undefined ? await client().stopGroup(opts.group) : await client().stop(name!));
+    .action(async (names: string[], opts: { group?: string }) => {
+      if ((names.length === 0) === (opts.group === undefined)) throw new UsageError('give one or more process names, or -g GROUP');
+      if (opts.group !== undefined) return print(await client().stopGroup(opts.group));
+      // One name answers as it always did: the server's answer, or its error.
+      if (names.length === 1) return print(await client().stop(names[0]!));
+      const stopped: string[] = [];
+      let failed = 0;
+      for (const name of names) {
+        try {
+          stopped.push(...(await client().stop(name)).stopped);
+        } catch (error) {
+          if (error instanceof ConnectionError) throw error;
+          failed++;
+          say(line`${name}: ${describeFailure(error)}`);
+        }
+      }
+      print({ stopped });
+      if (failed > 0) {
+        say(line`hpctl: ${failed} of ${names.length} processes could not be stopped`);
+        throw new Reported(1);
+      }
     });
 
   program
+    .command('get')
+    .alias('describe')
+    .description('show one process: status, addresses, age')
+    .argument('<name>', 'the process')
+    .addOption(outputOption())
+    .action(async (name: string, opts: { output: Output }) => show(await client().get(name), opts.output));
+
+  program
     .command('list')
-    .description('list processes: a JSON array (default), or a table for people')
+    .description('list processes: a JSON array (default), YAML, or a table for people')
     .option('-g, --group <group>', 'only this group')
-    .addOption(new Option('-o, --output <format>', 'json or table').choices(['json', 'table']).default('json'))
-    .action(async (opts: { group?: string; output: 'json' | 'table' }) => {
-      const processes = await client().list(opts.group);
-      if (opts.output === 'table') io.stdout(table(processes, (io.now ?? Date.now)()));
-      else print(processes);
-    });
+    .addOption(outputOption())
+    .action(async (opts: { group?: string; output: Output }) => show(await client().list(opts.group), opts.output));
 
   program
     .command('logs')
@@ -343,20 +400,23 @@ export function largestUnitAge(created: string, now: number): string {
 }
 
 /**
- * Columns NAME, GROUP, STATUS, ADDRESSES, AGE, padded to line up; '-' for nothing. Every cell is
- * escaped (newlines and tabs included) before the widths are measured, so each row stays one line.
+ * Columns NAME, GROUP, STATUS, ADDRESSES, AGE (wide: then CREATED and REASON, and each address
+ * marked public or private), padded to line up; '-' for nothing. Every cell is escaped (newlines
+ * and tabs included) before the widths are measured, so each row stays one line.
  */
-export function table(processes: ProcessInfo[], now: number): string {
+export function table(processes: ProcessInfo[], now: number, options: { wide?: boolean } = {}): string {
+  const wide = options.wide === true;
+  const address = (a: ProcessInfo['socket_addresses'][number]) =>
+    `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}${wide ? (a.is_public ? '(public)' : '(private)') : ''}`;
   const rows = [
-    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE'],
+    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE', ...(wide ? ['CREATED', 'REASON'] : [])],
     ...processes.map((p) => [
       p.process_name,
       p.group ?? '-',
       p.status === 'EXITED' && p.exit_code != null ? `EXITED(${p.exit_code})` : p.status,
-      p.socket_addresses.length === 0
-        ? '-'
-        : p.socket_addresses.map((a) => `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`).join(','),
+      p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map(address).join(','),
       largestUnitAge(p.created, now),
+      ...(wide ? [p.created, p.reason ?? '-'] : []),
     ]),
   ].map((row) => row.map((cell) => escapeText(cell)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

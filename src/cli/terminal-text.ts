@@ -2,6 +2,7 @@
 // the Engine or the server, which anyone with Docker access (or a hostile server) controls: raw, an
 // ESC or C1 sequence could rewrite the screen or the title, and a bidi override could reorder what
 // the reader sees. Every such character is shown escaped instead.
+import { Document, visit } from 'yaml';
 
 /**
  * What is escaped: C0, DEL and C1 controls, lone surrogates, format characters (bidi embeddings,
@@ -47,6 +48,26 @@ export function safeJson(value: unknown, indent?: number): string {
   // undefined for a value that JSON has no text for: a caller's mistake, not a remote's.
   if (json === undefined) return 'null';
   return json.replace(UNSAFE, (char) => {
+    if (char === '\n') return char;
+    let out = '';
+    for (let i = 0; i < char.length; i++) out += `\\u${hex(char.charCodeAt(i), 4)}`;
+    return out;
+  });
+}
+
+/**
+ * YAML of `value`, harmless on a terminal as safeJson is: every string that holds an unsafe
+ * character is written double-quoted, where YAML reads \uXXXX (and \n, \t...) as the character,
+ * so the escapes that replace those characters read back as the same value.
+ */
+export function safeYaml(value: unknown): string {
+  const doc = new Document(value);
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && new RegExp(UNSAFE.source, 'u').test(node.value)) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return doc.toString({ lineWidth: 0 }).replace(UNSAFE, (char) => {
     if (char === '\n') return char;
     let out = '';
     for (let i = 0; i < char.length; i++) out += `\\u${hex(char.charCodeAt(i), 4)}`;

@@ -18,18 +18,18 @@ describe('hpctl for people', () => {
   let server = '';
   let dir = '';
   let close: () => Promise<void>;
-  /** What the next start leaves the process as, and what it becomes after `after` ms. */
-  let startAs: { status: ProcessInfo['status']; then?: Partial<ProcessInfo>; after?: number } | undefined;
+  /** What the next start leaves the process as, and what it `becomes` after `after` ms. */
+  let startAs: { status: ProcessInfo['status']; becomes?: Partial<ProcessInfo>; after?: number } | undefined;
 
   before(async () => {
     const start = runtime.start.bind(runtime);
     runtime.start = async (spec: ProcessSpec) => {
       const info = await start(spec);
       if (!startAs) return info;
-      const { status, then, after: ms } = startAs;
+      const { status, becomes, after: ms } = startAs;
       const starting = { ...info, status };
       runtime.processes.set(info.process_name, starting);
-      if (then) setTimeout(() => runtime.processes.set(info.process_name, { ...starting, ...then }), ms ?? 50);
+      if (becomes) setTimeout(() => runtime.processes.set(info.process_name, { ...starting, ...becomes }), ms ?? 50);
       return starting;
     };
     const app = await buildApp({ runtime, logger: false, dashboard: false, waitPollMs: 10 });
@@ -121,9 +121,9 @@ describe('hpctl for people', () => {
       const json = await run(['list', '-o', 'json']);
       assert.equal(plain.stdout, json.stdout);
       assert.equal(JSON.parse(json.stdout)[0].process_name, 'web');
-      const bad = await run(['list', '-o', 'yaml']);
+      const bad = await run(['list', '-o', 'xml']);
       assert.equal(bad.code, 2);
-      assert.match(bad.stderr, /Allowed choices are json, table/);
+      assert.match(bad.stderr, /expected one of json, yaml, table, wide/);
     });
 
     it('prints only the header when there is nothing', async () => {
@@ -186,7 +186,7 @@ describe('hpctl for people', () => {
 
   describe('start --wait', () => {
     it('returns once the process runs, with progress on stderr, and prints its info', async () => {
-      startAs = { status: 'STARTING', then: { status: 'RUNNING' }, after: 100 };
+      startAs = { status: 'STARTING', becomes: { status: 'RUNNING' }, after: 100 };
       const res = await run(['start', '--wait', await specFile('wait-ok.json', spec('slow'))]);
       assert.equal(res.code, 0, res.stderr);
       assert.equal(JSON.parse(res.stdout).status, 'RUNNING');
@@ -194,7 +194,7 @@ describe('hpctl for people', () => {
     });
 
     it('fails with the exit code when the process exits instead', async () => {
-      startAs = { status: 'STARTING', then: { status: 'EXITED', exit_code: 3 } };
+      startAs = { status: 'STARTING', becomes: { status: 'EXITED', exit_code: 3 } };
       const res = await run(['start', '-w', await specFile('wait-exit.json', spec('crash'))]);
       assert.equal(res.code, 1);
       assert.equal(res.stdout, '');
@@ -202,7 +202,7 @@ describe('hpctl for people', () => {
     });
 
     it('fails with the reason when the process FAILED', async () => {
-      startAs = { status: 'STARTING', then: { status: 'FAILED', reason: 'ImagePullBackOff: nginx:nope not found' } };
+      startAs = { status: 'STARTING', becomes: { status: 'FAILED', reason: 'ImagePullBackOff: nginx:nope not found' } };
       const res = await run(['start', '--wait', await specFile('wait-failed.json', spec('pull'))]);
       assert.equal(res.code, 1);
       assert.match(res.stderr, /hpctl: pull FAILED: ImagePullBackOff: nginx:nope not found\n$/);
@@ -231,7 +231,7 @@ describe('hpctl for people', () => {
     });
 
     it('waits for each of several files and reports the one that did not run', async () => {
-      startAs = { status: 'STARTING', then: { status: 'EXITED', exit_code: 1 } };
+      startAs = { status: 'STARTING', becomes: { status: 'EXITED', exit_code: 1 } };
       const res = await run(['start', '--wait', await specFile('w/a.json', spec('wa')), await specFile('w/b.json', spec('wb'))]);
       assert.equal(res.code, 1);
       assert.match(res.stderr, /wa exited with code 1 before it ran\n.*a\.json: did not run \(see above\)\n/);
