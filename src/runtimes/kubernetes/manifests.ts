@@ -87,13 +87,13 @@ export function serviceManifest(spec: ProcessSpec, namespace: string): V1Service
   const labels = labelsFor(name, spec.group);
   const names = portNames(ports, (p) => p.host_port ?? p.container_port);
   const servicePorts: V1ServicePort[] = ports.map((p, i) => {
-    const port: V1ServicePort = {
+    const portName = names[i];
+    return {
+      ...(portName === undefined ? {} : { name: portName }),
       port: p.host_port ?? p.container_port,
       targetPort: p.container_port,
       protocol: protocolOf(p),
     };
-    const portName = names[i];
-    return portName === undefined ? port : { name: portName, ...port };
   });
   return {
     apiVersion: 'v1',
@@ -177,10 +177,9 @@ function containerPorts(ports: readonly PortSpec[]): V1ContainerPort[] {
     else unique.push({ containerPort: p.container_port, protocol: p.protocol, name: p.name });
   }
   const names = portNames(unique, (u) => u.containerPort);
-  return unique.map((u, i) => {
-    const port: V1ContainerPort = { containerPort: u.containerPort, protocol: u.protocol.toUpperCase() };
+  return unique.map((u, i): V1ContainerPort => {
     const portName = names[i];
-    return portName === undefined ? port : { name: portName, ...port };
+    return { ...(portName === undefined ? {} : { name: portName }), containerPort: u.containerPort, protocol: u.protocol.toUpperCase() };
   });
 }
 

@@ -3,7 +3,7 @@
 // uncaught AbortError (it would take the server down when a client goes away), and it drops the
 // API's Status body for every error but 500. This is the same request over node:http(s), with
 // the KubeConfig's own TLS settings, agent and credentials (applyToHTTPSOptions).
-import http, { type IncomingMessage } from 'node:http';
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import { ApiException, type KubeConfig } from '@kubernetes/client-node';
 
@@ -41,7 +41,11 @@ export async function openPodLog(kc: KubeConfig, q: PodLogQuery, timeoutMs: numb
   const request = (url.protocol === 'https:' ? https : http).request;
 
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = request(url, { ...options, method: 'GET', headers: { ...options.headers, accept: 'text/plain, */*' } }, resolve);
+    const req = request(
+      url,
+      { ...options, method: 'GET', headers: { ...headerObject(options.headers), accept: 'text/plain, */*' } },
+      resolve,
+    );
     const onAbort = () =>
       req.destroy(timeout.aborted ? Object.assign(new Error('no answer in time'), { name: 'TimeoutError' }) : opening.reason);
     opening.addEventListener('abort', onAbort, { once: true });
@@ -63,6 +67,16 @@ export async function openPodLog(kc: KubeConfig, q: PodLogQuery, timeoutMs: numb
   }
   throw new ApiException(res.statusCode ?? 500, `HTTP ${res.statusCode}`, body, headersOf(res));
 }
+
+/** Request headers as an object: Node also takes them as a flat [name, value, ...] list. */
+function headerObject(headers: https.RequestOptions['headers']): OutgoingHttpHeaders {
+  if (!isHeaderList(headers)) return { ...headers };
+  const out: OutgoingHttpHeaders = {};
+  for (let i = 0; i + 1 < headers.length; i += 2) out[headers[i]!] = headers[i + 1];
+  return out;
+}
+
+const isHeaderList = (headers: unknown): headers is readonly string[] => Array.isArray(headers);
 
 function headersOf(res: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};

@@ -1,4 +1,5 @@
 // Shared by the Kubernetes tests: clients on a stand-in, API errors as Status bodies, polling.
+import { inspect } from 'node:util';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { KubeStandin } from '../../support/kube-standin/index.ts';
 
@@ -37,7 +38,8 @@ export async function waitFor<T>(
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : inspect(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -5,7 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ApiError } from './status.ts';
 import { randomSuffix, templateHash, type Registry } from './registry.ts';
 import { resourceOfKind, timestamp, type KubeObject, type OwnerReference } from './resources.ts';
-import { matchesLabels, requirementsOf } from './selectors.ts';
+import { matchesLabels } from './selectors.ts';
 import type { Scheduler, Store, StoreEvent } from './store.ts';
 
 type Json = any;

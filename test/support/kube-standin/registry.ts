@@ -562,7 +562,10 @@ export function templateHash(template: unknown): string {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
-  return [...String(h)].map((c) => SAFE[c.charCodeAt(0) % SAFE.length]).join('');
+  return String(h)
+    .split('')
+    .map((c) => SAFE[c.charCodeAt(0) % SAFE.length])
+    .join('');
 }
 
 function qosClass(spec: Json): string {

@@ -175,8 +175,8 @@ function formatValue(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-/** field.Error.ErrorBody(): the cause's message, without the field. */
-export function errorBody(e: FieldError): string {
+/** field.Error.ErrorBody() in Kubernetes: the cause's message, without the field (not our errors.ts errorBody). */
+export function fieldErrorMessage(e: FieldError): string {
   switch (e.type) {
     case 'FieldValueRequired':
       return e.detail ? `Required value: ${e.detail}` : 'Required value';
@@ -197,12 +197,12 @@ export function errorBody(e: FieldError): string {
 
 /** errors.NewInvalid: 422 with one cause per field error. */
 export function invalidObject(res: ResourceType, name: string, errors: FieldError[]): ApiError {
-  const lines = errors.map((e) => `${e.field}: ${errorBody(e)}`);
+  const lines = errors.map((e) => `${e.field}: ${fieldErrorMessage(e)}`);
   const summary = lines.length === 1 ? lines[0]! : `[${lines.join(', ')}]`;
   const details: StatusDetails = { name };
   if (res.group !== '') details.group = res.group;
   details.kind = res.kind;
-  details.causes = errors.map((e) => ({ reason: e.type, message: errorBody(e), field: e.field }));
+  details.causes = errors.map((e) => ({ reason: e.type, message: fieldErrorMessage(e), field: e.field }));
   const kind = res.group === '' ? res.kind : `${res.kind}.${res.group}`;
   return failure(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, details);
 }
