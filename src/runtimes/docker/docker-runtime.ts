@@ -1,6 +1,7 @@
-// The docker runtime: one container per process on a shared bridge network. The Engine is the
-// only store; nothing here outlives a call except the knowledge that the network exists, which
-// is checked again whenever the Engine says otherwise.
+// The docker runtime: one container per process on a shared bridge network, over the Engine
+// calls of engine-client.ts. The Engine is the only store; nothing here outlives a call except the
+// knowledge that the network exists (network.ts), which is checked again whenever the Engine says
+// otherwise.
 import DockerModem from 'docker-modem';
 import type Dockerode from 'dockerode';
 import { HydroplaneError } from '../../errors.ts';
@@ -27,9 +28,6 @@ import {
   type ErrorContext,
   EngineError,
   boundedText,
-  isNetworkAmbiguous,
-  isNetworkExists,
-  isNetworkNotFound,
   isImageMissing,
   isNameInUse,
   isNotFound,
@@ -41,6 +39,7 @@ import { readSecret } from '../../secrets/resolve.ts';
 import { SILENT_LOGGER, type RuntimeLogger } from '../logger.ts';
 import { parseImageReference, registryServerAddress } from '../../spec/image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
+import { ProcessNetwork, isNetworkTrouble } from './network.ts';
 
 export interface DockerRuntimeOptions {
   config: DockerRuntimeConfig;
@@ -61,8 +60,7 @@ export class DockerRuntime implements Runtime {
   readonly #engine: EngineClient;
   readonly #endpoint: string;
   readonly #remoteHost: string | undefined;
-  /** Resolves once the network is known to exist; shared by concurrent starts. */
-  #network: Promise<void> | undefined;
+  readonly #network: ProcessNetwork;
 
   constructor(options: DockerRuntimeOptions) {
     this.#config = options.config;
@@ -79,6 +77,7 @@ export class DockerRuntime implements Runtime {
       this.#remoteHost = connection.remoteHost;
       this.#engine = new EngineClient(new DockerModem(connection.options), options.config.request_timeout_seconds);
     }
+    this.#network = new ProcessNetwork(this.#engine, options.config.network, this.#logger);
   }
 
   async start(spec: ProcessSpec, options: StartOptions = {}): Promise<ProcessInfo> {
@@ -90,7 +89,7 @@ export class DockerRuntime implements Runtime {
     const { secretEnv, auth } = await this.#resolveSecrets(spec);
     if (signal?.aborted) throw cancelled();
 
-    await this.#ensureNetwork(ctx);
+    await this.#network.ensure(ctx);
     const id = await this.#createAndStart(spec, secretEnv, auth, ctx, signal);
     try {
       // A create or start is never cut short (the Engine could finish it unseen); what it made
@@ -233,70 +232,6 @@ export class DockerRuntime implements Runtime {
     return readSecret(this.#secrets, ref);
   }
 
-  #ensureNetwork(ctx: ErrorContext): Promise<void> {
-    if (this.#network === undefined) {
-      const pending = this.#createNetworkIfMissing();
-      this.#network = pending;
-      pending.catch(() => {
-        if (this.#network === pending) this.#network = undefined;
-      });
-    }
-    return this.#network.catch((err: unknown) => {
-      throw translateEngineError(err, { ...ctx, action: `${ctx.action} (creating network '${this.#config.network}')` });
-    });
-  }
-
-  async #createNetworkIfMissing(): Promise<void> {
-    const network = this.#config.network;
-    try {
-      await this.#engine.inspectNetwork(network);
-      return;
-    } catch (err) {
-      if (isNetworkAmbiguous(err)) return this.#removeDuplicateNetworks(network);
-      if (!isNotFound(err)) throw err;
-    }
-    try {
-      await this.#engine.createNetwork(network);
-      this.#logger.info({ network }, 'created bridge network');
-    } catch (err) {
-      // Another server or request created it in between (Docker 409, Podman 500).
-      if (!isNetworkExists(err)) throw err;
-    }
-    await this.#removeDuplicateNetworks(network);
-  }
-
-  /**
-   * The Engine's duplicate-name check is not atomic: servers that create the network at the same
-   * moment can each get one, and then no container can join it by name. Every racer keeps the same
-   * one (the one that containers already use, else the oldest) and removes the others.
-   */
-  async #removeDuplicateNetworks(network: string): Promise<void> {
-    const named = (await this.#engine.listNetworks(network)).filter((n) => n.Name === network);
-    if (named.length < 2) return;
-    // The list leaves Containers empty; only an inspect fills it in.
-    const found = await Promise.all(named.map((n) => this.#engine.inspectNetwork(n.Id).catch(() => n)));
-    found.sort((a, b) => inUse(b) - inUse(a) || compareCreated(a.Created, b.Created) || (a.Id < b.Id ? -1 : 1));
-    const [kept, ...extra] = found;
-    await Promise.all(
-      extra.map(async (n) => {
-        try {
-          await this.#engine.removeNetwork(n.Id);
-        } catch (err) {
-          if (!isNotFound(err))
-            this.#logger.warn({ network, id: n.Id.slice(0, 12), err: String(err) }, 'could not remove a duplicate network');
-        }
-      }),
-    );
-    this.#logger.warn(
-      { network, kept: kept?.Id.slice(0, 12), removed: extra.map((n) => n.Id.slice(0, 12)) },
-      'removed duplicate networks of the same name',
-    );
-  }
-
-  #forgetNetwork(): void {
-    this.#network = undefined;
-  }
-
   /**
    * The containers that list() shows under this process name: those whose process label is the
    * name, whatever the containers are called. Newest first (by creation time, then by id), so that
@@ -411,9 +346,9 @@ export class DockerRuntime implements Runtime {
           await this.#clearName(spec.process_name, ctx);
           continue;
         }
-        if (retried.network < 2 && networkTrouble(err)) {
+        if (retried.network < 2 && isNetworkTrouble(err)) {
           retried.network++;
-          await this.#recreateNetwork(err, ctx);
+          await this.#network.repair(err, ctx);
           continue;
         }
         if (isNameInUse(err) || (err instanceof EngineError && err.status === 409)) throw await this.#nameConflict(spec.process_name, ctx);
@@ -429,21 +364,14 @@ export class DockerRuntime implements Runtime {
       } catch (err) {
         // Nothing may be left behind: the container goes before the error is reported.
         await this.#removeQuietly(id, spec.process_name);
-        if (retried.network < 2 && networkTrouble(err)) {
+        if (retried.network < 2 && isNetworkTrouble(err)) {
           retried.network++;
-          await this.#recreateNetwork(err, ctx);
+          await this.#network.repair(err, ctx);
           continue;
         }
         throw translateEngineError(err, { ...ctx, phase: 'start' });
       }
     }
-  }
-
-  async #recreateNetwork(err: unknown, ctx: ErrorContext): Promise<void> {
-    const what = isNetworkAmbiguous(err) ? 'the network exists more than once; keeping one' : 'the network disappeared; creating it again';
-    this.#logger.warn({ network: this.#config.network }, what);
-    this.#forgetNetwork();
-    await this.#ensureNetwork(ctx);
   }
 
   /** Docker's own name uniqueness decided a race of two starts: say who holds the name. */
@@ -516,25 +444,6 @@ function nameTaken(name: string): HydroplaneError {
     `a container named '${name}' exists that Hydroplane does not manage (it has no hydroplane/process-id label); ` +
       'choose another process_name, or remove that container yourself',
   );
-}
-
-function networkTrouble(err: unknown): boolean {
-  return isNetworkNotFound(err) || isNetworkAmbiguous(err);
-}
-
-function inUse(network: Dockerode.NetworkInspectInfo): number {
-  return Object.keys(network.Containers ?? {}).length > 0 ? 1 : 0;
-}
-
-/** Orders the Engine's RFC 3339 times to the nanosecond (Date.parse stops at milliseconds). */
-function compareCreated(a: string, b: string): number {
-  const nanos = (t: string): bigint => {
-    const m = /^([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(t);
-    if (!m) return 0n;
-    return BigInt(Date.parse(`${m[1]}${m[3]}`) || 0) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0').slice(0, 9));
-  };
-  const d = nanos(a) - nanos(b);
-  return d < 0n ? -1 : d > 0n ? 1 : 0;
 }
 
 /** Names the Engine that an injected client talks to, for messages. */
