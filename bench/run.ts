@@ -125,7 +125,7 @@ async function main(): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     process.stderr.write(`\nbench: ${signal}: cleaning up what the run made...\n`);
-    bench.cleanup().finally(() => process.exit(130));
+    void bench.cleanup().finally(() => process.exit(130));
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
 

@@ -31,7 +31,7 @@ export async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; va
 
 /** Runs `work` over `items` with at most `limit` in flight. */
 export async function pool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
+  const results: R[] = [];
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {

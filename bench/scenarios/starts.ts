@@ -20,7 +20,7 @@ async function timedPortStart(
     try {
       return (await timed(() => start(spec))).ms;
     } catch (err) {
-      if (attempt >= 3 || !PORT_TAKEN.test(String((err as Error).message))) throw err;
+      if (attempt >= 3 || !PORT_TAKEN.test((err as Error).message)) throw err;
       await ctx.bench.sweep();
     }
   }

@@ -64,7 +64,7 @@ describe('concurrent requests on the real Engine', { skip }, () => {
     const names = Array.from({ length: 50 }, () => run.name('many'));
     const answers = await Promise.all(names.map((name) => call(server.url, 'POST', '/process', sleeper(name, group))));
     assert.deepEqual(tally(answers.map((a) => a.status)), { 201: 50 }, JSON.stringify(answers.find((a) => a.status !== 201)?.body));
-    assert.deepEqual(answers.map((a) => a.body.process_name).sort(), [...names].sort());
+    assert.deepEqual(answers.map((a): string => a.body.process_name).sort(), [...names].sort());
 
     const listed = await call(server.url, 'GET', '/process');
     assert.equal(listed.status, 200);
@@ -75,7 +75,7 @@ describe('concurrent requests on the real Engine', { skip }, () => {
 
     const stopped = await call(server.url, 'DELETE', `/group/${group}`);
     assert.equal(stopped.status, 200, JSON.stringify(stopped.body));
-    assert.deepEqual([...stopped.body.stopped].sort(), [...names].sort());
+    assert.deepEqual([...(stopped.body as { stopped: string[] }).stopped].sort(), [...names].sort());
     const left = await run.docker.listContainers({ all: true, filters: { label: [`${GROUP_LABEL}=${group}`] } });
     assert.deepEqual(
       left.map((c) => c.Names),

@@ -95,7 +95,12 @@ describe('process culler on a real Engine', { skip }, () => {
     assert.ok(Date.now() - Date.parse(state.StartedAt) > MAX_AGE_MINUTES * 60_000, 'and it was old enough to be culled, had it been ours');
 
     const entries = culled(lines);
-    assert.deepEqual(entries.map((l) => l['process']).sort(), [...first, legacy, second].sort(), 'each process is named once in the log');
+    const named = entries.map((l) => l['process']);
+    assert.ok(
+      named.every((name) => typeof name === 'string'),
+      JSON.stringify(named),
+    );
+    assert.deepEqual(named.sort(), [...first, legacy, second].sort(), 'each process is named once in the log');
     for (const entry of entries) {
       const age = entry['age_minutes'];
       assert.equal(typeof age, 'number', JSON.stringify(entry));

@@ -80,7 +80,7 @@ describe('the OpenAPI document', () => {
     assert.equal(started.statusCode, 201);
     const startedOk = check('StartedProcessInfo');
     assert.equal(startedOk(started.json()), true, ajv.errorsText(startedOk.errors));
-    const list = (await app.inject({ method: 'GET', url: '/process' })).json() as unknown[];
+    const list = (await app.inject({ method: 'GET', url: '/process' })).json<unknown[]>();
     const info = check('ProcessInfo');
     assert.ok(list.length === 1 && list.every((p) => info(p)), ajv.errorsText(info.errors));
     const refused = await app.inject({ method: 'POST', url: '/process?fieldValidation=Strict', payload: { process_name: 'X' } });

@@ -22,6 +22,7 @@ async function setup() {
     return get(name);
   };
   const waiting = async (calls = 2) => {
+    // oxlint-disable-next-line no-unmodified-loop-condition -- the request's get() calls, above, count gets meanwhile
     while (gets < calls) await new Promise((r) => setTimeout(r, 5));
   };
   return { runtime, app, set, waiting, gets: () => gets };

@@ -352,7 +352,8 @@ describe('process spec', () => {
 /** A list or a map over its limit whose items count how often they are read. */
 function spied(kind: 'array' | 'record', size: number, item: unknown): { value: unknown; reads: () => number } {
   let reads = 0;
-  const value = (kind === 'array' ? new Array(size) : {}) as Record<string | number, unknown>;
+  // Defining index i of an empty array makes its length i + 1.
+  const value = (kind === 'array' ? [] : {}) as Record<string | number, unknown>;
   for (let i = 0; i < size; i++) {
     Object.defineProperty(value, kind === 'array' ? i : `k${i}`, {
       enumerable: true,

@@ -16,6 +16,7 @@ export interface RecordedConnection {
 const logFile = process.env['HYDROPLANE_TEST_CONNECTION_LOG'];
 
 if (logFile) {
+  // oxlint-disable-next-line unbound-method -- the original, called below with apply() on the socket
   const connect = net.Socket.prototype.connect;
   // Node calls connect(options), connect(path), connect(port, host), or internally
   // connect([options, callback]) with its normalized arguments.

@@ -22,7 +22,7 @@ export class FakeRuntime implements Runtime {
   readonly #followers = new Map<string, Set<() => void>>();
 
   async start(spec: ProcessSpec): Promise<ProcessInfo> {
-    this.check();
+    this.#check();
     const existing = this.processes.get(spec.process_name);
     if (existing && existing.status !== 'EXITED') {
       throw new HydroplaneError('process_exists', `a process named '${spec.process_name}' already exists`);
@@ -44,17 +44,17 @@ export class FakeRuntime implements Runtime {
   }
 
   async get(name: string): Promise<ProcessInfo | undefined> {
-    this.check();
+    this.#check();
     return this.processes.get(name);
   }
 
   async list(filter: ListFilter = {}): Promise<ProcessInfo[]> {
-    this.check();
+    this.#check();
     return [...this.processes.values()].filter((p) => filter.group === undefined || p.group === filter.group);
   }
 
   async stop(name: string): Promise<void> {
-    this.check();
+    this.#check();
     if (!this.processes.delete(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     this.specs.delete(name);
     this.logLines.delete(name);
@@ -85,9 +85,14 @@ export class FakeRuntime implements Runtime {
   }
 
   async logs(name: string, options: LogOptions = {}): Promise<AsyncIterable<string>> {
-    this.check();
+    this.#check();
     if (!this.processes.has(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     this.lastLogOptions = options;
+    return this.#follow(name, options);
+  }
+
+  /** The log of logs(): what is there now, then (with follow) each append until the process ends. */
+  async *#follow(name: string, options: LogOptions): AsyncGenerator<string> {
     const render = (from: number, lines: Array<{ at: Date; text: string }>) =>
       lines
         .slice(from)
@@ -97,32 +102,29 @@ export class FakeRuntime implements Runtime {
       const status = this.processes.get(name)?.status;
       return status === 'RUNNING' || status === 'STARTING';
     };
-    const self = this;
-    return (async function* () {
-      let lines = self.logLines.get(name) ?? [];
-      let selected = lines.filter((l) => options.since === undefined || l.at >= options.since);
-      if (options.tail !== undefined) selected = options.tail === 0 ? [] : selected.slice(-options.tail);
-      const first = render(0, selected);
-      if (first !== '') yield first;
-      if (!options.follow) return;
-      let seen = lines.length;
-      self.openFollows++;
-      try {
-        while (!options.signal?.aborted) {
-          lines = self.logLines.get(name) ?? [];
-          if (lines.length > seen) {
-            const more = render(seen, lines);
-            seen = lines.length;
-            yield more;
-            continue;
-          }
-          if (!live()) break;
-          await self.#changed(name, options.signal);
+    let lines = this.logLines.get(name) ?? [];
+    let selected = lines.filter((l) => options.since === undefined || l.at >= options.since);
+    if (options.tail !== undefined) selected = options.tail === 0 ? [] : selected.slice(-options.tail);
+    const first = render(0, selected);
+    if (first !== '') yield first;
+    if (!options.follow) return;
+    let seen = lines.length;
+    this.openFollows++;
+    try {
+      while (!options.signal?.aborted) {
+        lines = this.logLines.get(name) ?? [];
+        if (lines.length > seen) {
+          const more = render(seen, lines);
+          seen = lines.length;
+          yield more;
+          continue;
         }
-      } finally {
-        self.openFollows--;
+        if (!live()) break;
+        await this.#changed(name, options.signal);
       }
-    })();
+    } finally {
+      this.openFollows--;
+    }
   }
 
   async stopGroup(group: string): Promise<string[]> {
@@ -133,7 +135,7 @@ export class FakeRuntime implements Runtime {
 
   async close(): Promise<void> {}
 
-  private check(): void {
+  #check(): void {
     if (this.failWith) throw this.failWith;
   }
 
@@ -153,7 +155,8 @@ export class FakeRuntime implements Runtime {
   }
 
   #wake(name: string): void {
-    for (const wake of [...(this.#followers.get(name) ?? [])]) wake();
+    // Each follower removes itself as it wakes: a Set's iteration allows that.
+    for (const wake of this.#followers.get(name) ?? []) wake();
   }
 }
 

@@ -64,7 +64,7 @@ async function startOnce(args: string[], env: NodeJS.ProcessEnv): Promise<Server
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   // Its own word that it listens on this port; at a quieter level there is none to wait for.
-  const says = ['info', 'debug', 'trace'].includes(String(merged.LOG_LEVEL));
+  const says = ['info', 'debug', 'trace'].includes(merged.LOG_LEVEL);
   const listening = new RegExp(`listening on https?://\\S+:${port}\\b`);
   const started = Date.now();
   for (;;) {
