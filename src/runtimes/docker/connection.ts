@@ -1,6 +1,8 @@
-// Where the Engine is: config.docker_host, else DOCKER_HOST, else the local socket.
+// Where the Engine is: config.docker_host, else DOCKER_HOST, else the local socket; or, for a
+// connection made elsewhere (tests pass one), what it is connected to.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type DockerModem from 'docker-modem';
 import type Dockerode from 'dockerode';
 import { HydroplaneError } from '../../errors.ts';
 
@@ -61,6 +63,17 @@ export function engineConnection(dockerHost: string | undefined, env: NodeJS.Pro
     }
   }
   return { options, endpoint: `${url.protocol}//${url.host}`, remoteHost: host };
+}
+
+/** Names the Engine that an injected connection talks to, for messages and the public host. */
+export function describeEngine(modem: DockerModem): Pick<EngineConnection, 'endpoint' | 'remoteHost'> {
+  const reached = modem as unknown as { socketPath?: unknown; host?: string; port?: string | number; protocol?: string };
+  if (typeof reached.socketPath === 'string') return { endpoint: `unix://${reached.socketPath}`, remoteHost: undefined };
+  if (reached.host) {
+    const port = reached.port ? `:${reached.port}` : '';
+    return { endpoint: `${reached.protocol ?? 'http'}://${reached.host}${port}`, remoteHost: reached.host };
+  }
+  return { endpoint: 'the default Docker socket', remoteHost: undefined };
 }
 
 function invalid(address: string): HydroplaneError {

@@ -9,10 +9,10 @@ import { PROCESS_LABEL, dockerLabelFilter } from '../../labels.ts';
 import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { DockerRuntimeConfig } from '../../config/schema.ts';
 import { type ProcessInfo, byProcessName } from '../../spec/process-info.ts';
-import { type ProcessSecret, type ProcessSpec, isProcessSecret } from '../../spec/process-spec.ts';
+import type { ProcessSpec } from '../../spec/process-spec.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.ts';
-import { engineConnection } from './connection.ts';
+import { describeEngine, engineConnection } from './connection.ts';
 import {
   type ContainerFacts,
   factsFromInspect,
@@ -35,11 +35,11 @@ import {
   translateEngineError,
 } from './errors.ts';
 import { publicHostFor } from './host-address.ts';
-import { readSecret } from '../../secrets/resolve.ts';
 import { SILENT_LOGGER, type RuntimeLogger } from '../logger.ts';
-import { parseImageReference, registryServerAddress } from '../../spec/image-reference.ts';
+import { parseImageReference } from '../../spec/image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
 import { ProcessNetwork, isNetworkTrouble } from './network.ts';
+import { readStartSecrets } from './start-secrets.ts';
 
 export interface DockerRuntimeOptions {
   config: DockerRuntimeConfig;
@@ -67,7 +67,7 @@ export class DockerRuntime implements Runtime {
     this.#secrets = options.secrets;
     this.#logger = options.logger ?? SILENT_LOGGER;
     if (options.docker) {
-      const described = describeModem(options.docker);
+      const described = describeEngine(options.docker.modem);
       this.#endpoint = described.endpoint;
       this.#remoteHost = described.remoteHost;
       this.#engine = new EngineClient(options.docker.modem, options.config.request_timeout_seconds);
@@ -86,7 +86,7 @@ export class DockerRuntime implements Runtime {
     const ctx = this.#context(`starting process '${name}'`, { processName: name, image: spec.container.image_uri });
     const cancelled = () => cancelledError(ctx);
     // Every secret first: a missing one must fail the start with nothing created.
-    const { secretEnv, auth } = await this.#resolveSecrets(spec);
+    const { secretEnv, auth } = await readStartSecrets(this.#secrets, spec);
     if (signal?.aborted) throw cancelled();
 
     await this.#network.ensure(ctx);
@@ -202,34 +202,6 @@ export class DockerRuntime implements Runtime {
 
   #context(action: string, extra: Partial<ErrorContext> = {}): ErrorContext {
     return { action, endpoint: this.#endpoint, timeoutSeconds: this.#config.request_timeout_seconds, ...extra };
-  }
-
-  async #resolveSecrets(spec: ProcessSpec): Promise<{ secretEnv: Map<string, string>; auth: RegistryAuth | undefined }> {
-    const { container } = spec;
-    const secretEnv = new Map<string, string>();
-    const envReads = container.env.flatMap(({ name, value }) =>
-      isProcessSecret(value) ? [this.#secret(value).then((v) => void secretEnv.set(name, v))] : [],
-    );
-    const username =
-      container.username === undefined
-        ? undefined
-        : typeof container.username === 'string'
-          ? container.username
-          : this.#secret(container.username);
-    const password = container.password === undefined ? undefined : this.#secret(container.password);
-    // Settle every read before failing, so that no read is left running behind a thrown error.
-    const settled = await Promise.allSettled([...envReads, Promise.resolve(username), Promise.resolve(password)]);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-    if (username === undefined) return { secretEnv, auth: undefined };
-    return {
-      secretEnv,
-      auth: { username: await username, password: (await password) ?? '', serveraddress: registryServerAddress(container.image_uri) },
-    };
-  }
-
-  #secret(ref: ProcessSecret): Promise<string> {
-    return readSecret(this.#secrets, ref);
   }
 
   /**
@@ -444,15 +416,4 @@ function nameTaken(name: string): HydroplaneError {
     `a container named '${name}' exists that Hydroplane does not manage (it has no hydroplane/process-id label); ` +
       'choose another process_name, or remove that container yourself',
   );
-}
-
-/** Names the Engine that an injected client talks to, for messages. */
-function describeModem(docker: { modem: DockerModem }): { endpoint: string; remoteHost: string | undefined } {
-  const modem = docker.modem as unknown as { socketPath?: unknown; host?: string; port?: string | number; protocol?: string };
-  if (typeof modem.socketPath === 'string') return { endpoint: `unix://${modem.socketPath}`, remoteHost: undefined };
-  if (modem.host) {
-    const port = modem.port ? `:${modem.port}` : '';
-    return { endpoint: `${modem.protocol ?? 'http'}://${modem.host}${port}`, remoteHost: modem.host };
-  }
-  return { endpoint: 'the default Docker socket', remoteHost: undefined };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import DockerModem from 'docker-modem';
 import { HydroplaneError } from '../../../src/errors.ts';
-import { engineConnection } from '../../../src/runtimes/docker/connection.ts';
+import { describeEngine, engineConnection } from '../../../src/runtimes/docker/connection.ts';
 
 const none = { socketPath: undefined, host: undefined, port: undefined, protocol: undefined };
 
@@ -39,5 +40,27 @@ describe('engineConnection', () => {
       () => engineConnection('ssh://me@host', {}),
       (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_config' && /ssh:\/\/me@host/.test(err.message),
     );
+  });
+});
+
+describe('describeEngine', () => {
+  it('names the Engine that a connection made elsewhere talks to', () => {
+    assert.deepEqual(describeEngine(new DockerModem({ socketPath: '/tmp/d.sock' })), {
+      endpoint: 'unix:///tmp/d.sock',
+      remoteHost: undefined,
+    });
+    assert.deepEqual(describeEngine(new DockerModem({ host: '10.0.0.5', port: 2375, protocol: 'http' })), {
+      endpoint: 'http://10.0.0.5:2375',
+      remoteHost: '10.0.0.5',
+    });
+  });
+
+  it('describes the same Engine as engineConnection does for the address it made', () => {
+    for (const address of ['unix:///tmp/d.sock', 'tcp://10.0.0.5:2375', 'https://engine.example:2376']) {
+      const made = engineConnection(address, {});
+      const described = describeEngine(new DockerModem(made.options));
+      assert.equal(described.remoteHost, made.remoteHost, address);
+      assert.equal(described.endpoint.replace(/^(tcp|http):/, 'http:'), made.endpoint.replace(/^(tcp|http):/, 'http:'), address);
+    }
   });
 });
