@@ -10,7 +10,6 @@ import { HydroplaneError } from '../../../src/errors.ts';
 import { DockerRuntime } from '../../../src/runtimes/docker/docker-runtime.ts';
 import { PROCESS_LABEL } from '../../../src/labels.ts';
 import { primaryIPv4 } from '../../../src/runtimes/docker/host-address.ts';
-import { DockerRuntimeConfig } from '../../../src/config/schema.ts';
 import type { ProcessInfo } from '../../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../../src/spec/process-spec.ts';
 import { DockerTestRun, TEST_IMAGE, connectToEngine, countingDocker, dockerSkip, eventually, freePort } from '../../support/docker.ts';
@@ -455,61 +454,5 @@ describe('DockerRuntime', { skip }, () => {
     assert.ok(results.some((r) => r.status === 'fulfilled'));
     for (const r of results) if (r.status === 'rejected') hydroplaneError('process_not_found')(r.reason);
     assert.equal(await containerNamed(name), undefined);
-  });
-});
-
-describe('DockerRuntime with no Engine', () => {
-  const socket = `/tmp/hp-no-engine-${process.pid}/docker.sock`;
-  const unreachable = new DockerRuntime({
-    config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: `unix://${socket}`, network: run.network }),
-    secrets,
-  });
-  const unavailable = hydroplaneError('runtime_unavailable', (err) => {
-    assert.equal(err.status, 503);
-    assert.ok(err.message.includes(socket), err.message);
-    assert.match(err.message, /docker/);
-    assert.match(err.message, /docker_host|DOCKER_HOST/);
-  });
-
-  it('answers runtime_unavailable, naming the socket, from every verb', async () => {
-    await assert.rejects(unreachable.list(), unavailable);
-    await assert.rejects(unreachable.list({ group: 'g' }), unavailable);
-    await assert.rejects(unreachable.get('web'), unavailable);
-    await assert.rejects(unreachable.stop('web'), unavailable);
-    await assert.rejects(unreachable.stopGroup('g'), unavailable);
-    await assert.rejects(unreachable.start(spec({ process_name: 'web' })), unavailable);
-  });
-
-  it('answers runtime_timeout when the Engine accepts but does not answer in time', async (t) => {
-    const dir = await mkdtemp(join(tmpdir(), 'hp-engine-'));
-    const socket = join(dir, 'docker.sock');
-    const held: Socket[] = [];
-    const silent = createServer((client) => void held.push(client));
-    await new Promise<void>((resolve) => silent.listen(socket, resolve));
-    t.after(async () => {
-      for (const client of held) client.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    });
-    const slow = new DockerRuntime({
-      config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: `unix://${socket}`, request_timeout_seconds: 0.3 }),
-      secrets,
-    });
-    const started = Date.now();
-    await assert.rejects(
-      slow.list(),
-      hydroplaneError('runtime_timeout', (err) => {
-        assert.equal(err.status, 504);
-        assert.match(err.message, /within 0\.3 s/);
-      }),
-    );
-    assert.ok(Date.now() - started < 3000);
-  });
-
-  it('refuses an Engine address it does not understand', () => {
-    assert.throws(
-      () => new DockerRuntime({ config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: 'ssh://me@host' }), secrets }),
-      hydroplaneError('invalid_config', (err) => assert.match(err.message, /ssh:\/\/me@host/)),
-    );
   });
 });
