@@ -1,7 +1,7 @@
-// What an image reference names, read as Docker's distribution/reference package reads it (and so
-// the kubelet): [domain[:port]/]path[:tag][@digest], where the first component is a domain only
-// when it has a '.' or a ':', is 'localhost', or has an uppercase letter; otherwise the image is on
-// Docker Hub. Pure; both runtimes use it to know which registry a login is for.
+// What an image reference names, read as Docker's distribution/reference package reads it:
+// [domain[:port]/]path[:tag][@digest], where the first component is a domain only when it has
+// a '.' or a ':', is 'localhost', or has an uppercase letter; otherwise the image is on Docker Hub.
+// Pure; both runtimes use it to know which registry a login is for.
 
 /** The key under which Docker Hub credentials go, as the docker CLI sends them. */
 export const DOCKER_HUB_AUTH_ADDRESS = 'https://index.docker.io/v1/';
