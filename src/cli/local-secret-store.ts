@@ -80,6 +80,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   };
   const openStore = async (): Promise<LocalSecretStore> => {
     const dir = location();
+    await LocalSecretStore.mustExist(dir);
     return LocalSecretStore.open(dir, await readPassword(`Password for the secret store at ${dir}: `, io.env, streams));
   };
 

@@ -48,7 +48,15 @@ export async function readPassword(
     return fromEnv;
   }
   if (isTerminal(streams.stdin)) return readHidden(prompt, streams);
-  return (await inputOf(streams.stdin).readLine()) ?? '';
+  const piped = (await inputOf(streams.stdin).readLine()) ?? '';
+  if (piped === '') {
+    throw new HydroplaneError(
+      'secrets_unavailable',
+      `no secret store password: ${PASSWORD_ENV} is not set, and standard input is not a terminal and gave an empty first line; ` +
+        `set ${PASSWORD_ENV}, or pipe the password in`,
+    );
+  }
+  return piped;
 }
 
 /**

@@ -19,6 +19,7 @@ export async function openSecretStore(config: SecretStoreConfig, password: Passw
     case 'none':
       return new NoneSecretStore();
     case 'local':
+      await LocalSecretStore.mustExist(config.store_location);
       return LocalSecretStore.open(config.store_location, await password());
     default: {
       const unknown: never = config;

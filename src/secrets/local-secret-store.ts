@@ -86,6 +86,16 @@ export class LocalSecretStore implements SecretStore {
     return new LocalSecretStore(dir, fernet);
   }
 
+  /**
+   * Throws, as open() would, when there is no store at `location` (or it is damaged), so that
+   * nobody is asked for the password of a store that is not there.
+   */
+  static async mustExist(location: string): Promise<void> {
+    const dir = expandStoreLocation(location);
+    await readStoreFile(dir, SALT_FILE);
+    await readStoreFile(dir, SENTINEL_FILE);
+  }
+
   /** Opens an existing store, checking the password against its sentinel. */
   static async open(location: string, password: string): Promise<LocalSecretStore> {
     refuseEmptyPassword(password);

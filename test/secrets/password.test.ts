@@ -25,8 +25,16 @@ describe('readPassword', () => {
     const stderr = new Sink();
     assert.equal(await readPassword('Password: ', {}, { stdin: pipeOf('pw one\r\nrest'), stderr }), 'pw one');
     assert.equal(await readPassword('Password: ', {}, { stdin: pipeOf('no newline'), stderr }), 'no newline');
-    assert.equal(await readPassword('Password: ', {}, { stdin: pipeOf(''), stderr }), '');
     assert.equal(stderr.text, '');
+  });
+
+  it('names HYDROPLANE_SECRET_STORE_PASSWORD when a pipe gives no password', async () => {
+    for (const piped of ['', '\n', '\r\nsecond line']) {
+      await assert.rejects(readPassword('Password: ', {}, { stdin: pipeOf(piped), stderr: new Sink() }), (error: Error) => {
+        assert.match(error.message, /HYDROPLANE_SECRET_STORE_PASSWORD is not set, and standard input is not a terminal/);
+        return true;
+      });
+    }
   });
 
   it('leaves the rest of a pipe for the value: a password line, then the value to its end', async () => {
