@@ -1,6 +1,7 @@
 // spec -> Deployment, Service and pull Secret: exact shapes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
@@ -246,5 +247,70 @@ describe('Kubernetes manifests', () => {
     new Deployment(m.deployment as never).validate();
     new Service(m.service as never).validate();
     new Secret(m.pullSecret as never).validate();
+  });
+});
+
+describe('Kubernetes manifests, for any ports', () => {
+  const arbPort = fc.record(
+    {
+      container_port: fc.integer({ min: 1, max: 65535 }),
+      host_port: fc.integer({ min: 1, max: 65535 }),
+      protocol: fc.constantFrom('tcp' as const, 'udp' as const),
+      name: fc.constantFrom('http', 'p-80-tcp', 'metrics', 'p-53-udp'),
+    },
+    { requiredKeys: ['container_port', 'protocol'] },
+  );
+  // The spec refuses two ports on one host port and protocol, and two ports of one name.
+  const arbSpec = fc
+    .uniqueArray(arbPort, { maxLength: 6, selector: (p) => `${p.host_port ?? p.container_port}/${p.protocol}` })
+    .filter((ports) => new Set(ports.flatMap((p) => p.name ?? [])).size === ports.filter((p) => p.name !== undefined).length)
+    .chain((ports) => fc.record({ ports: fc.constant(ports), has_public_ip: fc.boolean(), group: fc.constantFrom(undefined, 'blue') }))
+    .map(({ ports, has_public_ip, group }) =>
+      ProcessSpec.safeParse({ process_name: 'web', ...(group ? { group } : {}), container: { image_uri: 'nginx', ports }, has_public_ip }),
+    );
+
+  it('publishes every port once, named (uniquely) whenever there are several, and labels every object as the process', () => {
+    fc.assert(
+      fc.property(arbSpec, (parsed) => {
+        fc.pre(parsed.success);
+        const spec = parsed.data;
+        const { deployment, service } = processManifests(spec, 'apps');
+        const ports = spec.container.ports;
+        const labels = deployment.metadata!.labels!;
+        assert.equal(labels['hydroplane/process-id'], 'web');
+        assert.deepEqual(deployment.spec!.selector.matchLabels, labels);
+        assert.deepEqual(deployment.spec!.template.metadata!.labels, labels);
+        if (ports.length === 0) {
+          assert.equal(service, undefined);
+          return;
+        }
+        const servicePorts = service!.spec!.ports!;
+        assert.deepEqual(service!.spec!.selector, labels);
+        assert.equal(service!.spec!.type, spec.has_public_ip ? 'NodePort' : 'ClusterIP');
+        assert.deepEqual(
+          servicePorts.map((p) => [p.port, p.targetPort, p.protocol]),
+          ports.map((p) => [p.host_port ?? p.container_port, p.container_port, p.protocol.toUpperCase()]),
+        );
+        const names = servicePorts.map((p) => p.name);
+        if (ports.length > 1) assert.ok(names.every((n) => n !== undefined) && new Set(names).size === names.length, names.join());
+        ports.forEach((p, i) => p.name === undefined || assert.equal(names[i], p.name, 'a given name is kept'));
+
+        const containerPorts = deployment.spec!.template.spec!.containers[0]!.ports ?? [];
+        const keys = containerPorts.map((c) => `${c.containerPort}/${c.protocol}`);
+        assert.equal(new Set(keys).size, keys.length, 'each container port once');
+        assert.deepEqual(new Set(keys), new Set(ports.map((p) => `${p.container_port}/${p.protocol.toUpperCase()}`)));
+      }),
+    );
+  });
+
+  it('writes any CPU amount as a quantity that reads back as the same millicores', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 64_000 }), (milli) => {
+        const q = cpuQuantity(milli / 1000);
+        const back = q.endsWith('m') ? Number(q.slice(0, -1)) : Number(q) * 1000;
+        assert.equal(back, milli, q);
+        assert.match(q, /^[1-9]\d*m?$/);
+      }),
+    );
   });
 });
