@@ -1,0 +1,137 @@
+// The client layer (api-client.ts) against the Kubernetes stand-in: the answers it turns into
+// values (a missing object, a taken name, an object already gone, nodes RBAC refuses), the
+// failures it translates with the call and purpose named, and its per-call deadline.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import { HydroplaneError } from '../../../src/errors.ts';
+import { labelsFor } from '../../../src/labels.ts';
+import { KubeApiClient, type CallPurpose } from '../../../src/runtimes/kubernetes/api-client.ts';
+import { kubeConfigFor } from '../../../src/runtimes/kubernetes/cluster.ts';
+import { startKubeStandin, type KubeStandin } from '../../support/kube-standin/index.ts';
+import { rejectsWith } from '../../support/assertions.ts';
+import { uniqueName } from './helpers.ts';
+
+const secret = (name: string, value = 'v1'): V1Secret => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name, labels: labelsFor(name, undefined) },
+  data: { token: Buffer.from(value).toString('base64') },
+});
+
+const deployment = (name: string): V1Deployment => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name, labels: labelsFor(name, undefined) },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: labelsFor(name, undefined) },
+    template: { metadata: { labels: labelsFor(name, undefined) }, spec: { containers: [{ name, image: 'nginx' }] } },
+  },
+});
+
+describe('Kubernetes API client', () => {
+  let api: KubeStandin;
+  let client: KubeApiClient;
+  const purpose = (name: string): CallPurpose => ({ action: `testing '${name}'`, processName: name });
+
+  before(async () => {
+    api = await startKubeStandin({ podStartDelayMs: 10 });
+    client = new KubeApiClient(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
+      runtime: 'kubernetes',
+      namespace: 'default',
+      timeoutMs: 5000,
+    });
+  });
+  after(() => api.close());
+
+  it('reads a missing object as undefined, and a present one as itself', async () => {
+    const name = uniqueName('read');
+    assert.equal(await client.readSecret(name, purpose(name)), undefined);
+    assert.equal(await client.readDeployment(name, purpose(name)), undefined);
+    assert.equal(await client.readService(name, purpose(name)), undefined);
+    const made = await client.createSecret(secret(name), purpose(name));
+    assert.ok('created' in made);
+    assert.equal((await client.readSecret(name, purpose(name)))?.metadata?.uid, made.created.metadata?.uid);
+  });
+
+  it('answers a create of a taken name with the error that says so, naming the process', async () => {
+    const name = uniqueName('taken');
+    const first = await client.createDeployment(deployment(name), purpose(name));
+    assert.ok('created' in first);
+    const second = await client.createDeployment(deployment(name), purpose(name));
+    assert.ok('alreadyExists' in second);
+    assert.equal(second.alreadyExists.code, 'process_exists');
+    assert.match(second.alreadyExists.message, new RegExp(`a process named '${name}' already exists`));
+  });
+
+  it('deletes only the object it was given: one already gone, or replaced by a namesake, counts as done', async () => {
+    const name = uniqueName('gone');
+    const first = await client.createSecret(secret(name), purpose(name));
+    assert.ok('created' in first);
+    await client.deleteSecret(first.created, purpose(name));
+    await client.deleteSecret(first.created, purpose(name));
+    const namesake = await client.createSecret(secret(name, 'v2'), purpose(name));
+    assert.ok('created' in namesake);
+    await client.deleteSecret(first.created, purpose(name));
+    assert.equal((await client.readSecret(name, purpose(name)))?.metadata?.uid, namesake.created.metadata?.uid, 'the namesake stays');
+  });
+
+  it('replaces a Secret only at the version it read', async () => {
+    const name = uniqueName('replace');
+    const made = await client.createSecret(secret(name), purpose(name));
+    assert.ok('created' in made);
+    const read = await client.readSecret(name, purpose(name));
+    const next = secret(name, 'v2');
+    next.metadata!.resourceVersion = read?.metadata?.resourceVersion;
+    await client.replaceSecret(next, purpose(name));
+    await rejectsWith(client.replaceSecret(next, purpose(name)), 'runtime_error', /conflict while testing/);
+  });
+
+  it('lists by label selector, and answers undefined for nodes when RBAC refuses them', async () => {
+    const name = uniqueName('list');
+    const made = await client.createDeployment(deployment(name), purpose(name));
+    assert.ok('created' in made);
+    const listed = await client.listDeployments(`hydroplane/process-id=${name}`, 'listing');
+    assert.deepEqual(
+      listed.map((d) => d.metadata?.name),
+      [name],
+    );
+    assert.ok(((await client.listNodes('listing')) ?? []).length > 0);
+    const fault = api.controls.injectFault({ verb: 'list', resource: 'nodes' }, { status: 403 });
+    try {
+      assert.equal(await client.listNodes('listing'), undefined);
+    } finally {
+      fault.remove();
+    }
+  });
+
+  it('translates a failure, naming the verb, the resource and the purpose', async () => {
+    const fault = api.controls.injectFault({ verb: 'list', resource: 'services' }, { status: 403 });
+    try {
+      const err = await rejectsWith(
+        client.listServices('', 'listing processes'),
+        'runtime_forbidden',
+        /may not list services in namespace 'default'/,
+      );
+      assert.ok(err instanceof HydroplaneError);
+      assert.match(err.message, /while listing processes/);
+    } finally {
+      fault.remove();
+    }
+  });
+
+  it('gives each call its own deadline', async () => {
+    const slow = new KubeApiClient(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
+      runtime: 'eks',
+      namespace: 'default',
+      timeoutMs: 150,
+    });
+    const fault = api.controls.injectFault({ verb: 'list', resource: 'pods', times: 1 }, { hang: true });
+    try {
+      await rejectsWith(slow.listPods('', 'listing processes'), 'runtime_timeout', /did not answer within 0\.15 s while listing processes/);
+    } finally {
+      fault.remove();
+    }
+  });
+});
