@@ -1,8 +1,9 @@
 // `hydroplane`: the server's command line; src/cli/hydroplane.ts is the executable.
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { HydroplaneError } from '../errors.ts';
-import { makeLogger, startServer } from '../server/start-server.ts';
+import { LOG_FORMATS, makeLogger, type LogFormat } from '../server/logger.ts';
+import { startServer } from '../server/start-server.ts';
 import { VERSION } from '../version.ts';
 import { EXIT_ABORTED, PromptAborted, readPassword } from './password.ts';
 
@@ -27,6 +28,11 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     .option('-p, --port <port>', 'port to listen on', port, 8000)
     .option('--allow-unauthenticated', 'listen on a non-loopback address without an API token (only behind a proxy that checks access)')
     .option('--no-dashboard', 'serve the API only, without the web dashboard at /')
+    .addOption(
+      new Option('--log-format <format>', 'auto: readable lines on a terminal, JSON lines otherwise; json; text')
+        .choices(LOG_FORMATS)
+        .default('auto'),
+    )
     .addHelpText(
       'after',
       '\nEnvironment:\n' +
@@ -36,12 +42,19 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         '  DOCKER_HOST                        the Docker Engine, unless the config names one\n',
     )
     .parse(argv);
-  const opts = program.opts<{ conf?: string; host: string; port: number; allowUnauthenticated?: boolean; dashboard: boolean }>();
+  const opts = program.opts<{
+    conf?: string;
+    host: string;
+    port: number;
+    allowUnauthenticated?: boolean;
+    dashboard: boolean;
+    logFormat: LogFormat;
+  }>();
 
   let logger;
   let server;
   try {
-    logger = makeLogger();
+    logger = await makeLogger(undefined, opts.logFormat);
     const configPath = opts.conf ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
     if (configPath === undefined) {
       logger.info(

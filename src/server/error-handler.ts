@@ -32,7 +32,10 @@ export function toHydroplaneError(err: unknown): HydroplaneError {
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const error = toHydroplaneError(err);
-    if (error.status >= 500) request.log.error({ err: error.cause ?? err, code: error.code }, error.message);
+    // A stack trace only for a bug (500); an unreachable runtime (503) is the world, not the code,
+    // and its message already says what is wrong and what to do.
+    if (error.status === 500) request.log.error({ err: error.cause ?? err, code: error.code }, error.message);
+    else if (error.status >= 500) request.log.warn({ code: error.code }, error.message);
     else request.log.info({ code: error.code }, error.message);
     return reply.status(error.status).send(errorBody(error));
   });

@@ -2,7 +2,6 @@
 // culler and a graceful close. Everything it needs from the outside comes in as options, so tests
 // can start a real server in-process.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { ProcessCuller } from '../culler/process-culler.ts';
 import { HydroplaneError } from '../errors.ts';
 import { createRuntime } from '../runtimes/index.ts';
@@ -11,10 +10,10 @@ import { openSecretStore } from '../secrets/index.ts';
 import { readConfigSecret } from '../secrets/resolve.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { ServerConfig } from '../config/schema.ts';
+import { makeLogger } from './logger.ts';
 import { isLoopbackHost } from './loopback.ts';
 import { buildApp, type ConnectionTimeouts } from './app.ts';
 import { builtInConfig, loadConfig } from '../config/load.ts';
-import { shown } from '../spec/shown.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServerOptions {
@@ -43,17 +42,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
-
-/** The server's logger at LOG_LEVEL (unset or empty: info); an unknown level is a one-line config error. */
-export function makeLogger(level = process.env['LOG_LEVEL'] || 'info'): FastifyBaseLogger {
-  const wanted = level.trim().toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(wanted)) {
-    throw new HydroplaneError('invalid_config', `LOG_LEVEL is '${shown(level, 40)}'; expected one of ${LOG_LEVELS.join(', ')}`);
-  }
-  return pino({ level: wanted, base: { name: 'hydroplane' } }) as FastifyBaseLogger;
-}
-
 export const API_TOKEN_ENV = 'HYDROPLANE_API_TOKEN';
 
 async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: NodeJS.ProcessEnv): Promise<string | undefined> {
@@ -67,7 +55,7 @@ async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: 
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const logger = options.logger ?? makeLogger();
+  const logger = options.logger ?? (await makeLogger());
   const config = options.configPath === undefined ? builtInConfig() : await loadConfig(options.configPath);
   const secrets = await openSecretStore(config.secret_store, options.password);
   const apiToken = await resolveApiToken(config, secrets, options.env ?? process.env);
@@ -97,8 +85,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(apiToken ? { apiToken } : {}),
     ...(options.dashboard === false ? { dashboard: false } : {}),
   });
+  logger.info(
+    { runtime: runtime.type, secret_store: secrets.type, config: options.configPath ?? '(built-in defaults)' },
+    `Hydroplane ${VERSION}: the ${runtime.type} runtime`,
+  );
   try {
-    await app.listen({ host: options.host, port: options.port });
+    // Fastify's own line, in our words, is the one that says where the server listens.
+    await app.listen({ host: options.host, port: options.port, listenTextResolver: (address) => `listening on ${address}` });
   } catch (error) {
     await runtime.close();
     throw error;
@@ -115,11 +108,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  logger.info(
-    { runtime: runtime.type, secret_store: secrets.type, config: options.configPath ?? '(built-in defaults)' },
-    `Hydroplane ${VERSION} listening on http://${host}:${port}`,
-  );
-
   return {
     app,
     runtime,

@@ -102,3 +102,39 @@ describe('hydroplane without a config', () => {
     assert.match(unset.output, /"level":30/, 'info lines at the default level');
   });
 });
+
+describe('hydroplane --log-format', () => {
+  let empty: string;
+  before(async () => {
+    empty = await mkdtemp(join(tmpdir(), 'hp-log-format-'));
+  });
+  after(() => rm(empty, { recursive: true, force: true }));
+
+  it('text: a readable line each, with the time, the level and the message; one line says where it listens', async () => {
+    const run = await runIn(empty, ['--log-format', 'text'], {}, true);
+    assert.equal(run.code, 0, run.output);
+    const lines = run.output.trim().split('\n');
+    for (const line of lines) assert.match(line, /^\[\d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|ERROR): \S/, line);
+    assert.equal(lines.filter((l) => l.includes('listening on http://127.0.0.1:')).length, 1, run.output);
+    assert.doesNotMatch(run.output, /"level"|"time"|\u001b\[/, 'no JSON, no colours when the output is not a terminal');
+  });
+
+  it('json (and auto when the output is not a terminal): one JSON object a line, one of them saying where it listens', async () => {
+    for (const args of [['--log-format', 'json'], []]) {
+      const run = await runIn(empty, args, {}, true);
+      assert.equal(run.code, 0, run.output);
+      const lines = run.output
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; time: number });
+      assert.equal(lines.filter((l) => l.msg.startsWith('listening on http://127.0.0.1:')).length, 1, run.output);
+      assert.ok(lines.every((l) => typeof l.time === 'number'));
+    }
+  });
+
+  it('refuses another format as a usage error', async () => {
+    const run = await runIn(empty, ['--log-format', 'pretty'], {}, false);
+    assert.notEqual(run.code, 0);
+    assert.match(run.output, /--log-format.*Allowed choices are auto, json, text/s);
+  });
+});
