@@ -15,7 +15,7 @@ const NOT_SHOWN = ['pid', 'hostname', 'name', 'reqId', 'method', 'path', 'status
 
 /** A request line as text: "GET /process 200 3.1ms"; any other line: its message. */
 function textMessage(log: Record<string, unknown>, messageKey: string): string {
-  const message = typeof log[messageKey] === 'string' ? (log[messageKey] as string) : '';
+  const message = typeof log[messageKey] === 'string' ? log[messageKey] : '';
   if (message !== 'request' || typeof log['method'] !== 'string') return message;
   return `${log['method']} ${String(log['path'])} ${String(log['status'])} ${String(log['ms'])}ms`;
 }
@@ -27,7 +27,7 @@ function textMessage(log: Record<string, unknown>, messageKey: string): string {
 export async function makeLogger(
   level = process.env['LOG_LEVEL'] || 'info',
   format: LogFormat = 'auto',
-  terminal = process.stdout.isTTY === true,
+  terminal = process.stdout.isTTY,
 ): Promise<FastifyBaseLogger> {
   const wanted = level.trim().toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(wanted)) {
