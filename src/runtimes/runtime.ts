@@ -66,6 +66,13 @@ export interface Runtime {
   /** Stops every process of the group; returns their names (none is not an error). */
   stopGroup(group: string): Promise<string[]>;
 
+  /**
+   * Resolves once the runtime answers a cheap call that needs its credentials (the Engine's ping,
+   * a list of one Deployment); throws the catalogue's error saying why not (runtime_unavailable,
+   * runtime_error). For start-up's check and GET /ready.
+   */
+  ping(): Promise<void>;
+
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

@@ -38,7 +38,7 @@ export interface AppOptions {
   /** Largest request body in bytes. */
   bodyLimit?: number;
   version?: string;
-  /** When set, every route but /health and the dashboard's page and files needs 'Authorization: Bearer <token>'. */
+  /** When set, every route but /health, /ready and the dashboard's page and files needs 'Authorization: Bearer <token>'. */
   apiToken?: string;
   /** The web dashboard at /: false for none; root for built files other than dist/dashboard. */
   dashboard?: false | { root?: string };

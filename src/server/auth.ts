@@ -5,10 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { HydroplaneError, errorBody } from '../errors.ts';
 
 /**
- * Routes that answer without a token: liveness probes carry none, nor does a browser loading the
+ * Routes that answer without a token: liveness and readiness probes carry none, nor does a browser loading the
  * dashboard's page and files (which hold no data; the page sends the token on its API calls).
  */
-const OPEN_ROUTES = new Set(['/health', '/', '/dashboard/*', '/dashboard/config']);
+const OPEN_ROUTES = new Set(['/health', '/ready', '/', '/dashboard/*', '/dashboard/config']);
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();

@@ -47,6 +47,10 @@ export class InstrumentedRuntime implements Runtime {
     return this.#time('stop_group', () => this.#inner.stopGroup(group));
   }
 
+  ping(): Promise<void> {
+    return this.#time('ping', () => this.#inner.ping());
+  }
+
   /** Times the opening of the log, not how long it is read or followed. */
   logs(name: string, options?: LogOptions): Promise<AsyncIterable<string>> {
     return this.#time('logs', () => this.#inner.logs(name, options));

@@ -99,7 +99,7 @@ export const metricsRoutes: FastifyPluginAsyncZod<{ runtime: Runtime; metrics: M
         operationId: 'get_metrics',
         description:
           'The Prometheus text format: HTTP requests and their durations by route pattern, runtime call durations by operation ' +
-          'and outcome, processes by status and whether the runtime answered (one list per scrape). Needs the API token like every route but /health.',
+          'and outcome, processes by status and whether the runtime answered (one list per scrape). Needs the API token like every route but /health and /ready.',
         tags: ['server'],
         querystring: NoQuery,
         response: {

@@ -19,7 +19,7 @@ export interface RequestOriginOptions {
 }
 
 /** Probes carry whatever Host their platform gives them (a pod's IP, say). */
-const UNCHECKED_ROUTES = new Set(['/health']);
+const UNCHECKED_ROUTES = new Set(['/health', '/ready']);
 
 /** Pages and files that hold no data: a link from another site to the dashboard still opens it. */
 function isPage(url: string): boolean {

@@ -89,6 +89,17 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     { runtime: runtime.type, secret_store: secrets.type, config: options.configPath ?? '(built-in defaults)' },
     `Hydroplane ${VERSION}: the ${runtime.type} runtime`,
   );
+  // Said, not waited for: a runtime that comes later (a daemon still starting) is not an error.
+  runtime.ping().then(
+    () => logger.info({ runtime: runtime.type }, `the ${runtime.type} runtime answers`),
+    (error: unknown) => {
+      const why = error instanceof Error ? error.message : String(error);
+      logger.warn(
+        { runtime: runtime.type },
+        `the ${runtime.type} runtime does not answer: ${why}; starting anyway, and GET /ready answers 503 until it does`,
+      );
+    },
+  );
   try {
     // Fastify's own line, in our words, is the one that says where the server listens.
     await app.listen({ host: options.host, port: options.port, listenTextResolver: (address) => `listening on ${address}` });

@@ -19,7 +19,12 @@ interface Run {
 }
 
 /** Runs the command in `cwd`; when `untilHealthy`, stops it with SIGTERM once /health answers. */
-async function runIn(cwd: string, args: string[], env: NodeJS.ProcessEnv, untilHealthy: boolean): Promise<Run & { health?: unknown }> {
+async function runIn(
+  cwd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  untilHealthy: boolean,
+): Promise<Run & { health?: unknown; ready?: number }> {
   const port = await freePort();
   const child = spawn(NODE, [HYDROPLANE_BIN, '-p', String(port), ...args], {
     cwd,
@@ -32,6 +37,7 @@ async function runIn(cwd: string, args: string[], env: NodeJS.ProcessEnv, untilH
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   let health: unknown;
+  let ready: number | undefined;
   if (untilHealthy) {
     for (let i = 0; i < 200 && child.exitCode === null && health === undefined; i++) {
       try {
@@ -40,11 +46,14 @@ async function runIn(cwd: string, args: string[], env: NodeJS.ProcessEnv, untilH
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+    if (health !== undefined) ready = (await fetch(`http://127.0.0.1:${port}/ready`)).status;
+    // The start-up check of the runtime is said, not waited for: give it its moment.
+    for (let i = 0; i < 100 && !/runtime (answers|does not answer)/.test(output); i++) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGTERM');
   }
   const code = await exited;
   clearTimeout(killer);
-  return { code, output, health };
+  return { code, output, health, ready };
 }
 
 describe('hydroplane without a config', () => {
@@ -57,6 +66,11 @@ describe('hydroplane without a config', () => {
   it('starts on the built-in defaults, outside the checkout, saying so in one line', async () => {
     const run = await runIn(empty, [], {}, true);
     assert.deepEqual(run.health, { status: 'ok', runtime: 'docker' }, run.output);
+    assert.equal(run.ready, 503, 'not ready: there is no Engine');
+    assert.match(
+      run.output,
+      /the docker runtime does not answer: .*hydroplane-test-no-such-docker\.sock.*; starting anyway, and GET \/ready answers 503 until it does/,
+    );
     assert.equal(run.code, 0, run.output);
     const said = run.output.split('\n').filter((l) => l.includes('built-in defaults'));
     assert.equal(said.length, 2, run.output); // the one line, and the start-up line naming the config

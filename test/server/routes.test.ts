@@ -199,6 +199,7 @@ describe('routes', () => {
       '/process',
       '/process/{process_name}',
       '/process/{process_name}/logs',
+      '/ready',
     ]);
   });
 

@@ -133,6 +133,10 @@ export class FakeRuntime implements Runtime {
     return members.map((p) => p.process_name);
   }
 
+  async ping(): Promise<void> {
+    if (this.failWith) throw this.failWith;
+  }
+
   async close(): Promise<void> {}
 
   #check(): void {

@@ -94,6 +94,10 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
       });
     });
 
+    it('answers ping while it can reach its backend', async () => {
+      await runtime.ping();
+    });
+
     it('answers 404 process_not_found when stopping a name that does not exist', async () => {
       await assert.rejects(runtime.stop(name('missing')), (err: unknown) => {
         assert.ok(err instanceof HydroplaneError);

@@ -196,6 +196,14 @@ export class DockerRuntime implements Runtime {
     return names;
   }
 
+  async ping(): Promise<void> {
+    try {
+      await this.#engine.ping();
+    } catch (err) {
+      throw translateEngineError(err, this.#context('checking that the Engine answers'));
+    }
+  }
+
   async close(): Promise<void> {
     // Nothing to release: every call opens its own request; the state is the Engine's.
   }

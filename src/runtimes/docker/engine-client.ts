@@ -26,6 +26,11 @@ export class EngineClient {
     this.#timeoutMs = timeoutSeconds * 1000;
   }
 
+  /** GET /_ping: the cheapest call that proves the Engine answers. */
+  ping(): Promise<unknown> {
+    return this.#call({ path: '/_ping?', method: 'GET' });
+  }
+
   /** GET /containers/json?all=true&filters={"label":[...]}: one call. */
   listContainers(labelFilters: string[]): Promise<Dockerode.ContainerInfo[]> {
     return this.#call({ path: '/containers/json?', method: 'GET', options: { all: true, filters: { label: labelFilters } } });

@@ -97,9 +97,13 @@ export class KubeApiClient {
     );
   }
 
-  async listDeployments(labelSelector: string, action: string): Promise<V1Deployment[]> {
+  /** With `limit`, at most that many (the API server may answer fewer and a continue token). */
+  async listDeployments(labelSelector: string, action: string, limit?: number): Promise<V1Deployment[]> {
     const list = await this.#call(this.#ctx({ action }, 'list', 'deployments'), () =>
-      this.#apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector }, this.#callOptions),
+      this.#apps.listNamespacedDeployment(
+        { namespace: this.namespace, labelSelector, ...(limit === undefined ? {} : { limit }) },
+        this.#callOptions,
+      ),
     );
     return list.items;
   }

@@ -200,6 +200,11 @@ export class KubernetesRuntime implements Runtime {
     return stopped;
   }
 
+  /** A list of at most one of our Deployments: the API server answers, and this account may list in the namespace. */
+  async ping(): Promise<void> {
+    await this.#client.listDeployments(labelSelector({}), 'checking that the API server answers', 1);
+  }
+
   async close(): Promise<void> {
     // Nothing to release: each call is its own request; the state is the cluster's.
   }
