@@ -36,9 +36,9 @@ const executableEntries: Plugin = {
 
 export default defineConfig({
   input: {
-    hydroplane: 'src/cli/hydroplane.ts',
-    hpctl: 'src/cli/hpctl.ts',
-    'local-secret-store': 'src/cli/local-secret-store.ts',
+    hydroplane: 'src/cli/entry/hydroplane.ts',
+    hpctl: 'src/cli/entry/hpctl.ts',
+    'local-secret-store': 'src/cli/entry/local-secret-store.ts',
   },
   platform: 'node',
   external: isExternal,

@@ -1,4 +1,4 @@
-// `hydroplane`: the server's command line; src/cli/hydroplane.ts is the executable.
+// `hydroplane`: the server's command line; src/cli/entry/hydroplane.ts is the executable.
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { HydroplaneError } from '../errors.ts';

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// `local-secret-store`: the executable. The Node version is checked first, before the command is loaded.
+import { refuseOldNode } from '../node-version.ts';
+
+refuseOldNode('local-secret-store');
+const [{ main }, { exitQuietlyOnClosedPipe }] = await Promise.all([import('../local-secret-store.ts'), import('../stdio.ts')]);
+exitQuietlyOnClosedPipe();
+process.exitCode = await main(process.argv.slice(2));
