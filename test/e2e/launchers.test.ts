@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -120,6 +120,27 @@ describe('an older Node', () => {
         assert.equal(result.stdout, '');
         assert.match(result.stderr, new RegExp(`^${command}: needs Node ${MIN_NODE_MAJOR} or newer, .*\\n$`));
       }
+    },
+  );
+});
+
+describe('the systemd unit in docs/production.md', () => {
+  const analyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
+  it(
+    'passes systemd-analyze verify, pointed at this checkout',
+    { skip: analyze === undefined ? 'systemd-analyze is not installed' : false },
+    async () => {
+      const doc = await readFile(join(ROOT, 'docs/production.md'), 'utf8');
+      const unit = /```ini\n([\s\S]*?)```/.exec(doc)?.[1];
+      assert.ok(unit, 'the unit is in the page');
+      assert.match(unit, /^ExecStart=\/opt\/hydroplane\/bin\/hydroplane /m, 'the unit starts the launcher, whose PID is the server');
+      const dir = await mkdtemp(join(tmpdir(), 'hp-unit-'));
+      const file = join(dir, 'hydroplane.service');
+      await writeFile(file, unit.replaceAll('/opt/hydroplane', ROOT.replace(/\/$/, '')));
+      const result = spawnSync(analyze!, ['verify', file], { encoding: 'utf8' });
+      assert.equal(result.status, 0, result.stderr);
+      // verify warns without failing; a warning about this unit is a mistake in it.
+      assert.doesNotMatch(result.stderr, /hydroplane\.service/, result.stderr);
     },
   );
 });
