@@ -20,6 +20,47 @@ export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
 }
 
+/**
+ * An answer that a Hydroplane server would not give: a success that is not JSON, or an error
+ * without the API's error shape (a proxy's or another web server's page, say).
+ */
+export class ForeignAnswer extends Error {
+  override readonly name = 'ForeignAnswer';
+  readonly status: number;
+  readonly contentType: string;
+  readonly text: string;
+
+  constructor(url: string, status: number, contentType: string, text: string) {
+    super(`the answer from ${url} (HTTP ${status}, ${contentType || 'no content type'}) is not from a Hydroplane server`);
+    this.status = status;
+    this.contentType = contentType;
+    this.text = text;
+  }
+}
+
+/** One request and its answer, as -d shows them; never the token. */
+export interface Exchange {
+  method: string;
+  url: string;
+  requestBody?: string | undefined;
+  status?: number;
+  contentType?: string;
+  /** The answer's body when it was read whole (not a log stream). */
+  responseBody?: string | undefined;
+}
+
+export interface ClientOptions {
+  token?: string;
+  /** Told of every request once its answer (or its failure) is known. */
+  onExchange?: (exchange: Exchange) => void;
+}
+
+/** Whether a parsed error answer has the API's shape: {error, details, code}. */
+export function isErrorBody(body: unknown): body is ErrorBody {
+  const b = body as Partial<ErrorBody> | null;
+  return typeof b === 'object' && b !== null && typeof b.details === 'string' && typeof b.code === 'string';
+}
+
 export interface LogQuery {
   tail?: number;
   /** An ISO 8601 date-time with a time zone, or how long ago: 90 (seconds), 10m, 2h, 1d. */
@@ -43,10 +84,12 @@ export function serverUrl(server: string): string {
 export class HydroplaneClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
+  readonly #onExchange: ((exchange: Exchange) => void) | undefined;
 
-  constructor(server: string, options: { token?: string } = {}) {
+  constructor(server: string, options: ClientOptions = {}) {
     this.baseUrl = serverUrl(server);
     this.#token = options.token;
+    this.#onExchange = options.onExchange;
   }
 
   /**
@@ -76,8 +119,14 @@ export class HydroplaneClient {
     if (query.follow !== undefined) params.set('follow', String(query.follow));
     if (query.timestamps !== undefined) params.set('timestamps', String(query.timestamps));
     const qs = params.size > 0 ? `?${params.toString()}` : '';
-    const res = await this.#send('GET', `/process/${encodeURIComponent(name)}/logs${qs}`, undefined, signal, 'text/plain');
-    if (!res.ok) throw new ApiError(res.status, parseBody(await res.text()));
+    const path = `/process/${encodeURIComponent(name)}/logs${qs}`;
+    const res = await this.#send('GET', path, undefined, signal, 'text/plain');
+    if (!res.ok) {
+      const text = await res.text();
+      this.#told('GET', path, undefined, res, text);
+      throw this.#failure(path, res, text);
+    }
+    this.#told('GET', path, undefined, res, undefined);
     return textOf(res, signal);
   }
 
@@ -98,9 +147,32 @@ export class HydroplaneClient {
       if (signal?.aborted) throw error;
       throw new ConnectionError(`the connection to the Hydroplane server at ${this.baseUrl} broke: ${String(error)}`, { cause: error });
     }
+    this.#told(method, path, body, res, text);
+    if (!res.ok) throw this.#failure(path, res, text);
     const parsed = parseBody(text);
-    if (!res.ok) throw new ApiError(res.status, parsed);
+    // A web page where the API should be: hpctl pointed at another server, or a proxy's login page.
+    if (typeof parsed === 'string' || parsed === null) {
+      throw new ForeignAnswer(this.baseUrl + path, res.status, res.headers.get('content-type') ?? '', text);
+    }
     return parsed;
+  }
+
+  /** The error of a failed answer: the server's, or a ForeignAnswer when it is not in the API's shape. */
+  #failure(path: string, res: Response, text: string): Error {
+    const parsed = parseBody(text);
+    if (isErrorBody(parsed)) return new ApiError(res.status, parsed);
+    return new ForeignAnswer(this.baseUrl + path, res.status, res.headers.get('content-type') ?? '', text);
+  }
+
+  #told(method: string, path: string, body: unknown, res: Response, text: string | undefined): void {
+    this.#onExchange?.({
+      method,
+      url: this.baseUrl + path,
+      requestBody: body === undefined ? undefined : JSON.stringify(body),
+      status: res.status,
+      contentType: res.headers.get('content-type') ?? '',
+      responseBody: text,
+    });
   }
 
   async #send(

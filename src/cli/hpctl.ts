@@ -4,7 +4,8 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiError, ConnectionError, HydroplaneClient, type LogQuery } from '../client.ts';
+import { ApiError, ConnectionError, ForeignAnswer, HydroplaneClient, type Exchange, type LogQuery } from '../client.ts';
+import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
@@ -20,6 +21,9 @@ export interface Io {
   now?: () => number;
   /** Everything on standard input, for `start -`. Default: process.stdin. */
   readStdin?: () => Promise<string>;
+  /** Whether stdout, stderr are terminals (a person reads them). Default: process.stdout/stderr.isTTY. */
+  stdoutIsTerminal?: boolean;
+  stderrIsTerminal?: boolean;
 }
 
 const defaultIo: Io = {
@@ -30,6 +34,8 @@ const defaultIo: Io = {
     process.once('SIGINT', handler);
     return () => process.off('SIGINT', handler);
   },
+  stdoutIsTerminal: process.stdout.isTTY,
+  stderrIsTerminal: process.stderr.isTTY,
   readStdin: async () => {
     let text = '';
     process.stdin.setEncoding('utf8');
@@ -62,6 +68,9 @@ export function serverAddress(flag: string | undefined, env: NodeJS.ProcessEnv):
 
 class UsageError extends Error {}
 
+/** A spec file that cannot be read or parsed: the command was right, its input was not (exit 1). */
+class InputError extends Error {}
+
 /** A failure already reported to the user; only the exit code is left to give. */
 class Reported extends Error {
   readonly exitCode: number;
@@ -87,7 +96,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .version(VERSION)
     .option('-s, --server <host:port>', 'the server (default: $HYDROPLANE_SERVER, else localhost:8000)')
     .option('-t, --token <token>', 'the API token, when the server needs one (default: $HYDROPLANE_API_TOKEN)')
-    .option('-d, --debug', 'show the full error')
+    .option('-d, --debug', 'show each request and answer, and the full error')
     .exitOverride()
     // Usage errors echo the arguments: escaped like everything else hpctl prints as text.
     .configureOutput({
@@ -102,8 +111,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const client = () => {
     const opts = program.opts<{ server?: string; token?: string }>();
     const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
-    return new HydroplaneClient(serverAddress(opts.server, io.env), token ? { token } : {});
+    return new HydroplaneClient(serverAddress(opts.server, io.env), {
+      ...(token ? { token } : {}),
+      ...(debug ? { onExchange: (exchange: Exchange) => say(exchangeText(exchange)) } : {}),
+    });
   };
+  /**
+   * Errors from the server as its JSON body (what scripts read, as the original printed them) when
+   * stderr is not a terminal or -o json was asked for; for a person at a terminal, as sentences.
+   */
+  let jsonErrors = io.stderrIsTerminal !== true;
+  const serverError = (error: ApiError): TerminalText =>
+    jsonErrors ? TerminalText.verbatim(safeJson(error.body)) : peopleError(error.body as ErrorBody);
   const print = (value: unknown) => io.stdout(`${safeJson(value, 2)}\n`);
   /** One process or a list, as -o asks. */
   const show = (value: ProcessInfo | ProcessInfo[], output: Output) => {
@@ -121,12 +140,12 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     try {
       text = file === STDIN ? await (io.readStdin ?? defaultIo.readStdin!)() : await readFile(file, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new InputError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new UsageError(`${file === STDIN ? 'standard input' : file} is not valid JSON: ${(error as Error).message}`);
+      throw new InputError(`${file === STDIN ? 'standard input' : file} is not valid JSON: ${(error as Error).message}`);
     }
   };
 
@@ -231,7 +250,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         } catch (error) {
           if (error instanceof Reported && error.exitCode === INTERRUPTED) throw error;
           failed++;
-          say(line`${file}: ${describeFailure(error)}`);
+          say(line`${file}: ${describeFailure(error, serverError)}`);
           if (debug && error instanceof Error) say(stackOf(error));
         }
       }
@@ -249,9 +268,16 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .option('-g, --group <group>', 'stop every process of this group')
     .action(async (names: string[], opts: { group?: string }) => {
       if ((names.length === 0) === (opts.group === undefined)) throw new UsageError('give one or more process names, or -g GROUP');
-      if (opts.group !== undefined) return print(await client().stopGroup(opts.group));
+      // JSON for programs, as the original printed it; a line a process for a person.
+      const report = (result: { stopped: string[] }) => {
+        if (io.stdoutIsTerminal !== true) return print(result);
+        if (result.stopped.length === 0)
+          return io.stdout(`nothing to stop${opts.group === undefined ? '' : line` in group ${opts.group}`.text}\n`);
+        for (const name of result.stopped) io.stdout(`${line`stopped ${name}`.text}\n`);
+      };
+      if (opts.group !== undefined) return report(await client().stopGroup(opts.group));
       // One name answers as it always did: the server's answer, or its error.
-      if (names.length === 1) return print(await client().stop(names[0]!));
+      if (names.length === 1) return report(await client().stop(names[0]!));
       const stopped: string[] = [];
       let failed = 0;
       for (const name of names) {
@@ -260,10 +286,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         } catch (error) {
           if (error instanceof ConnectionError) throw error;
           failed++;
-          say(line`${name}: ${describeFailure(error)}`);
+          say(line`${name}: ${describeFailure(error, serverError)}`);
         }
       }
-      print({ stopped });
+      report({ stopped });
       if (failed > 0) {
         say(line`hpctl: ${failed} of ${names.length} processes could not be stopped`);
         throw new Reported(1);
@@ -312,8 +338,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (interrupted.signal.aborted) throw new Reported(INTERRUPTED);
     });
 
-  program.hook('preAction', () => {
+  program.hook('preAction', (_program, action) => {
     debug = Boolean(program.opts<{ debug?: boolean }>().debug);
+    if (action.getOptionValueSource('output') === 'cli' && action.opts<{ output?: string }>().output === 'json') jsonErrors = true;
   });
 
   try {
@@ -327,12 +354,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
     if (error instanceof Reported) return error.exitCode;
     if (error instanceof ApiError) {
-      // A proxy's error page keeps its lines; the server's JSON body stays JSON.
-      say(TerminalText.verbatim(typeof error.body === 'string' ? escapeText(error.body, { keepNewlines: true }) : safeJson(error.body)));
+      say(serverError(error));
       if (debug) say(stackOf(error));
       return 1;
     }
-    if (error instanceof UsageError || error instanceof ConnectionError) {
+    if (error instanceof ForeignAnswer) {
+      // Named as what it is, then the page itself, its lines kept and escaped.
+      say(line`hpctl: ${error.message}; is -s the address of a Hydroplane server?`);
+      if (error.text !== '') say(TerminalText.verbatim(escapeText(error.text.replace(/\n$/, ''), { keepNewlines: true })));
+      if (debug) say(stackOf(error));
+      return 1;
+    }
+    if (error instanceof UsageError || error instanceof ConnectionError || error instanceof InputError) {
       say(line`hpctl: ${error.message}`);
       if (error instanceof ConnectionError) say(line`Is the server running? Point hpctl at it with -s HOST:PORT or HYDROPLANE_SERVER.`);
       if (debug) say(line`${stackOf(error)}\n${causeText((error as { cause?: unknown }).cause)}`);
@@ -364,8 +397,8 @@ function parseCount(value: string): number {
 }
 
 /** One line about why a spec did not start: the server's error body, or what went wrong. */
-function describeFailure(error: unknown): TerminalText {
-  if (error instanceof ApiError) return typeof error.body === 'string' ? line`${error.body}` : TerminalText.verbatim(safeJson(error.body));
+function describeFailure(error: unknown, serverError: (error: ApiError) => TerminalText): TerminalText {
+  if (error instanceof ApiError) return serverError(error);
   if (error instanceof Reported) return line`did not run (see above)`;
   return line`${error instanceof Error ? error.message : String(error)}`;
 }
@@ -381,6 +414,30 @@ function stackOf(error: Error): TerminalText {
   if (at < 0 || stack.slice(0, at).includes('\n')) return line`${stack}`;
   const head = stack.slice(0, at + error.message.length);
   return line`${head}${TerminalText.verbatim(escapeText(stack.slice(head.length), { keepNewlines: true }))}`;
+}
+
+/**
+ * The server's error for a person: its details, then each field problem on a line of its own
+ * (the details list them too, in one line, for the JSON's readers).
+ */
+function peopleError(body: ErrorBody): TerminalText {
+  const fields = body.fields ?? [];
+  if (fields.length === 0) return line`hpctl: ${body.details}`;
+  const head = line`hpctl: the server refused it (${body.code}, HTTP ${body.error}):`;
+  return TerminalText.verbatim([head.text, ...fields.map((f) => line`  ${f.path || '(the whole spec)'}: ${f.message}`.text)].join('\n'));
+}
+
+/** Longest answer body that -d shows. */
+const DEBUG_BODY_MAX = 2000;
+
+/** -d's view of one request and answer: the method and URL, the status and type, the bodies (cut short). */
+function exchangeText(exchange: Exchange): TerminalText {
+  const cut = (text: string) => (text.length > DEBUG_BODY_MAX ? `${text.slice(0, DEBUG_BODY_MAX)}… (${text.length} characters)` : text);
+  const lines = [line`> ${exchange.method} ${exchange.url}`.text];
+  if (exchange.requestBody !== undefined) lines.push(line`> ${cut(exchange.requestBody)}`.text);
+  lines.push(line`< ${exchange.status ?? '-'} ${exchange.contentType || '(no content type)'}`.text);
+  if (exchange.responseBody !== undefined && exchange.responseBody !== '') lines.push(line`< ${cut(exchange.responseBody)}`.text);
+  return TerminalText.verbatim(lines.join('\n'));
 }
 
 /** An error's cause for --debug: an Error as its text, anything else as inspect() shows it. */

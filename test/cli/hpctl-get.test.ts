@@ -53,7 +53,7 @@ describe('hpctl get, -o, stop A B C, start -', () => {
     assert.equal(started.code, 0, started.stderr);
     assert.equal((JSON.parse(started.stdout) as ProcessInfo).process_name, 'from-stdin');
     const bad = await run(['start', '-'], '{"process_name": ');
-    assert.equal(bad.code, 2);
+    assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^hpctl: standard input is not valid JSON/);
     const twice = await run(['start', '-', '-'], '{}');
     assert.equal(twice.code, 2);

@@ -104,10 +104,11 @@ describe('hpctl', () => {
 
   it('says what is wrong with a spec file before sending it', async () => {
     const broken = await run(['-s', server, 'start', await specFile('broken.json', '{"process_name": ')]);
-    assert.equal(broken.code, 2);
+    // The command was right and its input was not: 1, as a refused spec; 2 is for usage errors.
+    assert.equal(broken.code, 1);
     assert.match(broken.stderr, /broken\.json is not valid JSON/);
     const absent = await run(['-s', server, 'start', join(dir, 'absent.json')]);
-    assert.equal(absent.code, 2);
+    assert.equal(absent.code, 1);
     assert.match(absent.stderr, /cannot read .*absent\.json: ENOENT/);
   });
 

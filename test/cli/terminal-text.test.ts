@@ -240,7 +240,8 @@ describe('hpctl against a hostile server', () => {
 
         const debug = await run(['-d', 'stop', 'x']);
         assertNoRawControls(debug.stderr, 'an error with -d');
-        const [body, stackHead] = debug.stderr.split('\n');
+        // -d's request and answer lines come first ('> ', '< '), then the error and its stack.
+        const [body, stackHead] = debug.stderr.split('\n').filter((l) => !l.startsWith('> ') && !l.startsWith('< '));
         assert.deepEqual(JSON.parse(body!), error);
         assert.equal(unescape(stackHead!), details === '' ? 'ApiError' : `ApiError: ${details}`);
 
@@ -249,8 +250,10 @@ describe('hpctl against a hostile server', () => {
         const page = await run(['list']);
         assert.equal(page.code, 1);
         assertNoRawControls(page.stderr, 'a text error page');
-        // Sent as UTF-8, a lone surrogate becomes U+FFFD on the way.
-        assert.equal(unescape(page.stderr.replace(/\n$/, '')), `<p>${details.replace(/\p{Cs}/gu, '\ufffd')}</p>`);
+        // Named as not from a Hydroplane server, then the page. Sent as UTF-8, a lone surrogate becomes U+FFFD on the way.
+        const [named, ...pageLines] = page.stderr.replace(/\n$/, '').split('\n');
+        assert.match(named!, /^hpctl: the answer from .* \(HTTP 502, .*\) is not from a Hydroplane server/);
+        assert.equal(unescape(pageLines.join('\n')), `<p>${details.replace(/\p{Cs}/gu, '\ufffd')}</p>`);
 
         // A process that will not run: its name, status, exit code and reason.
         const answered = { ...info, status: settled };

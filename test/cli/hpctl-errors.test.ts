@@ -1,0 +1,132 @@
+// How hpctl reports what went wrong: for a person at a terminal, the server's error as sentences
+// with each field problem on its own line; for a script (stderr not a terminal, or -o json), the
+// error body as JSON, as the original printed it. An answer that no Hydroplane server would give
+// is named as such; -d shows each request and answer, never the token.
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { main, type Io } from '../../src/cli/hpctl.ts';
+import { buildApp } from '../../src/server/app.ts';
+import { FakeRuntime } from '../support/fake-runtime.ts';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function hpctl(server: string, argv: string[], io: Partial<Io> = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(['-s', server, ...argv], {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    env: {},
+    readStdin: async () => '{"process_name": "x", "container": {"image_uri": "nginx", "ports": [{"container_port": 99999}]}, "grup": 1}',
+    ...io,
+  });
+  return { code, stdout, stderr };
+}
+
+const person: Partial<Io> = { stdoutIsTerminal: true, stderrIsTerminal: true };
+
+describe('hpctl errors', () => {
+  const runtime = new FakeRuntime();
+  let server = '';
+  let close: () => Promise<void>;
+  before(async () => {
+    const app = await buildApp({ runtime, logger: false, dashboard: false, apiToken: 'the-token' });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    server = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    close = () => app.close();
+  });
+  after(() => close());
+
+  it('for a person: the details, then each field problem on a line of its own', async () => {
+    const refused = await hpctl(server, ['-t', 'the-token', 'start', '-'], person);
+    assert.equal(refused.code, 1);
+    const lines = refused.stderr.trimEnd().split('\n');
+    assert.match(lines[0]!, /^hpctl: the server refused it \(invalid_spec, HTTP 422\):$/);
+    assert.ok(
+      lines.some((l) => /^ {2}container\.ports\[0\]\.container_port: /.test(l)),
+      refused.stderr,
+    );
+    assert.ok(
+      lines.some((l) => /^ {2}grup: unknown field; did you mean 'group'\?$/.test(l)),
+      refused.stderr,
+    );
+    assert.doesNotMatch(refused.stderr, /[{}"]/, 'no JSON');
+    const missing = await hpctl(server, ['-t', 'the-token', 'get', 'nobody'], person);
+    assert.equal(missing.stderr, "hpctl: no process named 'nobody'\n");
+  });
+
+  it('for a script, and with -o json: the error body as JSON', async () => {
+    const script = await hpctl(server, ['-t', 'the-token', 'get', 'nobody']);
+    assert.deepEqual(JSON.parse(script.stderr), { error: 404, code: 'process_not_found', details: "no process named 'nobody'" });
+    const asked = await hpctl(server, ['-t', 'the-token', 'get', 'nobody', '-o', 'json'], person);
+    assert.equal(JSON.parse(asked.stderr).code, 'process_not_found');
+  });
+
+  it('-d shows each request and its answer, and never the token', async () => {
+    const res = await hpctl(server, ['-t', 'the-token', '-d', 'list'], person);
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stderr.trimEnd().split('\n');
+    assert.equal(lines[0], `> GET http://${server}/process`);
+    assert.match(lines[1]!, /^< 200 application\/json/);
+    assert.equal(lines[2], '< []');
+    const refused = await hpctl(server, ['-t', 'the-token', '-d', 'start', '-'], person);
+    assert.match(refused.stderr, /^> POST http:\/\/.*\/process\?fieldValidation=Strict\n> \{"process_name":"x"/);
+    assert.match(refused.stderr, /^< 422 application\/json/m);
+    assert.doesNotMatch(res.stderr + refused.stderr, /the-token/);
+  });
+
+  it('stop says what it stopped as lines on a terminal, and as JSON to a program', async () => {
+    for (const name of ['a1', 'a2'])
+      await runtime.start({ process_name: name, group: 'sg', has_public_ip: false, container: { image_uri: 'nginx', ports: [] } } as never);
+    const said = await hpctl(server, ['-t', 'the-token', 'stop', 'a1'], person);
+    assert.equal(said.stdout, 'stopped a1\n');
+    assert.deepEqual(JSON.parse((await hpctl(server, ['-t', 'the-token', 'stop', '-g', 'sg'])).stdout), { stopped: ['a2'] });
+    assert.equal((await hpctl(server, ['-t', 'the-token', 'stop', '-g', 'sg'], person)).stdout, 'nothing to stop in group sg\n');
+  });
+});
+
+describe('hpctl pointed at something else', () => {
+  let web: Server;
+  let address = '';
+  let answer: { status: number; type: string; body: string } = {
+    status: 200,
+    type: 'text/html',
+    body: '<html>\n<p>Welcome</p>\n</html>\n',
+  };
+  before(async () => {
+    web = createServer((_req, res) => res.writeHead(answer.status, { 'content-type': answer.type }).end(answer.body));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    address = `127.0.0.1:${(web.address() as AddressInfo).port}`;
+  });
+  after(() => web.close());
+
+  for (const [what, given] of [
+    ['a web page answered 200', { status: 200, type: 'text/html', body: '<html>\n<p>Welcome</p>\n</html>\n' }],
+    ["a proxy's error page", { status: 502, type: 'text/html', body: '<h1>502 Bad Gateway</h1>\n' }],
+    ['JSON without the error shape', { status: 500, type: 'application/json', body: '{"message":"boom"}' }],
+    ['an empty answer', { status: 200, type: 'text/plain', body: '' }],
+  ] as const) {
+    it(`names ${what} as not from a Hydroplane server, and exits 1`, async () => {
+      answer = given;
+      for (const io of [person, {}]) {
+        const res = await hpctl(address, ['list'], io);
+        assert.equal(res.code, 1, res.stderr);
+        assert.equal(res.stdout, '');
+        const lines = res.stderr.trimEnd().split('\n');
+        assert.match(
+          lines[0]!,
+          new RegExp(
+            `^hpctl: the answer from http://${address}/process \\(HTTP ${given.status}, ${given.type.replace('/', '\\/')}\\) is not from a Hydroplane server; is -s the address of a Hydroplane server\\?$`,
+          ),
+        );
+        assert.equal(lines.slice(1).join('\n'), given.body.trimEnd());
+      }
+    });
+  }
+});
