@@ -102,6 +102,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .configureOutput({
       writeOut: (t) => io.stdout(escapeText(t, { keepNewlines: true })),
       writeErr: (t) => io.stderr(escapeText(t, { keepNewlines: true })),
+      // commander's own errors in hpctl's style: "hpctl: what is wrong", then where to read more.
+      outputError: (t, write) =>
+        write(`${t.replace(/^error: /, 'hpctl: ').trimEnd()}\n(hpctl --help, or hpctl COMMAND --help, says what each takes)\n`),
     })
     .addHelpText(
       'after',

@@ -130,3 +130,14 @@ describe('hpctl pointed at something else', () => {
     });
   }
 });
+
+describe('hpctl usage errors', () => {
+  it("are in hpctl's style too, commander's included, and exit 2", async () => {
+    for (const argv of [['lst'], ['list', '-x'], ['list', '-o', 'xml'], ['start'], ['start', '--timeout', '5', 'a.json']]) {
+      const res = await hpctl('127.0.0.1:9', argv);
+      assert.equal(res.code, 2, `${argv.join(' ')}: ${res.stderr}`);
+      assert.match(res.stderr, /^hpctl: \S/, argv.join(' '));
+      assert.doesNotMatch(res.stderr, /^error:/m, argv.join(' '));
+    }
+  });
+});
