@@ -4,7 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiError, ConnectionError, ForeignAnswer, HydroplaneClient, type Exchange, type LogQuery } from '../client.ts';
+import { ApiError, ConnectionError, ForeignAnswer, HydroplaneClient, serverUrl, type Exchange, type LogQuery } from '../client.ts';
 import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
@@ -61,6 +61,16 @@ function outputOption(): Option {
 /** The spec file name that means standard input. */
 const STDIN = '-';
 
+/** Whether `address` (as -s or HYDROPLANE_SERVER give it) makes an http(s) URL with a host. */
+function isServerAddress(address: string): boolean {
+  try {
+    const url = new URL(serverUrl(address));
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 /** The server hpctl talks to: -s, else HYDROPLANE_SERVER, else localhost:8000. */
 export function serverAddress(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   return flag ?? env['HYDROPLANE_SERVER'] ?? 'localhost:8000';
@@ -114,7 +124,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const client = () => {
     const opts = program.opts<{ server?: string; token?: string }>();
     const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
-    return new HydroplaneClient(serverAddress(opts.server, io.env), {
+    const address = serverAddress(opts.server, io.env);
+    if (!isServerAddress(address)) {
+      const from = opts.server !== undefined ? '-s' : 'HYDROPLANE_SERVER';
+      throw new UsageError(
+        `${from} is '${address}', which is not a server address: give HOST:PORT, or http://HOST:PORT or https://HOST:PORT`,
+      );
+    }
+    return new HydroplaneClient(address, {
       ...(token ? { token } : {}),
       ...(debug ? { onExchange: (exchange: Exchange) => say(exchangeText(exchange)) } : {}),
     });

@@ -140,4 +140,16 @@ describe('hpctl usage errors', () => {
       assert.doesNotMatch(res.stderr, /^error:/m, argv.join(' '));
     }
   });
+
+  it('name an address that is not one, from -s or HYDROPLANE_SERVER, before any request', async () => {
+    for (const address of ['::::', 'http://[bad', 'x y', 'ftp://host:21', 'http://']) {
+      const flag = await hpctl(address, ['list']);
+      assert.equal(flag.code, 2, flag.stderr);
+      assert.match(flag.stderr, /^hpctl: -s is '.*', which is not a server address: give HOST:PORT/);
+      let stderr = '';
+      const code = await main(['list'], { stdout: () => {}, stderr: (t) => void (stderr += t), env: { HYDROPLANE_SERVER: address } });
+      assert.equal(code, 2, stderr);
+      assert.match(stderr, /^hpctl: HYDROPLANE_SERVER is '.*', which is not a server address/);
+    }
+  });
 });

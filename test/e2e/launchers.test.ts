@@ -144,3 +144,22 @@ describe('the systemd unit in docs/production.md', () => {
     },
   );
 });
+
+describe('bin/hydroplane on a TCP Engine address', { skip }, () => {
+  it('prints no deprecation warning from the Engine client', async () => {
+    const port = await freePort();
+    const child = spawn(join(BIN, 'hydroplane'), ['-p', String(port)], {
+      // Nothing listens on port 9 (discard): the runtime's first call fails, after building its URL.
+      env: { ...process.env, DOCKER_HOST: 'tcp://127.0.0.1:9' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await until(async () => /runtime does not answer/.test(output), 'the start-up check of the runtime is done');
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, output);
+    assert.doesNotMatch(output, /DeprecationWarning|DEP0/, output);
+  });
+});
