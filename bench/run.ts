@@ -2,7 +2,7 @@
 // as one table. `npm run bench -- --smoke` (or BENCH_SMOKE=1): smallest sizes, one repetition.
 //
 //   --smoke            prove it works, quickly (CI)
-//   --only=a,b         run only these scenarios: seq, concurrent, burst, lists, calls, cold, hung, kube
+//   --only=a,b         run only these scenarios: seq, concurrent, burst, lists, calls, cold, hung, kube, commands
 //   --profile          run the timed server under --cpu-prof; the profile's folder is printed
 //   --no-build         do not rebuild dist/ when src/ is newer
 //   --engine=E         measure on another Engine (or BENCH_ENGINE=E): host (DOCKER_HOST, else the
@@ -19,6 +19,7 @@ import { type Context, FULL, SMOKE } from './lib/context.ts';
 import { startEngineProxy } from '../test/support/engine-proxy.ts';
 import { Bench, HYDROPLANE_BIN, IMAGE, ROOT, watchOtherActivity } from './lib/harness.ts';
 import { renderTable, type Row } from './lib/table.ts';
+import { readmeCommands } from './scenarios/commands.ts';
 import { kubernetesCallsPerOperation } from './scenarios/kubernetes.ts';
 import { engineCallsPerVerb, listsAtLevels } from './scenarios/lists.ts';
 import { coldStartAndRss, hungRuntime } from './scenarios/server.ts';
@@ -45,6 +46,7 @@ const SCENARIOS: Array<[string, (ctx: Context) => Promise<void>]> = [
   ['cold', coldStartAndRss],
   ['hung', hungRuntime],
   ['kube', kubernetesCallsPerOperation],
+  ['commands', readmeCommands],
 ];
 
 const runStart = performance.now();

@@ -16,6 +16,10 @@ export interface Sizes {
   hungTimeoutSeconds: number;
   hungProbes: number;
   kubeLevels: number[];
+  /** The README's commands: repetitions of each side, processes to list, runs of `npx hpctl list`. */
+  commandReps: number;
+  commandProcesses: number;
+  npxRuns: number;
 }
 
 export const FULL: Sizes = {
@@ -31,6 +35,9 @@ export const FULL: Sizes = {
   hungTimeoutSeconds: 2,
   hungProbes: 5,
   kubeLevels: [10, 50, 100],
+  commandReps: 9,
+  commandProcesses: 5,
+  npxRuns: 3,
 };
 
 /** The smallest sizes and one repetition: proves the benchmark works, measures nothing. */
@@ -47,6 +54,9 @@ export const SMOKE: Sizes = {
   hungTimeoutSeconds: 1,
   hungProbes: 1,
   kubeLevels: [1, 3],
+  commandReps: 1,
+  commandProcesses: 2,
+  npxRuns: 1,
 };
 
 export interface Context {

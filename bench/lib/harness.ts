@@ -23,7 +23,7 @@ export interface ServerChild {
   pid: number;
   url: string;
   client: HydroplaneClient;
-  /** From spawn to the first 200 on /health. */
+  /** From spawn to the first 200 on /health (or the spawn's readyPath). */
   readyMs: number;
   output(): string;
   rssMb(): Promise<number>;
@@ -38,6 +38,19 @@ export interface SpawnOptions {
   bin?: string;
   /** A command other than the hydroplane server (the bare Node baseline). */
   command?: (port: number) => string[];
+  /** What to execute instead of this Node (bin/hydroplane, the README's launcher), given `command`'s arguments. */
+  file?: string;
+  /** Ready means a first 200 on this path; /health by default. */
+  readyPath?: string;
+  /** More environment for the server. */
+  env?: Record<string, string>;
+}
+
+export interface CommandRun {
+  ms: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
 }
 
 /** VmRSS of a live process, in MB (10^6 bytes). */
@@ -130,8 +143,8 @@ export class Bench {
     // A scenario still running when a signal starts the cleanup must not leave a child behind it.
     if (this.#cleaned) throw new Error('the bench is cleaning up: no new server');
     const started = performance.now();
-    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', [RUN_MARKER]: this.id };
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const env = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', ...options.env, [RUN_MARKER]: this.id };
+    const child = spawn(options.file ?? process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     this.#children.add(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     void exited.then(() => this.#children.delete(child));
@@ -148,7 +161,7 @@ export class Bench {
       if (child.exitCode !== null || child.signalCode !== null)
         throw new Error(`the server exited (${child.exitCode ?? child.signalCode}) before answering:\n${output}`);
       try {
-        const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+        const res = await fetch(`${url}${options.readyPath ?? '/health'}`, { signal: AbortSignal.timeout(2000) });
         await res.arrayBuffer();
         if (res.ok) readyMs = performance.now() - started;
       } catch {
@@ -157,7 +170,7 @@ export class Bench {
       if (readyMs === undefined) {
         if (performance.now() - started > 30_000) {
           child.kill('SIGKILL');
-          throw new Error(`the server did not answer /health within 30 s:\n${output}`);
+          throw new Error(`the server did not answer ${options.readyPath ?? '/health'} within 30 s:\n${output}`);
         }
         await sleep(5);
       }
@@ -179,6 +192,34 @@ export class Bench {
         }
       },
     };
+  }
+
+  /**
+   * Runs a short command (hpctl, docker ps) to its end: wall time from spawn to exit, as a shell's
+   * `time` would see it. Killed at cleanup like the servers, and after 30 s.
+   */
+  async runCommand(file: string, args: string[], env: Record<string, string> = {}): Promise<CommandRun> {
+    if (this.#cleaned) throw new Error('the bench is cleaning up: no new command');
+    const started = performance.now();
+    const child = spawn(file, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, [RUN_MARKER]: this.id },
+    });
+    this.#children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout = (stdout + d.toString()).slice(-20_000)));
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (c) => resolve(c));
+    }).finally(() => {
+      clearTimeout(killer);
+      this.#children.delete(child);
+    });
+    return { ms: performance.now() - started, code, stdout, stderr };
   }
 
   /** Something to close at cleanup (a proxy, a socket server, a stand-in). */

@@ -35,6 +35,9 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
       'Kubernetes API calls per get',
       'Kubernetes API calls per start',
       'Kubernetes API calls per stop',
+      'bin/hpctl list',
+      'bin/hydroplane: spawn',
+      'npx hpctl list',
     ]) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${scenario}`, 'm'), `no row for '${scenario}'`);
     }
