@@ -3,7 +3,6 @@
 // real one cannot be made to: every verb fails with a clear HydroplaneError, no request goes
 // anywhere but the Engine, and nothing ends the process. Then the same with the bundled server.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { HydroplaneError } from '../../../src/errors.ts';
@@ -11,6 +10,7 @@ import { PROCESS_LABEL } from '../../../src/labels.ts';
 import { DockerRuntime } from '../../../src/runtimes/docker/docker-runtime.ts';
 import { redirectsDisabled } from '../../../src/runtimes/docker/modem-http.ts';
 import { MemorySecretStore } from '../../support/memory-secret-store.ts';
+import { skipOrFail, unbuilt } from '../../support/needs.ts';
 import { DockerRuntimeConfig } from '../../../src/config/schema.ts';
 import { ProcessSpec } from '../../../src/spec/process-spec.ts';
 import { HYDROPLANE_BIN, type ServerProcess, startServerProcess, writeConfig } from '../../support/server-process.ts';
@@ -223,7 +223,7 @@ describe('no error of a request, answer or stream ends the process', () => {
 
 describe(
   'the bundled server with an Engine that redirects',
-  { skip: existsSync(HYDROPLANE_BIN) ? false : 'dist/ is not built (npm run build)' },
+  { skip: skipOrFail('bundled-server tests', [unbuilt(HYDROPLANE_BIN)]) },
   () => {
     let engine: EngineStandin;
     let elsewhere: ConnectionRecorder;
