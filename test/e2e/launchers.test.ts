@@ -58,14 +58,11 @@ describe('bin/ launchers', { skip }, () => {
       });
       const pid = Number(stdout.trim());
       await until(() => answers(port), 'the server answers');
-      assert.match(
-        spawnSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).stdout,
-        /node .*dist\/cli\/hydroplane\.js/,
-        'the PID is the server itself',
-      );
+      const commandLine = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+      assert.match(commandLine, /node .*dist\/cli\/hydroplane\.js/, 'the PID is the server itself');
       process.kill(pid, signal);
       await until(async () => !(await answers(port)), `the server stops on ${signal}`);
-      await until(async () => spawnSync('kill', ['-0', String(pid)]).status !== 0, 'the process is gone');
+      await until(async () => !existsSync(`/proc/${pid}`), 'the process is gone');
     });
   }
 
