@@ -30,6 +30,15 @@ export const ProcessInfo = z
     status: ProcessStatus,
     exit_code: z.number().int().nullable().optional().describe('Exit code, when status is EXITED.'),
     reason: z.string().optional().describe('Why the process is not running, when the runtime says.'),
+    image: z.string().optional().describe("The container's image, as the spec gave it (image_uri), when the runtime says."),
+    started: z
+      .string()
+      .optional()
+      .describe('When the container last started: ISO 8601 date-time with a time zone. Absent before it has started.'),
+    finished: z
+      .string()
+      .optional()
+      .describe('When the container ended: ISO 8601 date-time with a time zone. Only when status is EXITED or FAILED after it had run.'),
   })
   .describe('A process that the runtime runs.')
   .meta({ id: 'ProcessInfo' });

@@ -37,6 +37,8 @@ export class FakeRuntime implements Runtime {
       })),
       created: this.now().toISOString(),
       status: 'RUNNING',
+      image: spec.container.image_uri,
+      started: this.now().toISOString(),
     };
     this.processes.set(spec.process_name, info);
     this.specs.set(spec.process_name, spec);
@@ -80,7 +82,14 @@ export class FakeRuntime implements Runtime {
   /** Ends a process as a container does that exits: its status is EXITED and follows end. */
   exit(name: string, exitCode: number): void {
     const info = this.processes.get(name);
-    if (info) this.processes.set(name, { ...info, status: 'EXITED', exit_code: exitCode, socket_addresses: [] });
+    if (info)
+      this.processes.set(name, {
+        ...info,
+        status: 'EXITED',
+        exit_code: exitCode,
+        socket_addresses: [],
+        finished: this.now().toISOString(),
+      });
     this.#wake(name);
   }
 

@@ -63,6 +63,9 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
       assert.ok(listed, 'the process is listed');
       assert.equal(listed.group, groupB);
       assert.ok(['STARTING', 'RUNNING'].includes(listed.status), `status ${listed.status}`);
+      assert.equal(listed.image, subject.imageUri, 'the process lists its image as the spec gave it');
+      if (listed.started !== undefined) assert.ok(!Number.isNaN(Date.parse(listed.started)), `started ${listed.started}`);
+      assert.equal(listed.finished, undefined, 'a running process has not finished');
       const created = Date.parse(listed.created);
       assert.match(listed.created, /(Z|[+-]\d\d:\d\d)$/, 'created has a time zone');
       assert.ok(created > before - 60_000 && created < Date.now() + 60_000, `created ${listed.created} is about now`);

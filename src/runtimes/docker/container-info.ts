@@ -19,6 +19,35 @@ export interface ContainerFacts {
   statusText?: string;
   reason?: string;
   ports: Array<Pick<Dockerode.Port, 'IP' | 'PrivatePort' | 'PublicPort' | 'Type'>>;
+  /** The image reference the container was created from, as the spec gave it. */
+  image?: string;
+  /** ISO 8601; known from an inspect only. */
+  startedAt?: string;
+  /** ISO 8601; known from an inspect only. */
+  finishedAt?: string;
+}
+
+/**
+ * An Engine time (RFC 3339 with nanoseconds) -> ISO 8601, or undefined when there is none: the
+ * Engine says "0001-01-01T00:00:00Z" (Go's zero time) for a container that never started or ended.
+ */
+export function engineTime(value: string | undefined | null): string | undefined {
+  if (!value || value.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) || ms <= 0 ? undefined : new Date(ms).toISOString();
+}
+
+/** The start and end times of an inspected container added to facts from the list. */
+export function withTimes(
+  facts: ContainerFacts,
+  state: Pick<Dockerode.ContainerInspectInfo['State'], 'StartedAt' | 'FinishedAt'>,
+): ContainerFacts {
+  const out = { ...facts };
+  const startedAt = engineTime(state.StartedAt);
+  const finishedAt = engineTime(state.FinishedAt);
+  if (startedAt) out.startedAt = startedAt;
+  if (finishedAt) out.finishedAt = finishedAt;
+  return out;
 }
 
 export function factsFromListEntry(entry: Dockerode.ContainerInfo): ContainerFacts {
@@ -28,6 +57,7 @@ export function factsFromListEntry(entry: Dockerode.ContainerInfo): ContainerFac
     state: entry.State,
     statusText: entry.Status,
     ports: entry.Ports ?? [],
+    ...(entry.Image ? { image: entry.Image } : {}),
   };
 }
 
@@ -55,7 +85,8 @@ export function factsFromInspect(info: Dockerode.ContainerInspectInfo): Containe
     ports,
   };
   if (reasons.length > 0) facts.reason = reasons.join(': ');
-  return facts;
+  if (info.Config?.Image) facts.image = info.Config.Image;
+  return withTimes(facts, state);
 }
 
 /**
@@ -128,7 +159,7 @@ export function needsPublicHost(facts: ContainerFacts): boolean {
 export function processInfo(facts: ContainerFacts, publicHost: string): ProcessInfo {
   const name = facts.labels[PROCESS_LABEL] ?? '';
   const running = facts.state === 'running' || facts.state === 'paused';
-  return {
+  const info: ProcessInfo = {
     process_name: name,
     group: facts.labels[GROUP_LABEL] || null,
     // A stopped container keeps its bindings in its config but publishes nothing.
@@ -136,6 +167,11 @@ export function processInfo(facts: ContainerFacts, publicHost: string): ProcessI
     created: new Date(facts.created * 1000).toISOString(),
     ...containerStatus(facts),
   };
+  if (facts.image) info.image = facts.image;
+  if (facts.startedAt) info.started = facts.startedAt;
+  // A restarted container keeps its previous end time while it runs again: an end only once it has ended.
+  if (facts.startedAt && facts.finishedAt && (info.status === 'EXITED' || info.status === 'FAILED')) info.finished = facts.finishedAt;
+  return info;
 }
 
 export function isOurs(labels: Record<string, string> | undefined | null): boolean {

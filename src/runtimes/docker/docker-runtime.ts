@@ -17,6 +17,7 @@ import {
   type ContainerFacts,
   factsFromInspect,
   factsFromListEntry,
+  withTimes,
   isOurs,
   needsPublicHost,
   processInfo,
@@ -230,15 +231,17 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * A list entry's facts, as list() and get() both report them. The list does not say why a
-   * created container never ran; only for those (rare: a start in flight, or one that failed and
-   * could not be removed) is the container inspected, by id, for the Engine's error.
+   * A list entry's facts, as list() and get() both report them. The list does not say when a
+   * container started or ended, nor why a created one never ran: each container is inspected, by
+   * id, for its times and the Engine's error.
    */
   async #facts(entry: Dockerode.ContainerInfo): Promise<ContainerFacts> {
     const facts = factsFromListEntry(entry);
-    if (entry.State !== 'created') return facts;
     try {
-      return withStartError(facts, (await this.#engine.inspectContainer(entry.Id)).State?.Error);
+      // The list has no start and end times either (ProcessInfo.started, .finished).
+      const state = (await this.#engine.inspectContainer(entry.Id)).State;
+      const timed = state ? withTimes(facts, state) : facts;
+      return entry.State === 'created' ? withStartError(timed, state?.Error) : timed;
     } catch {
       // Gone or unreadable in between: what the list said stands.
       return facts;

@@ -102,6 +102,34 @@ export function socketAddresses(
   return ports.map((p) => ({ host: ip, port: p.port, is_public: false }));
 }
 
+const iso = (time: Date | string | undefined): string | undefined => {
+  if (time === undefined) return undefined;
+  const ms = time instanceof Date ? time.getTime() : Date.parse(time);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+};
+
+/**
+ * The image of the process's container (the first of the pod template's, as the manifest makes
+ * one) and, from the current pod's status of that container, when it last started and, once it
+ * has ended and the process is EXITED or FAILED, when it ended.
+ */
+export function containerTimes(
+  deployment: V1Deployment,
+  pod: V1Pod | undefined,
+  status: ProcessInfo['status'],
+): Pick<ProcessInfo, 'image' | 'started' | 'finished'> {
+  const container = deployment.spec?.template?.spec?.containers?.[0];
+  const out: Pick<ProcessInfo, 'image' | 'started' | 'finished'> = {};
+  if (container?.image) out.image = container.image;
+  const statuses = pod?.status?.containerStatuses ?? [];
+  const state = (statuses.find((c) => c.name === container?.name) ?? statuses[0])?.state;
+  const started = iso(state?.running?.startedAt ?? state?.terminated?.startedAt);
+  if (started) out.started = started;
+  const finished = iso(state?.terminated?.finishedAt);
+  if (started && finished && (status === 'EXITED' || status === 'FAILED')) out.finished = finished;
+  return out;
+}
+
 export function processInfo(objects: ProcessObjects, nodes: ReadonlyMap<string, V1Node>): ProcessInfo {
   const { deployment, service } = objects;
   const labels = deployment.metadata?.labels ?? {};
@@ -115,5 +143,5 @@ export function processInfo(objects: ProcessObjects, nodes: ReadonlyMap<string, 
     ...processStatus(deployment, pod),
   };
   if (info.reason === undefined) delete info.reason;
-  return info;
+  return { ...info, ...containerTimes(deployment, pod, info.status) };
 }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
+import fc from 'fast-check';
 import {
+  engineTime,
   factsFromInspect,
   factsFromListEntry,
   needsPublicHost,
   processInfo,
   socketAddresses,
+  withTimes,
 } from '../../../src/runtimes/docker/container-info.ts';
 
 const HOST = '192.0.2.7';
@@ -48,6 +51,7 @@ describe('processInfo from a list entry', () => {
       socket_addresses: [{ host: '127.0.0.1', port: 18080, is_public: false }],
       created: '2023-11-14T22:13:20.000Z',
       status: 'RUNNING',
+      image: 'img',
     });
   });
 
@@ -133,7 +137,7 @@ describe('processInfo from inspect', () => {
         FinishedAt: '',
         ...state,
       },
-      Config: { Labels: { 'hydroplane/process-id': 'web' } },
+      Config: { Labels: { 'hydroplane/process-id': 'web' }, Image: 'registry.example/app:1.2' },
       NetworkSettings: { Ports: ports },
     }) as unknown as Dockerode.ContainerInspectInfo;
 
@@ -159,6 +163,7 @@ describe('processInfo from inspect', () => {
       socket_addresses: [{ host: HOST, port: 80, is_public: true }],
       created: '2023-11-14T22:13:20.000Z',
       status: 'RUNNING',
+      image: 'registry.example/app:1.2',
     });
   });
 
@@ -170,5 +175,86 @@ describe('processInfo from inspect', () => {
     const failed = processInfo(factsFromInspect(inspect({ Status: 'created', Running: false, Error: 'port is already allocated' })), HOST);
     assert.equal(failed.status, 'FAILED');
     assert.equal(failed.reason, 'port is already allocated');
+  });
+});
+
+const ZERO = '0001-01-01T00:00:00Z';
+
+describe('engineTime', () => {
+  it("is absent for Go's zero time, an empty or missing value and nonsense", () => {
+    for (const value of [ZERO, '', undefined, null, 'yesterday']) assert.equal(engineTime(value), undefined, String(value));
+  });
+
+  it('gives any real Engine time (nanoseconds, any offset) as ISO 8601 in UTC, to the millisecond', () => {
+    fc.assert(
+      fc.property(
+        fc.date({ min: new Date('1971-01-01T00:00:00Z'), max: new Date('2200-01-01T00:00:00Z'), noInvalidDate: true }),
+        fc.integer({ min: 0, max: 999_999 }),
+        (date, nanos) => {
+          const engine = date.toISOString().replace('Z', `${String(nanos).padStart(6, '0')}Z`);
+          assert.equal(engineTime(engine), date.toISOString());
+        },
+      ),
+    );
+    assert.equal(engineTime('2026-12-01T02:10:36.123456789+01:00'), '2026-12-01T01:10:36.123Z');
+  });
+});
+
+describe('image, started and finished', () => {
+  const inspected = (state: Partial<Dockerode.ContainerInspectInfo['State']>, image: string | null = 'app:1') =>
+    ({
+      Id: 'abc',
+      Created: '2023-11-14T22:13:20Z',
+      State: { Status: 'running', ExitCode: 0, Error: '', OOMKilled: false, StartedAt: ZERO, FinishedAt: ZERO, ...state },
+      Config: { Labels: { 'hydroplane/process-id': 'web' }, ...(image === null ? {} : { Image: image }) },
+      NetworkSettings: { Ports: {} },
+    }) as unknown as Dockerode.ContainerInspectInfo;
+  const STARTED = '2026-12-01T01:00:00.5Z';
+  const FINISHED = '2026-12-01T01:05:00.25Z';
+
+  it('a running container: its image and start, no end', () => {
+    const info = processInfo(factsFromInspect(inspected({ StartedAt: STARTED })), HOST);
+    assert.equal(info.image, 'app:1');
+    assert.equal(info.started, '2026-12-01T01:00:00.500Z');
+    assert.equal('finished' in info, false);
+  });
+
+  it('a running container that restarted keeps its last end to itself', () => {
+    const info = processInfo(factsFromInspect(inspected({ StartedAt: FINISHED, FinishedAt: STARTED })), HOST);
+    assert.equal(info.started, '2026-12-01T01:05:00.250Z');
+    assert.equal('finished' in info, false);
+  });
+
+  it('an exited container: start and end', () => {
+    const info = processInfo(
+      factsFromInspect(inspected({ Status: 'exited', ExitCode: 3, StartedAt: STARTED, FinishedAt: FINISHED })),
+      HOST,
+    );
+    assert.equal(info.status, 'EXITED');
+    assert.equal(info.started, '2026-12-01T01:00:00.500Z');
+    assert.equal(info.finished, '2026-12-01T01:05:00.250Z');
+  });
+
+  it('a container that never started (zero times): neither', () => {
+    const info = processInfo(factsFromInspect(inspected({ Status: 'created', Error: 'port is already allocated' })), HOST);
+    assert.equal(info.status, 'FAILED');
+    assert.equal('started' in info, false);
+    assert.equal('finished' in info, false);
+  });
+
+  it("no image in the Engine's answer: no image", () => {
+    assert.equal('image' in processInfo(factsFromInspect(inspected({}, null)), HOST), false);
+    assert.equal('image' in processInfo(factsFromListEntry(entry({ Image: '' })), HOST), false);
+  });
+
+  it('a list entry with the inspect times agrees with the inspect', () => {
+    const state = { Status: 'exited', ExitCode: 0, StartedAt: STARTED, FinishedAt: FINISHED };
+    const listed = withTimes(
+      factsFromListEntry(entry({ Image: 'app:1', State: 'exited', Status: 'Exited (0) 1 minute ago', Created: 1_700_000_000 })),
+      state,
+    );
+    const fromList = processInfo(listed, HOST);
+    const fromInspect = processInfo(factsFromInspect(inspected(state)), HOST);
+    assert.deepEqual(fromList, fromInspect);
   });
 });

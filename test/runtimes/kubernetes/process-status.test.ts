@@ -13,8 +13,16 @@ import type {
   V1PodCondition,
   V1Service,
 } from '@kubernetes/client-node';
-import { currentPod, isPublic, processInfo, processStatus, socketAddresses } from '../../../src/runtimes/kubernetes/process-status.ts';
+import {
+  containerTimes,
+  currentPod,
+  isPublic,
+  processInfo,
+  processStatus,
+  socketAddresses,
+} from '../../../src/runtimes/kubernetes/process-status.ts';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../../src/labels.ts';
+import type { ProcessInfo } from '../../../src/spec/process-info.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
 const at = (seconds: number) => new Date(T0 + seconds * 1000);
@@ -70,7 +78,7 @@ const arbContainer: fc.Arbitrary<V1ContainerStatus> = fc
       fc
         .constantFrom('ContainerCreating', 'ErrImagePull', 'CrashLoopBackOff', 'CreateContainerConfigError')
         .map((reason) => ({ waiting: { reason } })),
-      fc.constant({ terminated: { exitCode: 1 } }),
+      fc.constant({ terminated: { exitCode: 1, startedAt: at(2), finishedAt: at(3) } }),
     ),
     started: fc.option(fc.boolean(), { nil: undefined }),
     ready: fc.boolean(),
@@ -245,6 +253,65 @@ describe('processInfo', () => {
         const expected = processStatus(deployment(), currentPod(pods));
         assert.equal(info.status, expected.status);
         assert.equal(info.reason, expected.reason);
+      }),
+    );
+  });
+});
+
+describe('image, started and finished', () => {
+  const IMAGE = 'registry.example/app:1.2';
+  const withTemplate = (image: string | undefined): V1Deployment => ({
+    metadata: { name: 'web', labels: { [PROCESS_LABEL]: 'web' }, creationTimestamp: at(0) },
+    spec: {
+      selector: {},
+      template: { spec: { containers: [{ name: 'web', ...(image === undefined ? {} : { image }) }] } },
+    },
+  });
+
+  it("names the pod template's image, even before there is a pod", () => {
+    const info = processInfo({ deployment: withTemplate(IMAGE), pods: [], service: undefined }, new Map());
+    assert.equal(info.image, IMAGE);
+    assert.equal(Object.hasOwn(info, 'started'), false);
+    assert.equal(Object.hasOwn(info, 'finished'), false);
+  });
+
+  it('a running container: when it started, no end', () => {
+    const info = processInfo({ deployment: withTemplate(IMAGE), pods: [pod('p', { containers: [up()] })], service: undefined }, new Map());
+    assert.equal(info.status, 'RUNNING');
+    assert.equal(info.started, at(1).toISOString());
+    assert.equal(Object.hasOwn(info, 'finished'), false);
+  });
+
+  it('an ended pod: its container started and finished', () => {
+    const done = container({ terminated: { exitCode: 0, startedAt: at(5), finishedAt: at(65) } });
+    const info = processInfo(
+      { deployment: withTemplate(IMAGE), pods: [pod('p', { phase: 'Succeeded', containers: [done] })], service: undefined },
+      new Map(),
+    );
+    assert.equal(info.status, 'FAILED');
+    assert.equal(info.started, at(5).toISOString());
+    assert.equal(info.finished, at(65).toISOString());
+  });
+
+  it('no template image, no container status, a waiting container: nothing invented', () => {
+    const pending = pod('p', { phase: 'Pending', containers: [waiting('ContainerCreating')] });
+    const info = processInfo({ deployment: withTemplate(undefined), pods: [pending], service: undefined }, new Map());
+    assert.deepEqual(
+      ['image', 'started', 'finished'].filter((key) => Object.hasOwn(info, key)),
+      [],
+    );
+    assert.deepEqual(containerTimes(deployment(), pod('q', { containers: [] }), 'STARTING'), {});
+  });
+
+  it('for any pods: finished only once started and EXITED or FAILED, and never before started', () => {
+    fc.assert(
+      fc.property(arbPods, fc.constantFrom<ProcessInfo['status']>('STARTING', 'RUNNING', 'EXITED', 'FAILED'), (pods, status) => {
+        const times = containerTimes(withTemplate(IMAGE), currentPod(pods), status);
+        assert.equal(times.image, IMAGE);
+        if (times.finished !== undefined) {
+          assert.ok(times.started !== undefined);
+          assert.ok(status === 'EXITED' || status === 'FAILED');
+        }
       }),
     );
   });
