@@ -1,10 +1,11 @@
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, messageOf, token, type DashboardConfig, type ProcessInfo } from './api.ts';
 import { ConfirmDialog, type Confirmation } from './confirm-dialog.tsx';
-import { byName } from './format.ts';
+import { byName, ended } from './format.ts';
 import { LogsPanel } from './logs-panel.tsx';
 import { ProcessTable } from './process-table.tsx';
 import { TokenForm } from './token-form.tsx';
+import { formatView, parseView, sameView, type ViewState } from './view-state.ts';
 
 const REFRESH_MS = 3000;
 
@@ -26,8 +27,10 @@ export function App() {
   const [listError, setListError] = useState<string>();
   const [updated, setUpdated] = useState<Date>();
   const [refreshes, setRefreshes] = useState(0);
-  const [group, setGroup] = useState('');
-  const [selected, setSelected] = useState<string>();
+  // The group filter and the open log live in the address (view-state.ts); the history holds each view.
+  const [view, setView] = useState<ViewState>(() => parseView(location.search));
+  // A view that came from the address names a process that the next list may not have.
+  const linked = useRef(true);
   const [confirmation, setConfirmation] = useState<Confirmation>();
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<string>();
@@ -35,18 +38,39 @@ export function App() {
 
   useEffect(() => {
     api.config().then(setConfig, (error) => setConfigError(messageOf(error)));
+    const onPop = () => {
+      linked.current = true;
+      setView(parseView(location.search));
+    };
+    addEventListener('popstate', onPop);
+    return () => removeEventListener('popstate', onPop);
   }, []);
+
+  const viewNow = useRef(view);
+  viewNow.current = view;
+  const { group, logs: selected, follow } = view;
+  const navigate = useCallback((change: Partial<ViewState>, mode: 'push' | 'replace' = 'push') => {
+    const next = { ...viewNow.current, ...change };
+    if (next.logs === undefined) next.follow = false;
+    if (sameView(viewNow.current, next)) return;
+    const url = `${location.pathname}${formatView(next)}${location.hash}`;
+    if (mode === 'push') history.pushState(null, '', url);
+    else history.replaceState(null, '', url);
+    viewNow.current = next;
+    setView(next);
+  }, []);
+  const setSelected = useCallback((name: string | undefined) => navigate({ logs: name, follow: false }), [navigate]);
 
   const needsToken = config?.auth === 'token';
   const ready = config !== undefined && (!needsToken || bearer !== null);
-  // Stopping is offered only behind a token: without one, anybody who can open the page could.
-  const canStop = needsToken && bearer !== null;
+  // Without a token the server answers only loopback names (or allowed_hosts) and refuses other
+  // sites' requests, so whoever has the page can reach the API anyway: the buttons add nothing.
+  const canStop = config?.auth === 'none' || (needsToken && bearer !== null);
 
   const signOut = useCallback((reason?: string) => {
     token.clear();
     setBearer(null);
     setProcesses(undefined);
-    setSelected(undefined);
     setTokenError(reason);
   }, []);
 
@@ -70,6 +94,14 @@ export function App() {
           setProcesses(list.sort(byName));
           setListError(undefined);
           setUpdated(new Date());
+          if (linked.current) {
+            linked.current = false;
+            const missing = viewNow.current.logs;
+            if (missing !== undefined && !list.some((p) => p.process_name === missing)) {
+              setNotice(`The process ${missing} in the address is not listed: it has been stopped, or never ran.`);
+              navigate({ logs: undefined }, 'replace');
+            }
+          }
         } catch (error) {
           if (live) failed(error, setListError);
         }
@@ -81,7 +113,7 @@ export function App() {
       live = false;
       clearTimeout(timer);
     };
-  }, [ready, refreshes, failed]);
+  }, [ready, refreshes, failed, navigate]);
 
   const groups = useMemo(() => {
     const names = new Set((processes ?? []).flatMap((p) => (p.group === null ? [] : [p.group])));
@@ -90,15 +122,16 @@ export function App() {
   }, [processes, group]);
   const shown = (processes ?? []).filter((p) => !group || p.group === group);
 
-  const stop = (title: string, message: string, action: string, run: () => Promise<{ stopped: string[] }>) =>
+  const stop = (title: string, message: string, action: string, done: 'Stopped' | 'Removed', run: () => Promise<{ stopped: string[] }>) =>
     setConfirmation({
       title,
       message,
       action,
+      pending: done === 'Removed' ? 'Removing…' : 'Stopping…',
       run: async () => {
         const { stopped } = await run();
-        setNotice(stopped.length === 0 ? 'Nothing to stop.' : `Stopped ${stopped.join(', ')}.`);
-        if (selected && stopped.includes(selected)) setSelected(undefined);
+        setNotice(stopped.length === 0 ? 'Nothing to stop.' : `${done} ${stopped.join(', ')}.`);
+        if (selected && stopped.includes(selected)) navigate({ logs: undefined }, 'replace');
       },
     });
 
@@ -127,7 +160,7 @@ export function App() {
           {config && <span class="version">v{config.version}</span>}
         </div>
         <div class="session">
-          {config?.auth === 'none' && <span class="pill">Read-only</span>}
+          {config?.auth === 'none' && <span class="pill">No API token</span>}
           {canStop && (
             <>
               <span class="pill ok">Signed in with the API token</span>
@@ -147,8 +180,8 @@ export function App() {
         )}
         {config?.auth === 'none' && (
           <p class="note">
-            Read-only: this server has no API token, so the dashboard offers no stop buttons. Configure one (
-            <code>HYDROPLANE_API_TOKEN</code> or <code>api_token</code> in the config) to stop processes from here.
+            No API token: this server answers only this machine's addresses (and <code>allowed_hosts</code>) and refuses other sites' pages,
+            so anyone here can stop processes, as with the API. Set <code>HYDROPLANE_API_TOKEN</code> to require one.
           </p>
         )}
         {needsToken && bearer === null && (
@@ -185,7 +218,7 @@ export function App() {
                 <h1>Processes</h1>
                 <label>
                   Group{' '}
-                  <select value={group} onChange={(event) => setGroup(event.currentTarget.value)} aria-label="Filter by group">
+                  <select value={group} onChange={(event) => navigate({ group: event.currentTarget.value })} aria-label="Filter by group">
                     <option value="">All groups</option>
                     {groups.map((name) => (
                       <option key={name} value={name}>
@@ -199,8 +232,12 @@ export function App() {
                     type="button"
                     class="danger"
                     onClick={() =>
-                      stop(`Stop group ${group}?`, `Every process of the group ${group} is stopped and removed.`, 'Stop group', () =>
-                        api.stopGroup(group),
+                      stop(
+                        `Stop group ${group}?`,
+                        `Every process of the group ${group} is stopped and removed.`,
+                        'Stop group',
+                        'Stopped',
+                        () => api.stopGroup(group),
                       )
                     }
                   >
@@ -223,14 +260,36 @@ export function App() {
                   selected={selected}
                   canStop={canStop}
                   onLogs={(name) => setSelected(name === selected ? undefined : name)}
-                  onStop={(name) =>
-                    stop(`Stop ${name}?`, `The process ${name} is stopped and its container removed.`, 'Stop process', () => api.stop(name))
+                  onStop={(process) =>
+                    ended(process)
+                      ? stop(
+                          `Remove ${process.process_name}?`,
+                          `The process ${process.process_name} has ended: its container is removed, and it is no longer listed.`,
+                          'Remove process',
+                          'Removed',
+                          () => api.stop(process.process_name),
+                        )
+                      : stop(
+                          `Stop ${process.process_name}?`,
+                          `The process ${process.process_name} is stopped and its container removed.`,
+                          'Stop process',
+                          'Stopped',
+                          () => api.stop(process.process_name),
+                        )
                   }
                 />
               )}
             </section>
 
-            {selected && <LogsPanel key={selected} name={selected} onClose={() => setSelected(undefined)} />}
+            {selected && (
+              <LogsPanel
+                key={selected}
+                name={selected}
+                follow={follow}
+                onFollow={(value) => navigate({ follow: value }, 'replace')}
+                onClose={() => setSelected(undefined)}
+              />
+            )}
           </>
         )}
       </main>

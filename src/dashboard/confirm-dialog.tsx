@@ -4,10 +4,12 @@ export interface Confirmation {
   title: string;
   message: string;
   action: string;
+  /** The confirm button's text while the action runs. */
+  pending: string;
   run: () => Promise<void>;
 }
 
-/** A modal that asks before a stop; Escape or Cancel closes it. */
+/** A modal that asks before a stop or a removal; Escape or Cancel closes it. */
 export function ConfirmDialog({
   confirmation,
   busy,
@@ -41,7 +43,7 @@ export function ConfirmDialog({
           Cancel
         </button>
         <button type="button" class="danger" onClick={onConfirm} disabled={busy}>
-          {busy ? 'Stopping…' : confirmation.action}
+          {busy ? confirmation.pending : confirmation.action}
         </button>
       </div>
     </dialog>

@@ -26,3 +26,8 @@ export function addressUrl(address: SocketAddress): string {
 export function byName(a: ProcessInfo, b: ProcessInfo): number {
   return a.process_name.localeCompare(b.process_name);
 }
+
+/** Whether the process has ended: then it can only be removed, not stopped. */
+export function ended(process: Pick<ProcessInfo, 'status'>): boolean {
+  return process.status === 'EXITED' || process.status === 'FAILED';
+}

@@ -14,8 +14,18 @@ function keepEnd(text: string): string {
 type State = 'loading' | 'following' | 'done' | 'failed';
 
 /** The last lines of a process's log, optionally followed as they come. */
-export function LogsPanel({ name, onClose }: { name: string; onClose: () => void }) {
-  const [follow, setFollow] = useState(false);
+export function LogsPanel({
+  name,
+  follow,
+  onFollow,
+  onClose,
+}: {
+  name: string;
+  /** Kept by the caller, in the address. */
+  follow: boolean;
+  onFollow: (follow: boolean) => void;
+  onClose: () => void;
+}) {
   const [reload, setReload] = useState(0);
   const [text, setText] = useState('');
   const [state, setState] = useState<State>('loading');
@@ -62,7 +72,7 @@ export function LogsPanel({ name, onClose }: { name: string; onClose: () => void
           Logs <span class="subtle">{name}</span>
         </h2>
         <label class="check">
-          <input type="checkbox" checked={follow} onChange={(event) => setFollow(event.currentTarget.checked)} /> Follow
+          <input type="checkbox" checked={follow} onChange={(event) => onFollow(event.currentTarget.checked)} /> Follow
         </label>
         <button type="button" onClick={() => setReload((n) => n + 1)}>
           Reload

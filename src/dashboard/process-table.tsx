@@ -1,5 +1,5 @@
 import type { ProcessInfo } from './api.ts';
-import { addressUrl, twoUnitAge, hostPort } from './format.ts';
+import { addressUrl, ended, twoUnitAge, hostPort } from './format.ts';
 
 function StatusBadge({ process }: { process: ProcessInfo }) {
   const code = process.status === 'EXITED' && process.exit_code != null ? ` (${process.exit_code})` : '';
@@ -32,6 +32,29 @@ function Addresses({ process }: { process: ProcessInfo }) {
   );
 }
 
+/** "started 3m ago", and "ended 1m ago" once it has; the exact times on hover. */
+function Times({ process, now }: { process: ProcessInfo; now: number }) {
+  if (!process.started) return <span class="subtle">not started</span>;
+  return (
+    <span class="times">
+      <span>
+        started{' '}
+        <time dateTime={process.started} title={process.started}>
+          {twoUnitAge(process.started, now)} ago
+        </time>
+      </span>
+      {process.finished && (
+        <span>
+          ended{' '}
+          <time dateTime={process.finished} title={process.finished}>
+            {twoUnitAge(process.finished, now)} ago
+          </time>
+        </span>
+      )}
+    </span>
+  );
+}
+
 export function ProcessTable({
   processes,
   now,
@@ -45,7 +68,7 @@ export function ProcessTable({
   selected: string | undefined;
   canStop: boolean;
   onLogs: (name: string) => void;
-  onStop: (name: string) => void;
+  onStop: (process: ProcessInfo) => void;
 }) {
   return (
     <table class="processes">
@@ -54,7 +77,9 @@ export function ProcessTable({
           <th>Process</th>
           <th>Status</th>
           <th>Group</th>
+          <th>Image</th>
           <th>Age</th>
+          <th>Ran</th>
           <th>Addresses</th>
           <th class="actions">
             <span class="visually-hidden">Actions</span>
@@ -74,7 +99,11 @@ export function ProcessTable({
               {process.reason && <div class="reason small">{process.reason}</div>}
             </td>
             <td>{process.group ?? <span class="subtle">—</span>}</td>
+            <td class="image">{process.image ? <code title={process.image}>{process.image}</code> : <span class="subtle">—</span>}</td>
             <td title={process.created}>{twoUnitAge(process.created, now)}</td>
+            <td>
+              <Times process={process} now={now} />
+            </td>
             <td>
               <Addresses process={process} />
             </td>
@@ -83,8 +112,8 @@ export function ProcessTable({
                 Logs
               </button>
               {canStop && (
-                <button type="button" class="danger" onClick={() => onStop(process.process_name)}>
-                  Stop
+                <button type="button" class="danger" onClick={() => onStop(process)}>
+                  {ended(process) ? 'Remove' : 'Stop'}
                 </button>
               )}
             </td>

@@ -8,7 +8,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync } from 'fastify';
 
 export interface DashboardOptions {
-  /** Whether the API needs a token: the page then asks for one and offers stop buttons. */
+  /** Whether the API needs a token: the page then asks for one before it shows or stops anything. */
   auth: 'token' | 'none';
   version: string;
   /** The built dashboard; defaults to dist/dashboard in the package. */

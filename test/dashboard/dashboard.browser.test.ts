@@ -1,5 +1,6 @@
 // The dashboard in headless Chromium, against the real server command and real containers: it
-// lists what runs, shows logs, and stops processes only behind the API token.
+// lists what runs (image, start and end times), shows logs, keeps its view in the address, stops
+// running processes and removes ended ones, behind the API token when the server has one.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -86,6 +87,8 @@ function spec(p: Launch) {
 
 const WEB_COMMAND = ['sh', '-c', `echo ${LOG_LINE}; exec httpd -f -p 8080 -h /www`];
 const TICK_COMMAND = ['sh', '-c', 'echo worker started; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done'];
+const EXIT_COMMAND = ['sh', '-c', 'echo done; exit 3'];
+const search = (page: Page) => new URL(page.url()).searchParams;
 
 const row = (page: Page, name: string) => page.locator(`tr[data-process="${name}"]`);
 const maxTick = (text: string) => Math.max(0, ...[...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
@@ -96,13 +99,14 @@ describe('the dashboard, with an API token', { skip }, () => {
   const web: Launch = { name: run.name('web'), group: `${run.prefix}site`, command: WEB_COMMAND, public: true };
   const backend: Launch = { name: run.name('api'), group: `${run.prefix}site`, command: WEB_COMMAND };
   const workers: Launch[] = [1, 2].map(() => ({ name: run.name('worker'), group: `${run.prefix}batch`, command: TICK_COMMAND }));
+  const oneShot: Launch = { name: run.name('once'), group: `${run.prefix}jobs`, command: EXIT_COMMAND };
 
   before(async () => {
     server = await startServer({ HYDROPLANE_API_TOKEN: TOKEN });
     api = client(server, TOKEN);
     web.port = await freePort();
     backend.port = await freePort();
-    for (const p of [web, backend, ...workers]) {
+    for (const p of [web, backend, ...workers, oneShot]) {
       const res = await api('POST', '/process', spec(p));
       assert.equal(res.status, 201, res.text);
     }
@@ -128,6 +132,34 @@ describe('the dashboard, with an API token', { skip }, () => {
     assert.equal(await row(page, web.name).locator('td.name').textContent(), web.name);
     assert.equal(await row(page, web.name).locator('td').nth(2).textContent(), web.group);
 
+    // The image as the spec gave it, and when the container started (exactly, on hover).
+    assert.equal(await row(page, web.name).locator('td.image').textContent(), TEST_IMAGE);
+    const started = row(page, web.name).locator('time').first();
+    const startedAt = Date.parse((await started.getAttribute('datetime')) ?? '');
+    assert.ok(Math.abs(startedAt - Date.now()) < 120_000, `started ${await started.getAttribute('datetime')}`);
+    assert.match((await started.textContent()) ?? '', /^\d+[smhd].* ago$/);
+    assert.equal(await row(page, web.name).getByText('ended').count(), 0);
+
+    // An ended process: its exit time, and Remove instead of Stop.
+    const once = row(page, oneShot.name);
+    await once.locator('.badge', { hasText: 'EXITED (3)' }).waitFor();
+    await once.getByText('ended').waitFor();
+    const ran = await once.locator('time').evaluateAll((times) => times.map((t) => Date.parse(t.getAttribute('datetime') ?? '')));
+    assert.equal(ran.length, 2);
+    assert.ok(ran[0]! <= ran[1]!, String(ran));
+    assert.equal(await once.getByRole('button', { name: 'Stop' }).count(), 0);
+    await once.getByRole('button', { name: 'Remove' }).click();
+    const removal = page.getByRole('dialog');
+    await removal.getByText(`Remove ${oneShot.name}?`).waitFor();
+    await removal.getByText('no longer listed').waitFor();
+    await removal.getByRole('button', { name: 'Remove process' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Removed ${oneShot.name}.` })
+      .waitFor();
+    await once.waitFor({ state: 'detached' });
+    assert.equal((await api('GET', `/process/${oneShot.name}`)).status, 404);
+
     // A public address is a link to it; a loopback one is text.
     const [address] = (await api('GET', `/process/${web.name}`)).json().socket_addresses;
     assert.equal(address.is_public, true);
@@ -136,10 +168,21 @@ describe('the dashboard, with an API token', { skip }, () => {
     assert.equal(await row(page, backend.name).getByRole('link').count(), 0);
     assert.match((await row(page, backend.name).textContent()) ?? '', new RegExp(`127\\.0\\.0\\.1:${backend.port}`));
 
-    // The group filter.
+    // The group filter, in the address: a reload keeps it, the back button undoes it.
     await page.getByLabel('Filter by group').selectOption(workers[0]!.group);
     await row(page, web.name).waitFor({ state: 'detached' });
     for (const w of workers) await row(page, w.name).waitFor();
+    assert.equal(search(page).get('group'), workers[0]!.group);
+    await page.reload();
+    for (const w of workers) await row(page, w.name).waitFor();
+    assert.equal(await page.getByLabel('Filter by group').inputValue(), workers[0]!.group);
+    assert.equal(await row(page, web.name).count(), 0);
+    await page.goBack();
+    await row(page, web.name).waitFor();
+    assert.equal(await page.getByLabel('Filter by group').inputValue(), '');
+    assert.equal(search(page).get('group'), null);
+    await page.goForward();
+    await row(page, web.name).waitFor({ state: 'detached' });
     await page.getByLabel('Filter by group').selectOption('');
     await row(page, web.name).waitFor();
 
@@ -157,6 +200,12 @@ describe('the dashboard, with an API token', { skip }, () => {
     await workerLogs.locator('pre').filter({ hasText: 'tick' }).waitFor();
     await workerLogs.getByLabel('Follow').check();
     await workerLogs.getByText('Following').waitFor();
+    assert.equal(search(page).get('logs'), workers[0]!.name);
+    assert.equal(search(page).get('follow'), '1');
+    // A reload (or the same link elsewhere) opens the same log, followed.
+    await page.reload();
+    await workerLogs.getByText('Following').waitFor();
+    assert.equal(await workerLogs.getByLabel('Follow').isChecked(), true);
     const seen = maxTick((await workerLogs.locator('pre').textContent()) ?? '');
     await eventually(
       async () => (maxTick((await workerLogs.locator('pre').textContent()) ?? '') > seen + 1 ? true : undefined),
@@ -166,6 +215,19 @@ describe('the dashboard, with an API token', { skip }, () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     await workerLogs.getByRole('button', { name: 'Close' }).click();
     await workerLogs.waitFor({ state: 'detached' });
+    assert.equal(search(page).get('logs'), null);
+    assert.equal(search(page).get('follow'), null);
+
+    // A link to the log of a process that is not listed: said so, and no log opened.
+    const gone = `${run.prefix}never-ran`;
+    await page.goto(`${server.url}/?logs=${encodeURIComponent(gone)}&follow=1`);
+    await page
+      .getByRole('status')
+      .filter({ hasText: `The process ${gone} in the address is not listed` })
+      .waitFor();
+    await row(page, web.name).waitFor();
+    assert.equal(await page.getByRole('region', { name: `Logs of ${gone}` }).count(), 0);
+    assert.equal(search(page).get('logs'), null);
 
     // Stop: nothing happens until confirmed.
     await row(page, web.name).getByRole('button', { name: 'Stop' }).click();
@@ -240,20 +302,31 @@ describe('the dashboard, without an API token', { skip }, () => {
     if (server) assert.equal(await server.stop(), 0, server.output());
   });
 
-  it('is read-only: the processes, their logs and a note, no stop buttons', async () => {
+  it('says why it needs no token, shows the processes and their logs, and stops them after confirmation', async () => {
     const { page, problems } = await openPage(server.url);
     await row(page, p.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
-    await page.getByText('Read-only: this server has no API token').waitFor();
+    await page.getByText('No API token: this server answers only this machine').waitFor();
     assert.equal(await page.getByLabel('API token').count(), 0);
-    assert.equal(await page.getByRole('button', { name: 'Stop' }).count(), 0);
     await page.getByLabel('Filter by group').selectOption(p.group);
-    assert.equal(await page.getByRole('button', { name: 'Stop group' }).count(), 0);
+    await page.getByRole('button', { name: 'Stop group' }).waitFor();
     await row(page, p.name).getByRole('button', { name: 'Logs' }).click();
     await page
       .getByRole('region', { name: `Logs of ${p.name}` })
       .locator('pre')
       .filter({ hasText: LOG_LINE })
       .waitFor();
+    await row(page, p.name).getByRole('button', { name: 'Stop' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Stop process' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Stopped ${p.name}.` })
+      .waitFor();
+    await row(page, p.name).waitFor({ state: 'detached' });
+    // The open log went with it, from the page and from the address.
+    assert.equal(await page.getByRole('region', { name: `Logs of ${p.name}` }).count(), 0);
+    assert.equal(search(page).get('logs'), null);
+    assert.equal(search(page).get('group'), p.group);
+    assert.equal((await client(server)('GET', `/process/${p.name}`)).status, 404);
     assert.deepEqual(problems, []);
     await page.close();
   });
