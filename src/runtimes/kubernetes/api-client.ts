@@ -22,7 +22,7 @@ import {
 import type { HydroplaneError } from '../../errors.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { RuntimeType } from '../runtime.ts';
-import { apiFailure, isAlreadyExists, isForbidden, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
+import { apiFailure, isAlreadyExists, isForbidden, isGone, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
 import { openPodLog, type PodLogQuery } from './pod-log.ts';
 
 export interface KubeApiClientOptions {
@@ -31,6 +31,8 @@ export interface KubeApiClientOptions {
   namespace: string;
   /** Longest wait for one call. */
   timeoutMs: number;
+  /** Items a list call asks for at once; default LIST_PAGE. */
+  pageSize?: number;
 }
 
 /** Why a call about one process is made, for its error: "starting process 'web'", and 'web'. */
@@ -44,12 +46,43 @@ export type Created<T> = { created: T } | { alreadyExists: HydroplaneError };
 
 type Verb = 'get' | 'list' | 'create' | 'update' | 'delete';
 
+/** Items a list call asks for at once: the page size that kubectl uses. */
+export const LIST_PAGE = 500;
+
+/** One call of a list: the page it asks for, the items and the token of the next page it answers. */
+export type PageCall<T> = (page: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>;
+
+/**
+ * A list, page by page (`pageSize` items a call, following `continue`), so that no one answer of
+ * the API server, nor its memory, grows with the number of processes. With `first`, one page of
+ * that many. A continue token that has expired (410 Gone) restarts the list once, from the top, as
+ * the API conventions say a client must.
+ */
+export async function everyPage<T>(call: PageCall<T>, options: { pageSize: number; first?: number }): Promise<T[]> {
+  for (let attempt = 1; ; attempt++) {
+    const items: T[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const list = await call({ limit: options.first ?? options.pageSize, ...(token === undefined ? {} : { _continue: token }) });
+        items.push(...list.items);
+        token = options.first === undefined ? list.metadata?._continue || undefined : undefined;
+      } while (token !== undefined);
+      return items;
+    } catch (err) {
+      if (attempt === 1 && token !== undefined && isGone(err)) continue;
+      throw err;
+    }
+  }
+}
+
 export class KubeApiClient {
   readonly namespace: string;
   /** The API server's URL, as errors name it. */
   readonly server: string;
   readonly #runtime: RuntimeType;
   readonly #timeoutMs: number;
+  readonly #pageSize: number;
   readonly #kubeConfig: KubeConfig;
   readonly #apps: AppsV1Api;
   readonly #core: CoreV1Api;
@@ -60,6 +93,7 @@ export class KubeApiClient {
     this.server = kubeConfig.getCurrentCluster()?.server ?? '(no cluster in the kubeconfig)';
     this.#runtime = options.runtime;
     this.#timeoutMs = options.timeoutMs;
+    this.#pageSize = options.pageSize ?? LIST_PAGE;
     this.#kubeConfig = kubeConfig;
     this.#apps = kubeConfig.makeApiClient(AppsV1Api);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
@@ -97,29 +131,31 @@ export class KubeApiClient {
     );
   }
 
-  /** With `limit`, at most that many (the API server may answer fewer and a continue token). */
-  async listDeployments(labelSelector: string, action: string, limit?: number): Promise<V1Deployment[]> {
-    const list = await this.#call(this.#ctx({ action }, 'list', 'deployments'), () =>
-      this.#apps.listNamespacedDeployment(
-        { namespace: this.namespace, labelSelector, ...(limit === undefined ? {} : { limit }) },
-        this.#callOptions,
-      ),
+  /** Our Deployments of `labelSelector`, every page of them; with `first`, only that many (for a cheap check). */
+  listDeployments(labelSelector: string, action: string, first?: number): Promise<V1Deployment[]> {
+    return this.#pages(this.#ctx({ action }, 'list', 'deployments'), first, (page) =>
+      this.#apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector, ...page }, this.#callOptions),
     );
-    return list.items;
   }
 
-  async listPods(labelSelector: string, action: string): Promise<V1Pod[]> {
-    const list = await this.#call(this.#ctx({ action }, 'list', 'pods'), () =>
-      this.#core.listNamespacedPod({ namespace: this.namespace, labelSelector }, this.#callOptions),
+  listPods(labelSelector: string, action: string): Promise<V1Pod[]> {
+    return this.#pages(this.#ctx({ action }, 'list', 'pods'), undefined, (page) =>
+      this.#core.listNamespacedPod({ namespace: this.namespace, labelSelector, ...page }, this.#callOptions),
     );
-    return list.items;
   }
 
-  async listServices(labelSelector: string, action: string): Promise<V1Service[]> {
-    const list = await this.#call(this.#ctx({ action }, 'list', 'services'), () =>
-      this.#core.listNamespacedService({ namespace: this.namespace, labelSelector }, this.#callOptions),
+  listServices(labelSelector: string, action: string): Promise<V1Service[]> {
+    return this.#pages(this.#ctx({ action }, 'list', 'services'), undefined, (page) =>
+      this.#core.listNamespacedService({ namespace: this.namespace, labelSelector, ...page }, this.#callOptions),
     );
-    return list.items;
+  }
+
+  async #pages<T>(ctx: KubeErrorContext, first: number | undefined, call: PageCall<T>): Promise<T[]> {
+    try {
+      return await everyPage(call, { pageSize: this.#pageSize, ...(first === undefined ? {} : { first }) });
+    } catch (err) {
+      throw translateKubeError(err, ctx);
+    }
   }
 
   /** The cluster's nodes, or undefined when RBAC does not let this account list them (it takes a ClusterRole). */

@@ -78,6 +78,11 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiException && (err as ApiException<unknown>).code === 404;
 }
 
+/** 410 Gone: a list's continue token (or a watch's resourceVersion) that the API server no longer keeps. */
+export function isGone(err: unknown): boolean {
+  return err instanceof ApiException && (err as ApiException<unknown>).code === 410;
+}
+
 export function isForbidden(err: unknown): boolean {
   return err instanceof ApiException && (err as ApiException<unknown>).code === 403;
 }

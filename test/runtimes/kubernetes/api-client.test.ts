@@ -3,10 +3,11 @@
 // failures it translates with the call and purpose named, and its per-call deadline.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { V1Deployment, V1Secret } from '@kubernetes/client-node';
+import { ApiException, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
+import fc from 'fast-check';
 import { HydroplaneError } from '../../../src/errors.ts';
 import { labelsFor } from '../../../src/labels.ts';
-import { KubeApiClient, type CallPurpose } from '../../../src/runtimes/kubernetes/api-client.ts';
+import { everyPage, KubeApiClient, type CallPurpose, type PageCall } from '../../../src/runtimes/kubernetes/api-client.ts';
 import { kubeConfigFor } from '../../../src/runtimes/kubernetes/cluster.ts';
 import { startKubeStandin, type KubeStandin } from '../../support/kube-standin/index.ts';
 import { rejectsWith } from '../../support/assertions.ts';
@@ -133,5 +134,70 @@ describe('Kubernetes API client', () => {
     } finally {
       fault.remove();
     }
+  });
+});
+
+describe('Kubernetes lists, page by page', () => {
+  let api: KubeStandin;
+  before(async () => {
+    api = await startKubeStandin({ podStartDelayMs: 10 });
+  });
+  after(() => api.close());
+
+  it('follows continue until the last page, asking for a page at a time', async () => {
+    const client = new KubeApiClient(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
+      runtime: 'kubernetes',
+      namespace: 'default',
+      timeoutMs: 5000,
+      pageSize: 3,
+    });
+    const names = Array.from({ length: 8 }, (_, i) => uniqueName(`page${i}`));
+    for (const name of names)
+      assert.ok('created' in (await client.createDeployment(deployment(name), { action: 'testing', processName: name })));
+    const before = api.controls.requests({ verb: 'list', resource: 'deployments' }).length;
+    const listed = await client.listDeployments('hydroplane/process-id', 'testing');
+    assert.deepEqual(listed.map((d) => d.metadata?.name).sort(), [...names].sort());
+    const calls = api.controls.requests({ verb: 'list', resource: 'deployments' }).slice(before);
+    assert.equal(calls.length, 3, 'eight in three pages of at most 3');
+    // The cheap check reads one page only.
+    assert.equal((await client.listDeployments('hydroplane/process-id', 'testing', 1)).length, 1);
+  });
+});
+
+describe('everyPage', () => {
+  const gone = () => new ApiException(410, 'Gone', { kind: 'Status', code: 410, reason: 'Expired', message: 'continue token expired' }, {});
+
+  it('returns every item of every page, in order, for any page size', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer(), { maxLength: 50 }), fc.integer({ min: 1, max: 12 }), async (all, pageSize) => {
+        const asked: number[] = [];
+        const call: PageCall<number> = async ({ limit, _continue }) => {
+          const start = _continue === undefined ? 0 : Number(_continue);
+          asked.push(limit);
+          const end = start + limit;
+          return { items: all.slice(start, end), metadata: end < all.length ? { _continue: String(end) } : {} };
+        };
+        assert.deepEqual(await everyPage(call, { pageSize }), all);
+        assert.equal(asked.length, Math.max(1, Math.ceil(all.length / pageSize)));
+        assert.ok(asked.every((limit) => limit === pageSize));
+      }),
+    );
+  });
+
+  it('restarts once from the top when a continue token has expired, and gives up the second time', async () => {
+    let calls = 0;
+    const expiresOnce: PageCall<string> = async ({ _continue }) => {
+      calls++;
+      if (_continue === undefined) return { items: ['a', 'b'], metadata: { _continue: 'next' } };
+      if (calls === 2) throw gone();
+      return { items: ['c'], metadata: {} };
+    };
+    assert.deepEqual(await everyPage(expiresOnce, { pageSize: 2 }), ['a', 'b', 'c']);
+    assert.equal(calls, 4);
+    const alwaysGone: PageCall<string> = async ({ _continue }) => {
+      if (_continue === undefined) return { items: ['a'], metadata: { _continue: 'next' } };
+      throw gone();
+    };
+    await assert.rejects(everyPage(alwaysGone, { pageSize: 1 }), (err: unknown) => err instanceof ApiException && err.code === 410);
   });
 });
