@@ -156,7 +156,7 @@ describe('Kubernetes lists, page by page', () => {
       assert.ok('created' in (await client.createDeployment(deployment(name), { action: 'testing', processName: name })));
     const before = api.controls.requests({ verb: 'list', resource: 'deployments' }).length;
     const listed = await client.listDeployments('hydroplane/process-id', 'testing');
-    assert.deepEqual(listed.map((d) => d.metadata?.name).sort(), [...names].sort());
+    assert.deepEqual(listed.map((d) => d.metadata?.name ?? '').sort(), [...names].sort());
     const calls = api.controls.requests({ verb: 'list', resource: 'deployments' }).slice(before);
     assert.equal(calls.length, 3, 'eight in three pages of at most 3');
     // The cheap check reads one page only.
