@@ -69,6 +69,7 @@ const name = (value: string) => encodeURIComponent(value);
 export const api = {
   config: () => call('/dashboard/config', {}, false).then(json<DashboardConfig>),
   list: () => call('/process').then(json<ProcessInfo[]>),
+  get: (process: string) => call(`/process/${name(process)}`).then(json<ProcessInfo>),
   stop: (process: string) => call(`/process/${name(process)}`, { method: 'DELETE' }).then(json<{ stopped: string[] }>),
   stopGroup: (group: string) => call(`/group/${name(group)}`, { method: 'DELETE' }).then(json<{ stopped: string[] }>),
   /** The log as a response to read: to its end, or as it grows when following. */

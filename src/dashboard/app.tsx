@@ -9,6 +9,17 @@ import { formatView, parseView, sameView, type ViewState } from './view-state.ts
 
 const REFRESH_MS = 3000;
 
+/** One process in one state: its times do not change until its status does. */
+const detailKey = (p: ProcessInfo) => `${p.process_name}\n${p.created}\n${p.status}`;
+
+function withTimesOf(listed: ProcessInfo, detail: ProcessInfo | undefined): ProcessInfo {
+  if (!detail) return listed;
+  const out = { ...listed };
+  if (detail.started !== undefined) out.started = detail.started;
+  if (detail.finished !== undefined) out.finished = detail.finished;
+  return out;
+}
+
 function Logo() {
   return (
     <svg class="logo" viewBox="0 0 32 32" aria-hidden="true">
@@ -24,6 +35,10 @@ export function App() {
   const [bearer, setBearer] = useState(token.get());
   const [tokenError, setTokenError] = useState<string>();
   const [processes, setProcesses] = useState<ProcessInfo[]>();
+  // A runtime may leave the start and end times out of its list (Docker's list is one Engine
+  // call, which has no times) and give them for one process: asked once per process and status.
+  const [details, setDetails] = useState<ReadonlyMap<string, ProcessInfo>>(new Map());
+  const asked = useRef(new Set<string>());
   const [listError, setListError] = useState<string>();
   const [updated, setUpdated] = useState<Date>();
   const [refreshes, setRefreshes] = useState(0);
@@ -92,6 +107,14 @@ export function App() {
           const list = await api.list();
           if (!live) return;
           setProcesses(list.sort(byName));
+          const missing = list.filter((p) => p.started === undefined && p.status !== 'STARTING' && !asked.current.has(detailKey(p)));
+          for (const p of missing) asked.current.add(detailKey(p));
+          if (missing.length > 0)
+            void Promise.allSettled(missing.map((p) => api.get(p.process_name))).then((answers) => {
+              if (!live) return;
+              const found = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+              setDetails((previous) => new Map([...previous, ...found.map((p) => [detailKey(p), p] as const)]));
+            });
           setListError(undefined);
           setUpdated(new Date());
           if (linked.current) {
@@ -120,7 +143,9 @@ export function App() {
     if (group) names.add(group);
     return [...names].sort();
   }, [processes, group]);
-  const shown = (processes ?? []).filter((p) => !group || p.group === group);
+  const shown = (processes ?? [])
+    .filter((p) => !group || p.group === group)
+    .map((p) => (p.started === undefined ? withTimesOf(p, details.get(detailKey(p))) : p));
 
   const stop = (title: string, message: string, action: string, done: 'Stopped' | 'Removed', run: () => Promise<{ stopped: string[] }>) =>
     setConfirmation({
