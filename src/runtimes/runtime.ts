@@ -46,7 +46,8 @@ export interface Runtime {
 
   /**
    * One process, or undefined when no process of Hydroplane's has the name. get, stop and logs
-   * act on what list shows under that name, and get reports it as list does.
+   * act on what list shows under that name, and get reports it as list does, with its start and end
+   * times where list leaves them out (Docker: they cost an Engine call per process).
    */
   get(name: string): Promise<ProcessInfo | undefined>;
 

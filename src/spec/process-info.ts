@@ -34,11 +34,17 @@ export const ProcessInfo = z
     started: z
       .string()
       .optional()
-      .describe('When the container last started: ISO 8601 date-time with a time zone. Absent before it has started.'),
+      .describe(
+        'When the container last started: ISO 8601 date-time with a time zone. Absent before it has started. ' +
+          'Always in GET /process/{process_name}; in lists on Kubernetes, not on Docker, where it would cost one Engine call per process.',
+      ),
     finished: z
       .string()
       .optional()
-      .describe('When the container ended: ISO 8601 date-time with a time zone. Only when status is EXITED or FAILED after it had run.'),
+      .describe(
+        'When the container ended: ISO 8601 date-time with a time zone. Only when status is EXITED or FAILED after it had run; ' +
+          'in the same answers as started.',
+      ),
   })
   .describe('A process that the runtime runs.')
   .meta({ id: 'ProcessInfo' });

@@ -114,7 +114,7 @@ export class DockerRuntime implements Runtime {
     const ctx = this.#context(`looking up process '${name}'`);
     const [entry] = await this.#containersOf(name, ctx);
     if (entry === undefined) return undefined;
-    const facts = await this.#facts(entry);
+    const facts = await this.#facts(entry, { times: true });
     return processInfo(facts, await this.#publicHost([facts]));
   }
 
@@ -126,7 +126,7 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
-    const facts = await Promise.all(entries.map((entry) => this.#facts(entry)));
+    const facts = await Promise.all(entries.map((entry) => this.#facts(entry, { times: false })));
     const host = await this.#publicHost(facts);
     return facts.map((f) => processInfo(f, host)).sort(byProcessName);
   }
@@ -232,15 +232,18 @@ export class DockerRuntime implements Runtime {
 
   /**
    * A list entry's facts, as list() and get() both report them. The list does not say when a
-   * container started or ended, nor why a created one never ran: each container is inspected, by
-   * id, for its times and the Engine's error.
+   * container started or ended, nor why a created one never ran. get() inspects its container for
+   * its times; list() does not, so that a list stays one Engine call however many processes there
+   * are (the bench holds it to that), and inspects only a created container (rare: a start in
+   * flight, or one that failed and could not be removed) for the Engine's error.
    */
-  async #facts(entry: Dockerode.ContainerInfo): Promise<ContainerFacts> {
+  async #facts(entry: Dockerode.ContainerInfo, options: { times: boolean }): Promise<ContainerFacts> {
     const facts = factsFromListEntry(entry);
+    if (!options.times && entry.State !== 'created') return facts;
     try {
       // The list has no start and end times either (ProcessInfo.started, .finished).
       const state = (await this.#engine.inspectContainer(entry.Id)).State;
-      const timed = state ? withTimes(facts, state) : facts;
+      const timed = state && options.times ? withTimes(facts, state) : facts;
       return entry.State === 'created' ? withStartError(timed, state?.Error) : timed;
     } catch {
       // Gone or unreadable in between: what the list said stands.
