@@ -30,7 +30,13 @@ export const ProcessInfo = z
     status: ProcessStatus,
     exit_code: z.number().int().nullable().optional().describe('Exit code, when status is EXITED.'),
     reason: z.string().optional().describe('Why the process is not running, when the runtime says.'),
-    image: z.string().optional().describe("The container's image, as the spec gave it (image_uri), when the runtime says."),
+    image: z
+      .string()
+      .optional()
+      .describe(
+        "The container's image, when the runtime says: the spec's image_uri, or the name the runtime gives it " +
+          '(Podman puts localhost/ before a local image).',
+      ),
     started: z
       .string()
       .optional()

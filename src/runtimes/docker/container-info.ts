@@ -19,7 +19,7 @@ export interface ContainerFacts {
   statusText?: string;
   reason?: string;
   ports: Array<Pick<Dockerode.Port, 'IP' | 'PrivatePort' | 'PublicPort' | 'Type'>>;
-  /** The image reference the container was created from, as the spec gave it. */
+  /** The image reference the container was created from, as the Engine names it (Podman may qualify it). */
   image?: string;
   /** ISO 8601; known from an inspect only. */
   startedAt?: string;
