@@ -56,11 +56,22 @@ describe('the bundled commands', { skip }, () => {
     assert.deepEqual(offenders, []);
   });
 
-  it('run as programs, as the README starts them (npx hydroplane)', () => {
+  it('run as programs: each is executable and starts with its shebang, as the bin links of npm and npx run them', () => {
+    // The project's Node first on PATH, as npm puts node_modules/.bin there for npx and npm run.
+    const env = { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}` };
     for (const name of ['hydroplane', 'hpctl', 'local-secret-store']) {
-      const out = execFileSync('npx', [name, '--version'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = execFileSync(join(DIST, 'cli', `${name}.js`), ['--version'], {
+        env,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       assert.equal(out.trim(), VERSION, name);
     }
+    // And once through npx itself, the way the README names as the slower alternative.
+    assert.equal(
+      execFileSync('npx', ['hpctl', '--version'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(),
+      VERSION,
+    );
   });
 
   it('leave the Kubernetes and cloud clients and Swagger UI in node_modules, and ssh2 out', () => {
