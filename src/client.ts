@@ -55,10 +55,10 @@ export interface ClientOptions {
   onExchange?: (exchange: Exchange) => void;
 }
 
-/** Whether a parsed error answer has the API's shape: {error, details, code}. */
+/** Whether a parsed error answer has the API's shape: {error, details}, as the original's too (code is ours). */
 export function isErrorBody(body: unknown): body is ErrorBody {
   const b = body as Partial<ErrorBody> | null;
-  return typeof b === 'object' && b !== null && typeof b.details === 'string' && typeof b.code === 'string';
+  return typeof b === 'object' && b !== null && typeof b.details === 'string' && typeof b.error === 'number';
 }
 
 export interface LogQuery {

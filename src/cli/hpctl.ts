@@ -268,7 +268,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           started.push(info);
           say(line`${file}: started ${info.process_name} (${info.status})`);
         } catch (error) {
-          if (error instanceof Reported && error.exitCode === INTERRUPTED) throw error;
+          if ((error instanceof Reported && error.exitCode === INTERRUPTED) || error instanceof UsageError) throw error;
           failed++;
           say(line`${file}: ${describeFailure(error, serverError)}`);
           if (debug && error instanceof Error) say(stackOf(error));
@@ -304,7 +304,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         try {
           stopped.push(...(await client().stop(name)).stopped);
         } catch (error) {
-          if (error instanceof ConnectionError) throw error;
+          if (error instanceof ConnectionError || error instanceof UsageError) throw error;
           failed++;
           say(line`${name}: ${describeFailure(error, serverError)}`);
         }
@@ -443,7 +443,8 @@ function stackOf(error: Error): TerminalText {
 function peopleError(body: ErrorBody): TerminalText {
   const fields = body.fields ?? [];
   if (fields.length === 0) return line`hpctl: ${body.details}`;
-  const head = line`hpctl: the server refused it (${body.code}, HTTP ${body.error}):`;
+  // code is this server's; the original's error bodies had only error and details.
+  const head = line`hpctl: the server refused it (${body.code ?? 'an error'}, HTTP ${body.error}):`;
   return TerminalText.verbatim([head.text, ...fields.map((f) => line`  ${f.path || '(the whole spec)'}: ${f.message}`.text)].join('\n'));
 }
 

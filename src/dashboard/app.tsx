@@ -8,6 +8,8 @@ import { TokenForm } from './token-form.tsx';
 import { formatView, parseView, sameView, type ViewState } from './view-state.ts';
 
 const REFRESH_MS = 3000;
+/** GET /process/{name} calls in flight at once, for the times a list leaves out. */
+const DETAILS_AT_ONCE = 4;
 
 /** One process in one state: its times do not change until its status does. */
 const detailKey = (p: ProcessInfo) => `${p.process_name}\n${p.created}\n${p.status}`;
@@ -97,6 +99,31 @@ export function App() {
     [signOut],
   );
 
+  /**
+   * Asks GET /process/{name} for the times that the list left out, a few at a time, once per
+   * process and status; forgets what is no longer listed, and asks again after a failure.
+   */
+  const fillTimes = async (list: ProcessInfo[], live: () => boolean) => {
+    const listed = new Set(list.map(detailKey));
+    for (const key of asked.current) if (!listed.has(key)) asked.current.delete(key);
+    setDetails((previous) => (previous.size === 0 ? previous : new Map([...previous].filter(([key]) => listed.has(key)))));
+    const missing = list.filter((p) => p.started === undefined && p.status !== 'STARTING' && !asked.current.has(detailKey(p)));
+    for (const p of missing) asked.current.add(detailKey(p));
+    for (let i = 0; i < missing.length && live(); i += DETAILS_AT_ONCE) {
+      const batch = missing.slice(i, i + DETAILS_AT_ONCE);
+      const answers = await Promise.allSettled(batch.map((p) => api.get(p.process_name)));
+      const found: ProcessInfo[] = [];
+      answers.forEach((answer, n) => {
+        if (answer.status === 'fulfilled') found.push(answer.value);
+        else asked.current.delete(detailKey(batch[n]!));
+      });
+      if (!live()) break;
+      setDetails((previous) => new Map([...previous, ...found.map((p) => [detailKey(p), p] as const)]));
+    }
+    // Left before the end (a newer load took over): what was not answered is asked again next time.
+    if (!live()) for (const p of missing) if (!details.has(detailKey(p))) asked.current.delete(detailKey(p));
+  };
+
   useEffect(() => {
     if (!ready) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -107,14 +134,7 @@ export function App() {
           const list = await api.list();
           if (!live) return;
           setProcesses(list.sort(byName));
-          const missing = list.filter((p) => p.started === undefined && p.status !== 'STARTING' && !asked.current.has(detailKey(p)));
-          for (const p of missing) asked.current.add(detailKey(p));
-          if (missing.length > 0)
-            void Promise.allSettled(missing.map((p) => api.get(p.process_name))).then((answers) => {
-              if (!live) return;
-              const found = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-              setDetails((previous) => new Map([...previous, ...found.map((p) => [detailKey(p), p] as const)]));
-            });
+          void fillTimes(list, () => live);
           setListError(undefined);
           setUpdated(new Date());
           if (linked.current) {

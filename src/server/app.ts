@@ -42,6 +42,8 @@ export interface AppOptions {
   apiToken?: string;
   /** The web dashboard at /: false for none; root for built files other than dist/dashboard. */
   dashboard?: false | { root?: string };
+  /** How long one runtime ping answers GET /ready, in ms (default 1000; 0: a ping per request). */
+  readyFreshMs?: number;
   /** How often GET /process/{name}?wait=running asks the runtime, in ms. Default 1000. */
   waitPollMs?: number;
   /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
@@ -206,7 +208,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());
 
   const deps = { runtime: metrics.instrument(options.runtime) };
-  await app.register(healthRoutes, deps);
+  await app.register(healthRoutes, { ...deps, readyFreshMs: options.readyFreshMs ?? 1000 });
   await app.register(processRoutes, {
     ...deps,
     waitPollMs: options.waitPollMs ?? 1000,

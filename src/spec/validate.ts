@@ -182,13 +182,17 @@ function withArticle(type: string): string {
   return names[type] ?? (/^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`);
 }
 
-/** What a value is, said briefly: "a number (5)", "a list", "text ('ten')". */
+/**
+ * What a value is, said briefly: "a number (5)", "a list", "text". Text is never quoted: a secret
+ * written where a reference to it belongs (api_token: "...", password: "...") must not end up in
+ * an answer or a log.
+ */
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   switch (typeof value) {
     case 'string':
-      return `text ('${shown(value, 40)}')`;
+      return 'text';
     case 'number':
     case 'bigint':
       return `a number (${String(value)})`;

@@ -10,7 +10,7 @@ import { HydroplaneError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
-async function setup(options: { apiToken?: string } = {}) {
+async function setup(options: { apiToken?: string; readyFreshMs?: number } = {}) {
   const lines: Array<{ level: number; msg: string }> = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -19,7 +19,13 @@ async function setup(options: { apiToken?: string } = {}) {
     },
   });
   const runtime = new FakeRuntime();
-  const app = await buildApp({ runtime, logger: pino({ level: 'info' }, sink) as FastifyBaseLogger, dashboard: false, ...options });
+  const app = await buildApp({
+    runtime,
+    logger: pino({ level: 'info' }, sink) as FastifyBaseLogger,
+    dashboard: false,
+    readyFreshMs: 0,
+    ...options,
+  });
   return { app, runtime, lines };
 }
 
@@ -68,5 +74,20 @@ describe('GET /ready', () => {
   it('refuses a query parameter, as every route does', async () => {
     const { app } = await setup();
     assert.equal((await app.inject({ url: '/ready?verbose=1' })).statusCode, 400);
+  });
+
+  it('answers the probes of one moment with one ping: whoever reaches the port cannot drive a runtime call per request', async () => {
+    const { app, runtime } = await setup({ readyFreshMs: 60_000 });
+    let pings = 0;
+    const ping = runtime.ping.bind(runtime);
+    runtime.ping = async () => {
+      pings++;
+      await new Promise((r) => setTimeout(r, 20));
+      return ping();
+    };
+    const answers = await Promise.all(Array.from({ length: 50 }, () => app.inject({ url: '/ready' })));
+    assert.ok(answers.every((a) => a.statusCode === 200));
+    assert.equal((await app.inject({ url: '/ready' })).statusCode, 200);
+    assert.equal(pings, 1);
   });
 });

@@ -54,7 +54,7 @@ describe('type problems', () => {
   });
 
   it('say what the value was, briefly and escaped', () => {
-    assert.equal(problemAt(ServerConfig, { runtime: 'docker' }, 'runtime'), "expected an object (of key: value), got text ('docker')");
+    assert.equal(problemAt(ServerConfig, { runtime: 'docker' }, 'runtime'), 'expected an object (of key: value), got text');
     assert.equal(
       problemAt(ServerConfig, { runtime: { runtime_type: 'kubernetes', namespace: 5 } }, 'runtime.namespace'),
       'expected a string, got a number (5)',
@@ -63,6 +63,31 @@ describe('type problems', () => {
     assert.equal(long, 'expected a string, got a list');
     const control = problemAt(ServerConfig, { runtime: 'a\u001b[2Jb' }, 'runtime');
     assert.ok(control !== undefined && !control.includes('\u001b'), control);
+  });
+
+  it('never repeat text that was given, which may be a secret written where its reference belongs', () => {
+    fc.assert(
+      // A marker that no message holds by chance, then any text.
+      fc.property(
+        fc.string({ maxLength: 40 }).map((s) => `hp-secret-${s}`),
+        (secret) => {
+          const where: Array<[typeof ProcessSpec | typeof ServerConfig, unknown, string]> = [
+            [ServerConfig, { runtime: { runtime_type: 'docker' }, api_token: secret }, 'api_token'],
+            [ProcessSpec, { process_name: 'p', container: { image_uri: 'nginx', username: 'u', password: secret } }, 'container.password'],
+          ];
+          for (const [schema, raw, path] of where) {
+            let said = '';
+            try {
+              parseOrThrow(schema, raw, { subject: 'test' });
+            } catch (error) {
+              said = JSON.stringify({ message: (error as HydroplaneError).message, fields: (error as HydroplaneError).fields });
+            }
+            assert.ok(said.includes(path), said);
+            assert.ok(!said.includes(JSON.stringify(secret).slice(1, -1)), `the value is repeated: ${said}`);
+          }
+        },
+      ),
+    );
   });
 
   it('keep "is required" for a field that is missing', () => {

@@ -19,7 +19,7 @@ export interface ContainerFacts {
   statusText?: string;
   reason?: string;
   ports: Array<Pick<Dockerode.Port, 'IP' | 'PrivatePort' | 'PublicPort' | 'Type'>>;
-  /** The image reference the container was created from, as the Engine names it (Podman may qualify it). */
+  /** The image: the list's name for it (Podman qualifies a local one), or inspect's Config.Image, the reference as created. */
   image?: string;
   /** ISO 8601; known from an inspect only. */
   startedAt?: string;

@@ -17,7 +17,7 @@ export const Ready = z.object({
   runtime: z.string().describe('The configured runtime type.'),
 });
 
-export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (app, { runtime }) => {
+export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime; readyFreshMs: number }> = async (app, { runtime, readyFreshMs }) => {
   app.get(
     '/health',
     {
@@ -36,6 +36,14 @@ export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (
 
   /** Whether the last check found the runtime answering; undefined before the first. */
   let answering: boolean | undefined;
+  // One ping answers every probe of the same moment: /ready needs no token, and must not let
+  // whoever reaches the port drive one runtime call per request.
+  let lastPing: { at: number; result: Promise<void> } | undefined;
+  const ping = (): Promise<void> => {
+    const now = Date.now();
+    if (lastPing === undefined || now - lastPing.at >= readyFreshMs) lastPing = { at: now, result: runtime.ping() };
+    return lastPing.result;
+  };
   app.get(
     '/ready',
     {
@@ -53,7 +61,7 @@ export const healthRoutes: FastifyPluginAsyncZod<{ runtime: Runtime }> = async (
     },
     async (request, reply) => {
       try {
-        await runtime.ping();
+        await ping();
       } catch (error) {
         if (answering !== false) {
           const why = error instanceof HydroplaneError ? error.message : String(error);
