@@ -1,6 +1,7 @@
 // The one interface that every runtime implements. Credentials, clients and their refresh stay
 // inside each backend; errors leave a backend only as HydroplaneErrors from the catalogue.
 import type { RuntimeConfig } from '../config/schema.ts';
+import type { ProcessEvent } from '../spec/process-event.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import type { ProcessSpec } from '../spec/process-spec.ts';
 
@@ -30,6 +31,27 @@ export interface StartOptions {
    */
   signal?: AbortSignal;
 }
+
+/** Which processes' events a feed carries: all of Hydroplane's, one group's, or one process's. */
+export interface EventFilter {
+  group?: string;
+  processName?: string;
+}
+
+export interface EventOptions {
+  filter?: EventFilter;
+  /**
+   * The id of the last event the client saw (SSE's Last-Event-ID): the feed starts with what came
+   * after it, as far as the runtime still knows (the Engine keeps its recent events; Kubernetes
+   * answers 410 Gone for a version it no longer has). Ids are the runtime's own cursors.
+   */
+  after?: string;
+  /** Aborting it ends the feed and releases the runtime's connection. */
+  signal?: AbortSignal;
+}
+
+/** A ProcessEvent with its id: the runtime's cursor just after it, for resuming there. */
+export type RuntimeEvent = ProcessEvent & { id: string };
 
 /** The runtimes there are, as a config's runtime_type names them. */
 export type RuntimeType = RuntimeConfig['runtime_type'];
