@@ -63,7 +63,7 @@ export function variants(spec: ProcessSpecInput): fc.Arbitrary<Json> {
     if (strings) {
       for (const port of (container['ports'] as Json[] | undefined) ?? []) port['container_port'] = String(port['container_port']);
       if (typeof copy['max_age_minutes'] === 'number') copy['max_age_minutes'] = String(copy['max_age_minutes']);
-      if (copy['has_public_ip'] !== undefined) copy['has_public_ip'] = String(copy['has_public_ip']);
+      if (typeof copy['has_public_ip'] === 'boolean') copy['has_public_ip'] = String(copy['has_public_ip']);
     }
     return shuffledKeys(copy, seed) as Json;
   });

@@ -24,6 +24,7 @@ import {
   withStartError,
 } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
+import { startRecord } from '../start-record.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
 import {
   type ErrorContext,
@@ -312,7 +313,7 @@ export class DockerRuntime implements Runtime {
     ctx: ErrorContext,
     signal: AbortSignal | undefined,
   ): Promise<string> {
-    const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network });
+    const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network, record: startRecord(spec, new Date()) });
     const retried = { pull: false, name: false, network: 0 };
     for (;;) {
       let id: string;

@@ -17,6 +17,7 @@ import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../runtime.ts
 import { KubeApiClient, type CallPurpose } from './api-client.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
 import { currentPod, isPublic, processInfo } from './process-status.ts';
+import { startRecord } from '../start-record.ts';
 
 export interface KubernetesRuntimeOptions {
   /** Where the processes live; the namespace must exist. */
@@ -88,7 +89,7 @@ export class KubernetesRuntime implements Runtime {
     const name = spec.process_name;
     const purpose: CallPurpose = { action: `starting process '${name}'`, processName: name };
     const credentials = await this.#credentials(spec);
-    const manifests = processManifests(spec, this.namespace, credentials);
+    const manifests = processManifests(spec, this.namespace, credentials, startRecord(spec, new Date()));
     const undo: Array<{ what: string; run: () => Promise<void> }> = [];
     try {
       if (manifests.pullSecret) {
