@@ -109,7 +109,8 @@ describe('Kubernetes keeps the record as Deployment annotations', () => {
     assert.deepEqual(deployment.metadata?.labels, { [PROCESS_LABEL]: 'web', [GROUP_LABEL]: 'g' });
     assert.equal(deployment.spec?.template.metadata?.annotations, undefined);
     assert.equal(service, undefined);
-    deployment.metadata!.creationTimestamp = NOW;
+    const { metadata } = deployment;
+    if (metadata) metadata.creationTimestamp = NOW;
     const info = deploymentProcessInfo({ deployment, pods: [], service: undefined }, new Map());
     assert.equal(info.spec_digest, specDigest(s));
     assert.equal(info.expires, '2026-12-01T02:02:00.000Z');
