@@ -75,7 +75,8 @@ export class ExpirySweeper {
     try {
       processes = await runtime.list();
     } catch (error) {
-      if (!this.#listFailing) logger.warn({ err: error }, 'expiry sweep: cannot list processes; will try again each round');
+      // One line, as the server's own start-up says it: the error's words, not its object.
+      if (!this.#listFailing) logger.warn({}, `expiry sweep: cannot list processes: ${messageOf(error)}; will try again each round`);
       this.#listFailing = true;
       return [];
     }
@@ -109,4 +110,8 @@ export class ExpirySweeper {
     );
     return stopped;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
