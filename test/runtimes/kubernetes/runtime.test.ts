@@ -672,6 +672,22 @@ describe('Kubernetes runtime: apply and lifetimes (issue 16)', () => {
     }
   });
 
+  it("does not take the Service of a process that replaced this start's Deployment while it was starting", async () => {
+    const name = uniqueName('lost');
+    // The other request's process: its Service exists, and this start's Deployment is gone by the time it looks.
+    const theirs = { metadata: { name, labels: { [PROCESS_LABEL]: name } }, spec: { ports: [{ port: 81 }] } };
+    const { uid } = (await k8s.core.createNamespacedService({ namespace: 'default', body: theirs })).metadata!;
+    const fault = api.controls.injectFault({ verb: 'get', resource: 'deployments', name, times: 1 }, { status: 404 });
+    await rejectsWith(
+      runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } })),
+      'process_exists',
+      /stopped or replaced by another request while it was starting/,
+    );
+    assert.equal(fault.hits, 1);
+    assert.equal((await k8s.core.readNamespacedService({ namespace: 'default', name })).metadata!.uid, uid, 'their Service is untouched');
+    assert.equal((await apiError(readDeployment(name))).code, 404, "this start's Deployment is undone");
+  });
+
   it('sweeps away a process past its expiry: its Deployment and Service are deleted', async () => {
     const name = uniqueName('brief');
     await runtime.start(spec({ process_name: name, max_age_minutes: 0.002, container: { ports: [{ container_port: 80 }] } }));
