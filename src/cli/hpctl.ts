@@ -295,12 +295,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       'make the server run what spec files describe: start what is missing, leave what is unchanged, replace what changed ' +
         '(PUT /process/NAME); prints NAME created|unchanged|replaced for each',
     )
-    .option(
-      '-f, --file <path>',
-      'a JSON spec file, or a folder: every *.json in it, by name; - reads standard input; repeatable',
-      collect,
-      [],
-    )
+    .option('-f, --file <path>', 'a JSON spec file, or a folder: every *.json in it, by name; - reads standard input; repeatable', collect)
     .option('-g, --group <group>', 'put every process in this group (replaces the group that a spec names)')
     .option('--prune', "with -g: stop the group's processes that no spec names (prints NAME pruned)")
     .addOption(
@@ -323,8 +318,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     )
     .addHelpText('after', APPLY_HELP_AFTER)
     .action(
-      async (opts: { file: string[]; group?: string; prune?: boolean; validate: 'strict' | 'warn' | 'ignore'; output: ApplyOutput }) => {
-        if (opts.file.length === 0) throw new UsageError('give the specs to apply: -f FILE or -f FOLDER (repeatable)');
+      async (opts: { file?: string[]; group?: string; prune?: boolean; validate: 'strict' | 'warn' | 'ignore'; output: ApplyOutput }) => {
+        if (opts.file === undefined) throw new UsageError('give the specs to apply: -f FILE or -f FOLDER (repeatable)');
         if (opts.prune && opts.group === undefined)
           throw new UsageError('--prune stops the processes of one group that no spec names: give -g GROUP');
         const fieldValidation = FIELD_VALIDATION_OF[opts.validate];
@@ -401,7 +396,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         if (opts.output === 'json') print(results);
         else if (opts.output === 'yaml') io.stdout(safeYaml(results));
         if (failed > 0) {
-          say(line`hpctl: ${failed} of the specs (or prunes) failed; the others were applied`);
+          const done = results.length === 0 ? 'nothing was applied' : `the other ${results.length} were applied`;
+          say(line`hpctl: ${failed} ${failed === 1 ? 'spec or prune' : 'specs or prunes'} failed; ${done}`);
           throw new Reported(1);
         }
       },
@@ -542,8 +538,8 @@ are still applied), 2 for a usage error.
 `;
 
 /** Commander's collector for a repeatable option. */
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** The process_name of a parsed spec file, if it has one that can name a process. */
