@@ -136,8 +136,9 @@ describe('apply and lifetimes on a real Engine', { skip }, () => {
     assert.equal((await containersOf(stays)).length, 1, 'a process without max_age_minutes stays');
     const swept = servers.flatMap(({ lines }) => lines.filter((l) => l.msg === 'expiry sweep: stopped a process past its expiry'));
     // Both servers may get to it in the same round: the Engine then tells the second stop that the
-    // removal is already going on, which the runtime counts as done.
-    assert.ok(swept.length >= 1 && swept.length <= servers.length, `stopped ${swept.length} times`);
+    // removal is already going on, which the runtime counts as done. (Another test's server on the
+    // shared Engine may get there first, too.)
+    assert.ok(swept.length <= servers.length, `stopped ${swept.length} times`);
     assert.ok(swept.every((l) => l['process'] === brief));
     const warnings = servers.flatMap(({ lines }) => lines.filter((l) => l.level >= WARN && String(l.msg).startsWith('expiry sweep')));
     assert.deepEqual(warnings, [], 'two servers sweeping at once do no harm');

@@ -105,10 +105,20 @@ export function applyAndExpiryContract({ runtime, name, spec }: ApplyContractCon
     await rt.start(withEnv(forever, 'x'));
     const expires = Date.parse((await rt.get(brief))!.expires!);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expires - Date.now()) + 50));
-    const stopped = await new ExpirySweeper({ runtime: rt, logger: SILENT_LOGGER }).sweepOnce();
-    assert.ok(stopped.includes(brief), `the expired process was stopped (${stopped.join(', ')})`);
-    assert.ok(!stopped.includes(later) && !stopped.includes(forever));
-    assert.equal(await rt.get(brief), undefined);
+    // Only this suite's processes: on a shared Engine, other tests' are not this sweep's business.
+    const ours: Pick<Runtime, 'list' | 'get' | 'stop'> = {
+      list: async (filter) => (await rt.list(filter)).filter((p) => [brief, later, forever].includes(p.process_name)),
+      get: (n) => rt.get(n),
+      stop: (n) => rt.stop(n),
+    };
+    const stopped = await new ExpirySweeper({ runtime: ours, logger: SILENT_LOGGER }).sweepOnce();
+    // Another server's sweep on a shared Engine may get there first; either way it is gone.
+    assert.deepEqual(
+      stopped.filter((n) => n !== brief),
+      [],
+      'nothing but the expired process is stopped',
+    );
+    assert.equal(await rt.get(brief), undefined, 'the expired process is gone');
     assert.ok(await rt.get(later));
     assert.ok(await rt.get(forever));
   });
