@@ -378,18 +378,18 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
               line`hpctl: not pruning group ${opts.group}: ${unreadable} spec file(s) could not be read, so which processes they name is not known`,
             );
           } else {
-            for (const process of await client().list(opts.group)) {
-              if (named.has(process.process_name)) continue;
+            for (const member of await client().list(opts.group)) {
+              if (named.has(member.process_name)) continue;
               try {
-                await client().stop(process.process_name);
+                await client().stop(member.process_name);
               } catch (error) {
                 // Gone already (a sweep, another apply): what pruning wanted.
                 if (error instanceof ApiError && error.status === 404) continue;
                 if (error instanceof ConnectionError) throw error;
-                fail(process.process_name, describeFailure(error, serverError));
+                fail(member.process_name, describeFailure(error, serverError));
                 continue;
               }
-              report({ process_name: process.process_name, group: opts.group, outcome: 'pruned' });
+              report({ process_name: member.process_name, group: opts.group, outcome: 'pruned' });
             }
           }
         }
