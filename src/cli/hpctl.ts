@@ -620,23 +620,36 @@ export function largestUnitAge(created: string, now: number): string {
   return `${Math.floor(seconds / 86400)}d`;
 }
 
+/** How long until `expires`, in the largest whole unit ("in 4m"); "due" once passed; "-" for none. */
+export function timeLeft(expires: string | undefined, now: number): string {
+  if (expires === undefined) return '-';
+  const at = Date.parse(expires);
+  if (Number.isNaN(at)) return '?';
+  if (at <= now) return 'due';
+  return `in ${largestUnitAge(new Date(now - (at - now)).toISOString(), now)}`;
+}
+
 /**
- * Columns NAME, GROUP, STATUS, ADDRESSES, AGE (wide: then CREATED, EXPIRES and REASON, and each address
- * marked public or private), padded to line up; '-' for nothing. Every cell is escaped (newlines
+ * Columns NAME, GROUP, STATUS, ADDRESSES, AGE, and EXPIRES (how long is left) when some process has
+ * an expiry (wide: instead CREATED, EXPIRES and REASON, as ISO 8601 times, and each address marked
+ * public or private), padded to line up; '-' for nothing. Every cell is escaped (newlines
  * and tabs included) before the widths are measured, so each row stays one line.
  */
 export function table(processes: ProcessInfo[], now: number, options: { wide?: boolean } = {}): string {
   const wide = options.wide === true;
+  // Narrow: how long is left, only when some process has an expiry; wide: when, always.
+  const expiring = !wide && processes.some((p) => p.expires !== undefined);
   const address = (a: ProcessInfo['socket_addresses'][number]) =>
     `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}${wide ? (a.is_public ? '(public)' : '(private)') : ''}`;
   const rows = [
-    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE', ...(wide ? ['CREATED', 'EXPIRES', 'REASON'] : [])],
+    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE', ...(expiring ? ['EXPIRES'] : []), ...(wide ? ['CREATED', 'EXPIRES', 'REASON'] : [])],
     ...processes.map((p) => [
       p.process_name,
       p.group ?? '-',
       p.status === 'EXITED' && p.exit_code != null ? `EXITED(${p.exit_code})` : p.status,
       p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map(address).join(','),
       largestUnitAge(p.created, now),
+      ...(expiring ? [timeLeft(p.expires, now)] : []),
       ...(wide ? [p.created, p.expires ?? '-', p.reason ?? '-'] : []),
     ]),
   ].map((row) => row.map((cell) => escapeText(cell)));
