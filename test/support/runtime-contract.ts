@@ -11,6 +11,7 @@ import type { EventOptions, Runtime, RuntimeEvent } from '../../src/runtimes/run
 import { ProcessEvent } from '../../src/spec/process-event.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
+import { FeedReader, withTimeout } from './event-feed.ts';
 
 export interface ContractSubject {
   runtime: Runtime;
@@ -284,67 +285,4 @@ function assertInOrder(types: string[], expected: string[]): void {
   let at = 0;
   for (const type of types) if (type === expected[at]) at++;
   assert.equal(at, expected.length, `expected ${expected.join(', ')} in this order within ${types.join(', ')}`);
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Reads a feed in the background into `events`; `until` waits for what a test expects. */
-class FeedReader {
-  readonly events: RuntimeEvent[] = [];
-  readonly #controller: AbortController;
-  #changed: () => void = () => {};
-  #ended = false;
-  #error: unknown;
-
-  constructor(feed: AsyncIterable<RuntimeEvent>, controller: AbortController) {
-    this.#controller = controller;
-    void (async () => {
-      try {
-        for await (const event of feed) {
-          this.events.push(event);
-          this.#changed();
-        }
-      } catch (err) {
-        this.#error = err;
-      } finally {
-        this.#ended = true;
-        this.#changed();
-      }
-    })();
-  }
-
-  /** Resolves with every event so far once `done` holds for them; fails when the feed ends first, or after 60 s. */
-  until(done: (events: RuntimeEvent[]) => boolean, what: string): Promise<RuntimeEvent[]> {
-    return withTimeout(
-      new Promise<RuntimeEvent[]>((resolve, reject) => {
-        const look = () => {
-          if (done(this.events)) return resolve([...this.events]);
-          if (this.#ended)
-            return reject(
-              new Error(
-                `the feed ended (${this.#error instanceof Error ? this.#error.message : 'no error'}) before ${what}: ${this.#seen()}`,
-              ),
-            );
-          this.#changed = look;
-        };
-        look();
-      }),
-      60_000,
-      () => `${what}; seen: ${this.#seen()}`,
-    );
-  }
-
-  close(): void {
-    this.#controller.abort();
-  }
-
-  #seen(): string {
-    return this.events.map((e) => `${e.process_name} ${e.type}`).join(', ') || 'nothing';
-  }
 }
