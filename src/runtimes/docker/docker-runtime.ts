@@ -25,7 +25,7 @@ import {
 } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
-import { ENGINE_ACTIONS, EngineEventFeed, parseCursor, parseEngineEventLine } from './event-mapping.ts';
+import { ENGINE_ACTIONS, EngineEventFeed, engineLabelFilter, parseCursor, parseEngineEventLine } from './event-mapping.ts';
 import {
   type ErrorContext,
   EngineError,
@@ -199,7 +199,7 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * The Engine's GET /events, filtered at the Engine by type, action and Hydroplane's labels, told
+   * The Engine's GET /events, filtered at the Engine by type, action and label, and exactly by the feed, told
    * as process events (event-mapping.ts). With `after`, the Engine replays what it still keeps from
    * a little before that cursor (its events are a bounded ring: 256 on Docker Engine, of all kinds),
    * and the feed tells only what came after it.
@@ -218,11 +218,9 @@ export class DockerRuntime implements Runtime {
     const filters: Record<string, string[]> = {
       type: ['container'],
       event: [...ENGINE_ACTIONS],
-      label: dockerLabelFilter({
-        ...(filter.group !== undefined ? { group: filter.group } : {}),
-        ...(filter.processName !== undefined ? { processName: filter.processName } : {}),
-      }),
     };
+    const labels = engineLabelFilter(filter);
+    if (labels.length > 0) filters['label'] = labels;
     const query: { filters: Record<string, string[]>; since?: string } = { filters };
     // Whole seconds, as every Engine takes them; the lookback lets the feed learn the kills and
     // starts that decide how the events just after the cursor are told (a stop lasts up to the grace).
@@ -238,7 +236,7 @@ export class DockerRuntime implements Runtime {
       if (signal?.aborted) return noEvents();
       throw translateEngineError(err, ctx);
     }
-    const feed = new EngineEventFeed(cursor);
+    const feed = new EngineEventFeed(cursor, filter);
     const events = async function* (lines: AsyncIterable<string>): AsyncGenerator<RuntimeEvent> {
       for await (const line of lines) {
         const event = parseEngineEventLine(line);

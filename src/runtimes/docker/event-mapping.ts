@@ -4,14 +4,15 @@
 // The Engine says what happened to a container, not why: a stop is `kill` (SIGTERM, then SIGKILL
 // after the grace period), `die`, `stop`; a process that ends by itself is `die` alone; an OOM kill
 // is `oom` then `die`. So a `die` is `stopped` when a `kill` of that container came before it in the
-// feed, and `exited` otherwise; Podman sends no `kill` for a stop, only `die` then `stop`, so a
-// `stop` after a `die` that was told as `exited` is `stopped` too (once per container life). A
+// feed, and `exited` otherwise; a `stop` after a `die` that was told as `exited` (an Engine that
+// sends no `kill` for a stop) is `stopped` then (once per container life). Podman 4.3 sends neither
+// `kill` nor `stop` for a stop: there it is `exited` with the signal's exit code. A
 // `die` of a container whose `create` the feed saw but whose `start` it did not is a start that
 // failed (`failed`). What the feed did not see (a kill before it opened) it cannot know: a resumed
 // feed reads a while before its cursor to learn it again (see EngineEventFeed).
 import { GROUP_LABEL, PROCESS_LABEL } from '../../labels.ts';
 import type { ProcessEvent } from '../../spec/process-event.ts';
-import type { RuntimeEvent } from '../runtime.ts';
+import type { EventFilter, RuntimeEvent } from '../runtime.ts';
 import { boundedText } from './errors.ts';
 
 /** One line of GET /events, as far as the mapping reads it. timeNano is kept as its decimal text (it exceeds 2^53). */
@@ -26,8 +27,31 @@ export interface EngineEvent {
   timeNano?: string;
 }
 
-/** The Engine's container actions that the mapping reads: the Engine filters by them, so the rest never crosses the wire. */
-export const ENGINE_ACTIONS = ['create', 'start', 'kill', 'oom', 'die', 'stop', 'destroy'] as const;
+/**
+ * The Engine's container actions that the mapping reads: the Engine filters by them, so the rest
+ * never crosses the wire. Podman filters by its own names for two of them ('died', 'remove'; it
+ * sends them as 'die' and 'remove'); Docker matches names it does not know to nothing.
+ */
+export const ENGINE_ACTIONS = ['create', 'start', 'kill', 'oom', 'die', 'died', 'stop', 'destroy', 'remove'] as const;
+
+/**
+ * The Engine's label filter for a feed: one `key=value` at most. Podman matches a bare key to
+ * nothing and joins several label filters with OR (Docker with AND), so the exact filter is the
+ * feed's own (EngineEventFeed); the Engine's only cuts down what crosses the wire.
+ */
+export function engineLabelFilter(filter: EventFilter): string[] {
+  if (filter.processName !== undefined) return [`${PROCESS_LABEL}=${filter.processName}`];
+  if (filter.group !== undefined) return [`${GROUP_LABEL}=${filter.group}`];
+  return [];
+}
+
+/** Whether a told event is of the processes that the filter asks for. */
+export function matchesFilter(event: Pick<ProcessEvent, 'process_name' | 'group'>, filter: EventFilter): boolean {
+  return (
+    (filter.processName === undefined || event.process_name === filter.processName) &&
+    (filter.group === undefined || event.group === filter.group)
+  );
+}
 
 /** What the feed remembers about one container, to tell a stop from an exit and a failed start from both. */
 interface ContainerMemory {
@@ -162,7 +186,8 @@ export function mapEngineEvent(memory: FeedMemory, event: EngineEvent): { memory
     case 'oom':
       after.oom = true;
       break;
-    case 'die': {
+    case 'die':
+    case 'died': {
       const exitCode = exitCodeOf(attributes);
       after = { ...after, died: true, exitCode };
       if (before.created && !before.started) {
@@ -188,6 +213,7 @@ export function mapEngineEvent(memory: FeedMemory, event: EngineEvent): { memory
       }
       break;
     case 'destroy':
+    case 'remove':
       told = { type: 'removed', status: 'REMOVED' };
       break;
     default:
@@ -195,7 +221,7 @@ export function mapEngineEvent(memory: FeedMemory, event: EngineEvent): { memory
   }
   const next = new Map(memory);
   next.delete(id);
-  if (cursor.action !== 'destroy') {
+  if (cursor.action !== 'destroy' && cursor.action !== 'remove') {
     next.set(id, after);
     // A Map iterates in insertion order, and each container is re-inserted when it changes: the first is the stalest.
     if (next.size > MEMORY_LIMIT) next.delete(next.keys().next().value!);
@@ -215,8 +241,8 @@ export function mapEngineEvent(memory: FeedMemory, event: EngineEvent): { memory
 }
 
 /**
- * A feed of process events from Engine events in the Engine's order, resuming after a cursor when
- * given one. The Engine replays from a whole second, and the feed asks it to start earlier still
+ * A feed of process events from Engine events in the Engine's order, of the processes that the
+ * filter asks for, resuming after a cursor when given one. The Engine replays from a whole second, and the feed asks it to start earlier still
  * (the caller's lookback) to learn about kills and starts again: events before the cursor only
  * teach the memory. Events of the cursor's very nanosecond are held until the cursor's own event
  * shows which of them came before it; should it never come (a feed with another filter), they are
@@ -225,19 +251,22 @@ export function mapEngineEvent(memory: FeedMemory, event: EngineEvent): { memory
 export class EngineEventFeed {
   #memory: FeedMemory = new Map();
   readonly #after: Cursor | undefined;
+  readonly #filter: EventFilter;
   /** Before the cursor: learning only. */
   #replaying: boolean;
   #held: RuntimeEvent[] = [];
 
-  constructor(after?: Cursor) {
+  constructor(after?: Cursor, filter: EventFilter = {}) {
     this.#after = after;
+    this.#filter = filter;
     this.#replaying = after !== undefined;
   }
 
   /** The process events that this Engine event makes the feed tell now (none, one, or the held ones then it). */
   push(event: EngineEvent): RuntimeEvent[] {
-    const { memory, told } = mapEngineEvent(this.#memory, event);
+    const { memory, told: mapped } = mapEngineEvent(this.#memory, event);
     this.#memory = memory;
+    const told = mapped && matchesFilter(mapped, this.#filter) ? mapped : undefined;
     if (!this.#replaying) return told ? [told] : [];
     const after = this.#after!;
     const cursor = cursorOf(event);

@@ -10,7 +10,9 @@ import {
   EngineEventFeed,
   MEMORY_LIMIT,
   cursorId,
+  engineLabelFilter,
   isoNanos,
+  matchesFilter,
   mapEngineEvent,
   parseCursor,
   parseEngineEventLine,
@@ -19,7 +21,7 @@ import {
 import type { RuntimeEvent } from '../../../src/runtimes/runtime.ts';
 import { ProcessEvent } from '../../../src/spec/process-event.ts';
 
-type Life = 'exit' | 'docker-stop' | 'podman-stop' | 'oom' | 'failed-start' | 'running';
+type Life = 'exit' | 'docker-stop' | 'stop-after-exit' | 'podman-stop' | 'podman-exit' | 'oom' | 'failed-start' | 'running';
 
 interface Container {
   id: string;
@@ -43,12 +45,16 @@ function actionsOf(c: Container): Array<{ action: string; attributes?: Record<st
       die,
       { action: 'stop' },
     ],
-    'podman-stop': [{ action: 'create' }, { action: 'start' }, die, { action: 'stop' }],
+    // An Engine that sends no kill for a stop, but a stop after the die.
+    'stop-after-exit': [{ action: 'create' }, { action: 'start' }, die, { action: 'stop' }],
+    // Podman 4.3, as it answers GET /events: no kill, no stop; init and cleanup; remove for destroy.
+    'podman-stop': [{ action: 'create' }, { action: 'init' }, { action: 'start' }, die, { action: 'cleanup' }, { action: 'cleanup' }],
+    'podman-exit': [{ action: 'create' }, { action: 'init' }, { action: 'start' }, die, { action: 'cleanup' }],
     oom: [{ action: 'create' }, { action: 'start' }, { action: 'oom' }, die],
     'failed-start': [{ action: 'create' }, die],
     running: [{ action: 'create' }, { action: 'start' }],
   };
-  return [...lives[c.life], ...(c.removed ? [{ action: 'destroy' }] : [])];
+  return [...lives[c.life], ...(c.removed ? [{ action: c.life.startsWith('podman') ? 'remove' : 'destroy' }] : [])];
 }
 
 /** The process events that a life must give, as [type, status, exit_code?, reason?]. */
@@ -58,12 +64,14 @@ function expectedOf(c: Container): Array<Partial<ProcessEvent>> {
   const lives: Record<Life, Array<Partial<ProcessEvent>>> = {
     exit: [created, running, { type: 'exited', status: 'EXITED', exit_code: c.exitCode }],
     'docker-stop': [created, running, { type: 'stopped', status: 'EXITED', exit_code: c.exitCode }],
-    'podman-stop': [
+    'stop-after-exit': [
       created,
       running,
       { type: 'exited', status: 'EXITED', exit_code: c.exitCode },
       { type: 'stopped', status: 'EXITED', exit_code: c.exitCode },
     ],
+    'podman-stop': [created, running, { type: 'exited', status: 'EXITED', exit_code: c.exitCode }],
+    'podman-exit': [created, running, { type: 'exited', status: 'EXITED', exit_code: c.exitCode }],
     oom: [created, running, { type: 'exited', status: 'EXITED', exit_code: c.exitCode, reason: 'OOMKilled' }],
     'failed-start': [created, { type: 'failed', status: 'FAILED', reason: `the container could not start (exit code ${c.exitCode})` }],
     running: [created, running],
@@ -75,7 +83,7 @@ const containerArb = fc.record({
   id: fc.stringMatching(/^[0-9a-f]{64}$/),
   name: fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/),
   group: fc.option(fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/), { nil: null }),
-  life: fc.constantFrom<Life>('exit', 'docker-stop', 'podman-stop', 'oom', 'failed-start', 'running'),
+  life: fc.constantFrom<Life>('exit', 'docker-stop', 'stop-after-exit', 'podman-stop', 'podman-exit', 'oom', 'failed-start', 'running'),
   exitCode: fc.integer({ min: 0, max: 255 }),
   removed: fc.boolean(),
 });
@@ -158,6 +166,28 @@ describe('Engine events -> process events', () => {
         assert.deepEqual(resumed, told.slice(k + 1));
       }),
     );
+  });
+
+  it('tells only the process or group that the feed asks for, resumed or not', () => {
+    fc.assert(
+      fc.property(historyArb, fc.nat(), fc.nat(), fc.boolean(), ({ containers, events }, pickFilter, pick, byGroup) => {
+        const c = containers[pickFilter % containers.length]!;
+        const filter = byGroup ? (c.group === null ? {} : { group: c.group }) : { processName: c.name };
+        const all = feedAll(new EngineEventFeed(), events);
+        const wanted = all.filter((t) => matchesFilter(t, filter));
+        assert.deepEqual(feedAll(new EngineEventFeed(undefined, filter), events), wanted);
+        fc.pre(wanted.length > 0);
+        const k = pick % wanted.length;
+        assert.deepEqual(feedAll(new EngineEventFeed(parseCursor(wanted[k]!.id), filter), events), wanted.slice(k + 1));
+      }),
+    );
+  });
+
+  it('asks the Engine for one label at most: Podman joins several with OR and matches a bare key to nothing', () => {
+    assert.deepEqual(engineLabelFilter({}), []);
+    assert.deepEqual(engineLabelFilter({ group: 'g' }), [`${GROUP_LABEL}=g`]);
+    assert.deepEqual(engineLabelFilter({ processName: 'p' }), [`${PROCESS_LABEL}=p`]);
+    assert.deepEqual(engineLabelFilter({ processName: 'p', group: 'g' }), [`${PROCESS_LABEL}=p`]);
   });
 
   it('tells nothing for other types, containers without the process label, actions it does not read, or events without a time', () => {
