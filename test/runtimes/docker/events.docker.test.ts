@@ -89,11 +89,12 @@ describe('docker runtime: events from the Engine', { skip }, () => {
     const all = await feed.until((events) => events.some((e) => e.type === 'removed'), `${name} removed`);
     const types = typesOf(all);
     assert.ok(!types.includes('running'), types.join(', '));
-    // Engine 20.10 sends no event at all for a start that fails (no die), so the feed cannot tell
-    // it: created, then removed (Hydroplane removes what a failed start created). An Engine that
-    // sends die for it gives failed in between.
+    // Docker Engine 20.10 and 26.1 and Podman 4.3 send no event at all for a start that fails (no
+    // die), so the feed cannot tell it: created, then removed (Hydroplane removes what a failed
+    // start created). An Engine that sends die for it would give failed in between.
     const { kind, major } = await engineInfo();
-    if (kind === 'docker' && major === 20) assert.deepEqual(types, ['created', 'removed']);
+    const tested = (kind === 'docker' && (major === 20 || major === 26)) || (kind === 'podman' && major === 4);
+    if (tested) assert.deepEqual(types, ['created', 'removed']);
     else assert.ok(types.join() === 'created,failed,removed' || types.join() === 'created,removed', types.join(', '));
     const failed = all.find((e) => e.type === 'failed');
     if (failed) {
