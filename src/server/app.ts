@@ -45,7 +45,7 @@ export interface AppOptions {
   dashboard?: false | { root?: string };
   /** How long one runtime ping answers GET /ready, in ms (default 1000; 0: a ping per request). */
   readyFreshMs?: number;
-  /** How often GET /process/{name}?wait=running asks the runtime, in ms. Default 1000. */
+  /** How often GET /process/{name}?wait=running asks the runtime, in ms (5 times as long while its event feed is open). Default 1000. */
   waitPollMs?: number;
   /** How often GET /events sends a comment on a quiet stream, in ms. Default 15000. */
   eventHeartbeatMs?: number;
