@@ -13,7 +13,7 @@ import { labelValueProblem } from '../../spec/names.ts';
 import { byProcessName, type ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
 import { noText } from '../log-text.ts';
-import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../runtime.ts';
+import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, RuntimeType } from '../runtime.ts';
 import { KubeApiClient, type CallPurpose } from './api-client.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
 import { currentPod, isPublic, processInfo } from './process-status.ts';
@@ -356,5 +356,10 @@ export class KubernetesRuntime implements Runtime {
   async #deletePullSecretOf(purpose: CallPurpose): Promise<void> {
     const secret = await this.#client.readSecret(pullSecretName(purpose.processName), purpose);
     if (secret && isLabelledFor(secret, purpose.processName)) await this.#client.deleteSecret(secret, purpose);
+  }
+
+  // events: implemented on the kubernetes-events branch
+  async events(_options?: EventOptions): Promise<AsyncIterable<RuntimeEvent>> {
+    throw new HydroplaneError('unsupported', 'events are not available on Kubernetes yet');
   }
 }
