@@ -5,6 +5,7 @@ import { findResource, type ResourceType } from './resources.ts';
 import type { PodLogs } from './logs.ts';
 import type { DeleteOptions, ListOptions, Registry } from './registry.ts';
 import { ApiError, badRequest, failure, forbidden, statusFor, unauthorized } from './status.ts';
+import type { WatchHub } from './watch.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -122,6 +123,7 @@ export interface HandlerOptions {
   /** Decides which bearer tokens are accepted, instead of comparing them with `token`. */
   authenticate?: ((token: string) => boolean) | undefined;
   logs: PodLogs;
+  watches: WatchHub;
 }
 
 export function makeHandler(o: HandlerOptions) {
@@ -183,6 +185,11 @@ export function makeHandler(o: HandlerOptions) {
         record.status = 200;
         return;
       }
+      if (verb === 'watch') {
+        o.watches.serve(route.res, route.namespace, url.searchParams, req, res);
+        record.status = 200;
+        return;
+      }
       const body = method === 'GET' ? undefined : await readBody(req);
       const [code, reply] = dispatch(o.registry, verb, route, url.searchParams, body, req.headers['content-type'] ?? '');
       send(code, reply);
@@ -239,7 +246,7 @@ function dispatch(registry: Registry, verb: Verb, route: Route, q: URLSearchPara
     case 'list':
       return [200, registry.list(res, namespace, listOptions(q))];
     case 'watch':
-      throw badRequest('the Kubernetes stand-in does not serve watches');
+      throw new Error('watches are served by watch.ts, not dispatched');
     case 'get':
       return [200, registry.get(res, namespace, name!)];
     case 'create': {
