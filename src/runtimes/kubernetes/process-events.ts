@@ -41,6 +41,8 @@ interface ProcessTrack {
   last: string | undefined;
   /** The uid of the Deployment whose stop was told. */
   stoppedUid: string | undefined;
+  /** Whether the feed knows all the process's pods: it listed them, or saw its Deployment added. */
+  complete: boolean;
 }
 
 /** What a feed knows of each process: the latest objects and what it has told. */
@@ -51,7 +53,7 @@ export class ProcessEventState {
    * cursor's moment): a process whose Deployment it has not seen yet is taken to have one, so that
    * its pods' changes are told.
    */
-  readonly resuming: boolean;
+  resuming: boolean;
 
   constructor(options: { resuming?: boolean } = {}) {
     this.resuming = options.resuming ?? false;
@@ -60,7 +62,15 @@ export class ProcessEventState {
   track(name: string): ProcessTrack {
     let track = this.processes.get(name);
     if (!track) {
-      track = { group: null, deployment: undefined, deploymentGone: false, pods: new Map(), last: undefined, stoppedUid: undefined };
+      track = {
+        group: null,
+        deployment: undefined,
+        deploymentGone: false,
+        pods: new Map(),
+        last: undefined,
+        stoppedUid: undefined,
+        complete: !this.resuming,
+      };
       this.processes.set(name, track);
     }
     return track;
@@ -140,12 +150,16 @@ export function seedState(state: ProcessEventState, deployments: readonly V1Depl
     if (name === undefined) continue;
     const track = state.track(name);
     track.deployment = d;
+    track.complete = true;
     track.group = d.metadata?.labels?.[GROUP_LABEL] ?? null;
     if (d.metadata?.deletionTimestamp) track.stoppedUid = uidOf(d);
   }
   for (const p of pods) {
     const name = p.metadata?.labels?.[PROCESS_LABEL];
-    if (name !== undefined) state.track(name).pods.set(uidOf(p), p);
+    if (name === undefined) continue;
+    const track = state.track(name);
+    track.pods.set(uidOf(p), p);
+    track.complete = true;
   }
   for (const track of state.processes.values()) track.last = currentTransition(track.deployment, track, now)?.key;
 }
@@ -171,7 +185,8 @@ export function eventsOf(state: ProcessEventState, change: WatchChange, now: Dat
         track.stoppedUid = uidOf(d);
         out.push(tell({ type: 'stopped', status: 'REMOVED', time: iso(d.metadata?.deletionTimestamp) ?? at }));
       }
-      if (track.pods.size === 0) {
+      // A resuming feed that has seen none of the pods cannot tell that there are none: it waits for one's deletion.
+      if (track.pods.size === 0 && track.complete) {
         out.push(tell({ type: 'removed', status: 'REMOVED', time: at }));
         state.processes.delete(name);
       }
@@ -181,6 +196,7 @@ export function eventsOf(state: ProcessEventState, change: WatchChange, now: Dat
     track.deploymentGone = false;
     const out: ProcessEvent[] = [];
     if (!known && change.type === 'ADDED') {
+      track.complete = true;
       const { status } = processStatus(d, currentPod([...track.pods.values()]));
       track.last = `created:${uidOf(d)}`;
       out.push(tell({ type: 'created', status, time: iso(d.metadata?.creationTimestamp) ?? at }));
@@ -224,4 +240,64 @@ function transitionEvents(name: string, deployment: V1Deployment, track: Process
   if (next === undefined || next.key === track.last) return [];
   track.last = next.key;
   return [{ process_name: name, group: track.group, ...next.event }];
+}
+
+/**
+ * After a watch's version expired (410 Gone): the objects listed now replace what the feed knew,
+ * and the events say the difference, as far as the objects still show it. A Deployment the feed
+ * did not know is created (at its creation time) and then in its current transition; a known one
+ * whose transition changed is told in it; one that is no longer listed is stopped, and removed if
+ * no pod of it is listed either. What began and ended inside the gap is lost.
+ */
+export function resyncEvents(
+  state: ProcessEventState,
+  deployments: readonly V1Deployment[],
+  pods: readonly V1Pod[],
+  now: Date,
+): ProcessEvent[] {
+  const fresh = new ProcessEventState();
+  seedState(fresh, deployments, pods, now);
+  const at = now.toISOString();
+  const out: ProcessEvent[] = [];
+  for (const [name, track] of fresh.processes) {
+    const old = state.processes.get(name);
+    const tell = (e: Omit<ProcessEvent, 'process_name' | 'group'>) => out.push({ process_name: name, group: track.group, ...e });
+    const d = track.deployment;
+    if (d === undefined) {
+      // Pods whose Deployment is gone: stopped, if the feed had not said so.
+      if (old?.deployment !== undefined && old.stoppedUid !== uidOf(old.deployment)) tell({ type: 'stopped', status: 'REMOVED', time: at });
+      track.deploymentGone = true;
+      track.stoppedUid = old?.deployment ? uidOf(old.deployment) : old?.stoppedUid;
+      continue;
+    }
+    const isNew = old?.deployment === undefined || uidOf(old.deployment) !== uidOf(d);
+    if (isNew) {
+      if (old?.deployment !== undefined && old.stoppedUid !== uidOf(old.deployment)) tell({ type: 'stopped', status: 'REMOVED', time: at });
+      // Told at its creation time, with the status it had then; its current transition follows.
+      tell({ type: 'created', status: 'STARTING', time: iso(d.metadata?.creationTimestamp) ?? at });
+    }
+    if (d.metadata?.deletionTimestamp) {
+      if (old?.stoppedUid !== uidOf(d))
+        tell({
+          type: 'stopped',
+          status: processStatus(d, currentPod([...track.pods.values()])).status,
+          time: iso(d.metadata.deletionTimestamp) ?? at,
+        });
+      track.stoppedUid = uidOf(d);
+      continue;
+    }
+    const next = currentTransition(d, track, now);
+    if (next !== undefined && (isNew || next.key !== old?.last)) tell(next.event);
+    track.last = next?.key ?? (isNew ? `created:${uidOf(d)}` : old?.last);
+  }
+  for (const [name, old] of state.processes) {
+    if (fresh.processes.has(name)) continue;
+    const tell = (e: Omit<ProcessEvent, 'process_name' | 'group'>) => out.push({ process_name: name, group: old.group, ...e });
+    if (old.deployment !== undefined && old.stoppedUid !== uidOf(old.deployment)) tell({ type: 'stopped', status: 'REMOVED', time: at });
+    if (old.deployment !== undefined || old.deploymentGone) tell({ type: 'removed', status: 'REMOVED', time: at });
+  }
+  state.processes.clear();
+  for (const [name, track] of fresh.processes) state.processes.set(name, track);
+  state.resuming = false;
+  return out;
 }
