@@ -11,6 +11,7 @@ import { ProcessEvent } from '../../../src/spec/process-event.ts';
 import { ProcessSpec } from '../../../src/spec/process-spec.ts';
 import { startKubeStandin, type KubeStandin } from '../../support/kube-standin/index.ts';
 import { rejectsWith } from '../../support/assertions.ts';
+import { eventContract } from '../../support/event-contract.ts';
 import { clientsFor, uniqueName, waitFor } from './helpers.ts';
 
 const IMAGE = 'nginxdemos/hello:plain-text';
@@ -58,6 +59,15 @@ async function follow(runtime: KubernetesRuntime, options: Omit<EventOptions, 's
     next: (match, what) => waitFor(() => events.find(match), what, 5000),
     of: (name) => events.filter((e) => e.process_name === name).map((e) => [e.type, e.status]),
   };
+}
+
+// What every runtime's feed must do (the fake's, Docker's and a real cluster's too).
+{
+  let api: KubeStandin;
+  eventContract('kubernetes (stand-in)', async () => {
+    api = await startKubeStandin({ podStartDelayMs: 10 });
+    return { runtime: runtimeOn(api), cleanup: () => api.close(), imageUri: IMAGE };
+  });
 }
 
 const quiet = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { V1ContainerStatus, V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../../src/labels.ts';
-import { ProcessEventState, eventsOf, seedState, type WatchChange } from '../../../src/runtimes/kubernetes/process-events.ts';
+import { ProcessEventState, eventsOf, resyncEvents, seedState, type WatchChange } from '../../../src/runtimes/kubernetes/process-events.ts';
 import { currentPod, processStatus } from '../../../src/runtimes/kubernetes/process-status.ts';
 import type { ProcessEvent } from '../../../src/spec/process-event.ts';
 
@@ -219,6 +219,14 @@ class View {
     this.pods.set(name, pods);
   }
 
+  allDeployments(): V1Deployment[] {
+    return [...this.deployments.values()];
+  }
+
+  allPods(): V1Pod[] {
+    return [...this.pods.values()].flatMap((m) => [...m.values()]);
+  }
+
   #pods(name: string): V1Pod[] {
     return [...(this.pods.get(name)?.values() ?? [])];
   }
@@ -379,6 +387,98 @@ describe('process events from watch changes (generated histories)', () => {
         assert.equal(counts.stopped, counts.stop);
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('process events after an expired version (resyncEvents)', () => {
+  it('ends each process in the transition that a feed which saw everything ends in, whatever the gap hid', () => {
+    fc.assert(
+      fc.property(actions, fc.nat(), (history, cut) => {
+        const k = history.length === 0 ? 0 : cut % (history.length + 1);
+        const full = new ProcessEventState();
+        const gapped = new ProcessEventState();
+        const cluster = new Cluster();
+        const view = new View();
+        const lastFull = new Map<string, string>();
+        const lastGapped = new Map<string, string>();
+        history.forEach((action, i) => {
+          for (const change of cluster.apply(action)) {
+            view.apply(change);
+            for (const e of eventsOf(full, change, at(cluster.tick))) lastFull.set(e.process_name, e.type);
+            if (i < k) for (const e of eventsOf(gapped, change, at(cluster.tick))) lastGapped.set(e.process_name, e.type);
+          }
+        });
+        for (const e of resyncEvents(gapped, view.allDeployments(), view.allPods(), at(cluster.tick + 1))) {
+          // Created is told at its creation, with the status it had then; a stop of a Deployment that is
+          // gone (even if a new one has its name now) and a removal as REMOVED; the rest as GET says now.
+          const marked = view.deployments.get(e.process_name)?.metadata?.deletionTimestamp !== undefined;
+          const expected =
+            e.type === 'created'
+              ? 'STARTING'
+              : e.type === 'removed' || (e.type === 'stopped' && !marked)
+                ? 'REMOVED'
+                : view.statusOf(e.process_name);
+          // A replaced Deployment's stop is REMOVED even while the new one is being deleted.
+          const either = e.type === 'stopped' && marked && e.status === 'REMOVED';
+          if (!either) assert.equal(e.status, expected, JSON.stringify(e));
+          lastGapped.set(e.process_name, e.type);
+        }
+        // What was last told of each process is what its objects show now.
+        for (const name of new Set([...lastFull.keys(), ...lastGapped.keys()])) {
+          const told = lastGapped.get(name);
+          const d = view.deployments.get(name);
+          const pods = view.allPods().filter((p) => p.metadata?.labels?.[PROCESS_LABEL] === name);
+          const status = view.statusOf(name);
+          const current = currentPod(pods);
+          if (!d) {
+            // Gone: nothing may leave it looking alive. An incarnation that came and went inside the gap is lost.
+            const allowed = pods.length === 0 ? [undefined, 'removed'] : [undefined, 'stopped', 'removed'];
+            assert.ok(allowed.includes(told), `${name}: gone (${pods.length} pods), last told ${told}`);
+            continue;
+          }
+          let expected: string | undefined;
+          if (d.metadata?.deletionTimestamp) expected = 'stopped';
+          else if (status === 'RUNNING') expected = 'running';
+          else if (status === 'FAILED') expected = 'failed';
+          else if (current?.status?.containerStatuses?.some((c) => c.state?.terminated)) expected = 'exited';
+          if (expected === undefined) continue; // starting: the last told may be anything before
+          assert.equal(told, expected, `${name}: now ${expected}, last told ${told} (full feed: ${lastFull.get(name)})`);
+        }
+        // From then on, the two feeds agree on what to tell.
+        const quietChange = view.allDeployments()[0];
+        if (quietChange) assert.deepEqual(eventsOf(gapped, { kind: 'Deployment', type: 'MODIFIED', object: quietChange }, at(999)), []);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('tells a process born in the gap as created then its transition, and one gone in it as stopped and removed', () => {
+    const labels = (name: string) => ({ [PROCESS_LABEL]: name });
+    const dep = (name: string, uid: string): V1Deployment => ({
+      metadata: { name, uid, labels: labels(name), creationTimestamp: at(1) },
+      spec: { selector: {}, template: {} },
+    });
+    const up = (name: string, uid: string): V1Pod => ({
+      metadata: { name: `${name}-x`, uid, labels: labels(name), creationTimestamp: at(2) },
+      status: {
+        phase: 'Running',
+        containerStatuses: [
+          { name, image: 'i', imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: at(3) } } },
+        ],
+      },
+    });
+    const state = new ProcessEventState();
+    seedState(state, [dep('kept', 'd1'), dep('gone', 'd2')], [up('kept', 'p1'), up('gone', 'p2')], at(4));
+    const told = resyncEvents(state, [dep('kept', 'd1'), dep('born', 'd3')], [up('kept', 'p1'), up('born', 'p3')], at(5));
+    assert.deepEqual(
+      told.map((e) => [e.process_name, e.type, e.status, e.time]),
+      [
+        ['born', 'created', 'STARTING', at(1).toISOString()],
+        ['born', 'running', 'RUNNING', at(3).toISOString()],
+        ['gone', 'stopped', 'REMOVED', at(5).toISOString()],
+        ['gone', 'removed', 'REMOVED', at(5).toISOString()],
+      ],
     );
   });
 });

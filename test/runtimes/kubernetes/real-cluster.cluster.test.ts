@@ -1,5 +1,5 @@
 // Opt-in: the kubernetes runtime against a real cluster (kind, k3s, minikube, or a cloud one),
-// with the shared runtime contract and a process that really runs. Set HYDROPLANE_TEST_KUBECONFIG
+// with the shared runtime and event contracts and a process that really runs. Set HYDROPLANE_TEST_KUBECONFIG
 // to enable it; HYDROPLANE_TEST_CONTEXT, HYDROPLANE_TEST_NAMESPACE (default "default") and
 // HYDROPLANE_TEST_IMAGE (default nginxdemos/hello) are optional. Every name starts with a prefix
 // unique to the run, and whatever carries it is stopped afterwards, even when a test fails.
@@ -13,6 +13,7 @@ import type { ProcessInfo } from '../../../src/spec/process-info.ts';
 import { ProcessSpec } from '../../../src/spec/process-spec.ts';
 import { MemorySecretStore } from '../../support/memory-secret-store.ts';
 import { runtimeContract } from '../../support/runtime-contract.ts';
+import { eventContract } from '../../support/event-contract.ts';
 
 const kubeconfig = process.env['HYDROPLANE_TEST_KUBECONFIG'];
 const context = process.env['HYDROPLANE_TEST_CONTEXT'];
@@ -45,6 +46,17 @@ runtimeContract(
     return { runtime, cleanup: () => sweep(runtime, contractPrefix), imageUri: image };
   },
   { skip, prefix: contractPrefix },
+);
+
+// The event feed on real watches: image pulls and pod termination (30 s grace) take real time.
+const eventPrefix = `hp-re-${randomBytes(3).toString('hex')}-`;
+eventContract(
+  `kubernetes (real cluster${context ? `, context ${context}` : ''}, namespace ${namespace})`,
+  async () => {
+    const runtime = makeRuntime();
+    return { runtime, cleanup: () => sweep(runtime, eventPrefix), imageUri: image };
+  },
+  { skip, prefix: eventPrefix, eventTimeoutMs: STARTUP_MS },
 );
 
 // Skipped at the test, not the suite, so that the run's summary counts it as skipped.
