@@ -13,6 +13,9 @@ import type { KubeStatus } from './errors.ts';
 
 export type WatchedModel = 'V1Deployment' | 'V1Pod';
 
+/** A connection that the server ends sooner than this is opened again after a pause. */
+const QUICK_END_MS = 500;
+
 export interface ObjectWatchHandlers<T> {
   /** An object change; `resourceVersion` is where the watch now stands. */
   change(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T, resourceVersion: string): void;
@@ -53,6 +56,8 @@ export class ObjectWatch<T> {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #failures = 0;
+  /** When the current connection opened; undefined once it has ended. */
+  #connectedAt: number | undefined;
 
   constructor(options: ObjectWatchOptions<T>) {
     this.#o = options;
@@ -89,9 +94,11 @@ export class ObjectWatch<T> {
   async #connect(): Promise<unknown> {
     let openError: unknown;
     let opening = true;
+    let over = false;
     const done = (err: unknown) => {
       if (opening) openError = err ?? new Error('the watch ended before it opened');
-      else this.#ended(err);
+      else if (!over && this.#controller === controller) this.#ended(err);
+      over = true;
     };
     const controller = await new Watch(this.#o.kubeConfig).watch(
       this.#o.path,
@@ -117,6 +124,7 @@ export class ObjectWatch<T> {
       return openError;
     }
     this.#controller = controller;
+    this.#connectedAt = Date.now();
     this.#failures = 0;
     return undefined;
   }
@@ -138,8 +146,13 @@ export class ObjectWatch<T> {
         const status = (object ?? {}) as KubeStatus;
         if (status.code === 410) this.#expire();
         else {
-          this.stop();
-          this.#o.handlers.failed(new ApiException(status.code ?? 500, status.message ?? 'watch error', status, {}));
+          // Another failure in the stream (a 500 from the server's watch cache): this connection is
+          // over; it counts as a failed one and is opened again like any other.
+          const controller = this.#controller;
+          this.#controller = undefined;
+          this.#connectedAt = undefined;
+          controller?.abort();
+          this.#ended(new ApiException(status.code ?? 500, status.message ?? 'watch error', status, {}), true);
         }
         return;
       }
@@ -154,9 +167,16 @@ export class ObjectWatch<T> {
     this.#o.handlers.expired();
   }
 
-  /** The connection ended: by the server (null), or by a failure; open it again from where it stands. */
-  #ended(err: unknown): void {
-    this.#controller = undefined;
+  /**
+   * The connection ended: by the server (null), or by a failure; open it again from where it
+   * stands. `counted`: the failure was already taken off the connection.
+   */
+  #ended(err: unknown, counted = false): void {
+    const lived = this.#connectedAt === undefined ? 0 : Date.now() - this.#connectedAt;
+    if (!counted) {
+      this.#controller = undefined;
+      this.#connectedAt = undefined;
+    }
     if (this.#stopped) return;
     // An end without an error (timeoutSeconds, a restart) and client-node's own inactivity timeout
     // are part of a watch's life; only a failure counts towards giving up.
@@ -168,7 +188,12 @@ export class ObjectWatch<T> {
       this.#o.handlers.failed(asApiError(err));
       return;
     }
-    const delay = failure ? Math.min(5000, this.#o.retryDelayMs * 2 ** (this.#failures - 1)) : 0;
+    // A server that ends every watch at once (a proxy's idle timeout of zero) must not make a busy loop.
+    const delay = failure
+      ? Math.min(5000, this.#o.retryDelayMs * 2 ** (this.#failures - 1))
+      : lived < QUICK_END_MS
+        ? this.#o.retryDelayMs
+        : 0;
     this.#timer = setTimeout(() => void this.#reconnect(), delay);
   }
 

@@ -3,6 +3,7 @@
 // an id, a version too old (410), watches opened again when the server ends them, and release.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { HydroplaneError } from '../../../src/errors.ts';
 import { kubeConfigFor } from '../../../src/runtimes/kubernetes/cluster.ts';
 import { KubernetesRuntime } from '../../../src/runtimes/kubernetes/kubernetes-runtime.ts';
 import type { WatchTuning } from '../../../src/runtimes/kubernetes/api-client.ts';
@@ -353,6 +354,25 @@ describe('Kubernetes runtime: events', () => {
       ]);
     f.stop();
     await Promise.all(names.map((n) => short.stop(n)));
+  });
+
+  it('ends the feed with the error once a watch cannot be opened again after its retries', async () => {
+    const f = await follow(runtimeOn(api, { retries: 2, retryDelayMs: 10 }));
+    const fault = api.controls.injectFault(
+      { verb: 'watch', resource: 'pods' },
+      { status: 503, message: 'the API server is shutting down' },
+    );
+    try {
+      api.controls.closeWatches();
+      const err = await f.ended;
+      assert.ok(err instanceof HydroplaneError, String(err));
+      assert.equal(err.code, 'runtime_unavailable', err.message);
+      assert.match(err.message, /following process events/);
+      assert.equal(fault.hits, 3, 'the first reopening and two retries');
+      await waitFor(() => api.controls.watchers() === 0, 'the other watch released');
+    } finally {
+      fault.remove();
+    }
   });
 
   it('releases both watches when the signal aborts, when the caller stops iterating, and on close', async () => {
