@@ -103,6 +103,7 @@ export class EventFeed {
   #expired = false;
   #opened = false;
   #resyncing: Promise<void> | undefined;
+  readonly #onAbort = () => this.end();
   /** Changes gathered while the watches open; undefined once they are told as they come. */
   #gathered: Arrival[] | undefined;
 
@@ -114,8 +115,7 @@ export class EventFeed {
   /** Opens both watches; throws (ours) when the cluster refuses. The events are `iterate()`'s. */
   async open(): Promise<void> {
     const { after, signal } = this.#o;
-    const onAbort = () => this.end();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
     try {
       if (after === undefined) await this.#start();
       else {
@@ -135,6 +135,7 @@ export class EventFeed {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#o.signal?.removeEventListener('abort', this.#onAbort);
     this.#deployments?.stop();
     this.#pods?.stop();
     this.#wake();

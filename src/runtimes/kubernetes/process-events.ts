@@ -215,6 +215,8 @@ export function eventsOf(state: ProcessEventState, change: WatchChange, now: Dat
   const name = pod.metadata?.labels?.[PROCESS_LABEL];
   if (name === undefined) return [];
   const track = state.track(name);
+  // The pod template carries the group label too: a resuming feed may see pods before their Deployment.
+  track.group = pod.metadata?.labels?.[GROUP_LABEL] ?? track.group;
   if (change.type === 'DELETED') track.pods.delete(uidOf(pod));
   else track.pods.set(uidOf(pod), pod);
   if (track.deploymentGone) {

@@ -582,11 +582,11 @@ describe('process events from watch changes (named cases)', () => {
     );
   });
 
-  it("a resuming feed tells a pod's change before it has seen the Deployment", () => {
+  it("a resuming feed tells a pod's change before it has seen the Deployment, with the pod's group", () => {
     const state = new ProcessEventState({ resuming: true });
     assert.deepEqual(
-      eventsOf(state, { kind: 'Pod', type: 'MODIFIED', object: running }, at(11)).map((e) => [e.type, e.status]),
-      [['running', 'RUNNING']],
+      eventsOf(state, { kind: 'Pod', type: 'MODIFIED', object: running }, at(11)).map((e) => [e.type, e.status, e.group]),
+      [['running', 'RUNNING', 'team']],
     );
   });
 
