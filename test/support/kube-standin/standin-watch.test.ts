@@ -67,7 +67,11 @@ describe('kube stand-in: watches', () => {
     await apps.createNamespacedDeployment({ namespace: 'default', body: deployment(a, { team }) });
     await apps.createNamespacedDeployment({ namespace: 'default', body: deployment(other, { team: 'other' }) });
     const w = await openWatch(kc, DEPLOYMENTS, { labelSelector: `team=${team}` });
-    await waitFor(() => w.events.length > 0, 'the synthetic ADDED');
+    // "0" (start at any version) is served the same: the current state as ADDED events.
+    const any = await openWatch(kc, DEPLOYMENTS, { labelSelector: `team=${team}`, resourceVersion: '0' });
+    await waitFor(() => w.events.length > 0 && any.events.length > 0, 'the synthetic ADDED');
+    assert.deepEqual([any.events[0]!.type, any.events[0]!.object.metadata.name], ['ADDED', a]);
+    any.stop();
     assert.deepEqual([w.events[0]!.type, w.events[0]!.object.metadata.name], ['ADDED', a]);
     await apps.createNamespacedDeployment({ namespace: 'default', body: deployment(b, { team }) });
     await waitFor(() => names(w.events, 'ADDED').includes(b), 'the new Deployment');
@@ -160,9 +164,17 @@ describe('kube stand-in: watches', () => {
       resourceVersion: (await apps.listNamespacedDeployment({ namespace: 'default' })).metadata!.resourceVersion,
     });
     const relabel = async (value: string) => {
-      const d = await apps.readNamespacedDeployment({ namespace: 'default', name });
-      d.metadata!.labels = { ...d.metadata!.labels, team: value };
-      await apps.replaceNamespacedDeployment({ namespace: 'default', name, body: d });
+      // Read, edit, replace; again when the stand-in's controllers wrote in between (409).
+      for (;;) {
+        const d = await apps.readNamespacedDeployment({ namespace: 'default', name });
+        d.metadata!.labels = { ...d.metadata!.labels, team: value };
+        try {
+          await apps.replaceNamespacedDeployment({ namespace: 'default', name, body: d });
+          return;
+        } catch (err) {
+          if ((err as { code?: number }).code !== 409) throw err;
+        }
+      }
     };
     await relabel(team);
     await waitFor(() => w.events.length > 0, 'entering the selector');
