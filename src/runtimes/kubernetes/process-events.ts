@@ -100,6 +100,25 @@ function mainContainer(pod: V1Pod): V1ContainerStatus | undefined {
   return statuses.find((c) => c.state?.terminated !== undefined) ?? statuses[0];
 }
 
+/** The latest lastTransitionTime of some conditions. */
+function latestTransition(conditions: ReadonlyArray<{ lastTransitionTime?: Date | string }> | undefined): string | undefined {
+  const times = (conditions ?? []).flatMap((c) => iso(c.lastTransitionTime) ?? []);
+  return times.sort().at(-1);
+}
+
+/**
+ * When a process failed, as its objects say it (so that a replay tells the same time): a crash's
+ * end, else the latest change of the pod's conditions (it went not-ready), else the Deployment's.
+ */
+function failedAt(deployment: V1Deployment, pod: V1Pod | undefined): string | undefined {
+  if (!pod) return latestTransition(deployment.status?.conditions);
+  const crashed = pod.status?.containerStatuses?.find((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');
+  return iso(crashed?.lastState?.terminated?.finishedAt) ?? latestTransition(pod.status?.conditions);
+}
+
+/** When a pod went, as it says: the deletionTimestamp its graceful deletion set. */
+const podGoneAt = (pod: V1Pod): string | undefined => iso(pod.metadata?.deletionTimestamp);
+
 /** The transition that the process's objects show now, with its key; none for a plain STARTING. */
 function currentTransition(
   deployment: V1Deployment | undefined,
@@ -121,7 +140,10 @@ function currentTransition(
     const why = pod
       ? `${uidOf(pod)}:${pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded' ? pod.status.phase : (pod.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting?.reason ?? '')}`
       : `deployment:${uidOf(deployment)}`;
-    return { key: `failed:${why}`, event: { type: 'failed', status, time: at, ...(reason === undefined ? {} : { reason }) } };
+    return {
+      key: `failed:${why}`,
+      event: { type: 'failed', status, time: failedAt(deployment, pod) ?? at, ...(reason === undefined ? {} : { reason }) },
+    };
   }
   const terminated = pod ? mainContainer(pod) : undefined;
   const end = terminated?.state?.terminated;
@@ -222,7 +244,7 @@ export function eventsOf(state: ProcessEventState, change: WatchChange, now: Dat
   if (track.deploymentGone) {
     if (track.pods.size > 0) return [];
     state.processes.delete(name);
-    return [{ process_name: name, group: track.group, type: 'removed', status: 'REMOVED', time: at }];
+    return [{ process_name: name, group: track.group, type: 'removed', status: 'REMOVED', time: podGoneAt(pod) ?? at }];
   }
   const deployment = track.deployment ?? (state.resuming ? UNSEEN : undefined);
   if (deployment === undefined) {
