@@ -92,7 +92,7 @@ export function replayOrder<T extends { rv: string }>(arrivals: readonly T[]): T
 
 export class EventFeed {
   readonly #o: EventFeedOptions;
-  #state: ProcessEventState;
+  readonly #state: ProcessEventState;
   readonly #rv: EventCursor = { deployments: '', pods: '' };
   #deployments: ObjectWatch<V1Deployment> | undefined;
   #pods: ObjectWatch<V1Pod> | undefined;

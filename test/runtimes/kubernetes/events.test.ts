@@ -356,6 +356,29 @@ describe('Kubernetes runtime: events', () => {
     await Promise.all(names.map((n) => short.stop(n)));
   });
 
+  it("reopens a quiet watch from its last bookmark's version, so history compacted meanwhile costs no new list", async () => {
+    const quietGroup = uniqueName('quiet');
+    const f = await follow(runtime, { filter: { group: quietGroup } });
+    // Others' changes move the cluster's version on; the quiet feed learns of it from bookmarks only.
+    const busy = uniqueName('busy');
+    await runtime.start(spec(busy, { group: uniqueName('other') }));
+    await waitFor(async () => (await runtime.get(busy))?.status === 'RUNNING', 'busy running');
+    await runtime.stop(busy);
+    await api.controls.settle();
+    await quiet(500); // bookmarks every 200 ms
+    api.controls.resetRequests();
+    api.controls.compactWatchHistory();
+    api.controls.closeWatches();
+    await waitFor(() => api.controls.count({ verb: 'watch' }) === 2 && api.controls.watchers() >= 2, 'both watches reopened');
+    for (const r of api.controls.requests({ verb: 'watch' })) assert.equal(r.status, 200, `${r.resource} from ${r.resourceVersion}`);
+    assert.equal(api.controls.count({ verb: 'list' }), 0, 'no 410, so no new list');
+    const p = uniqueName('q');
+    await runtime.start(spec(p, { group: quietGroup }));
+    await f.next((e) => e.process_name === p && e.type === 'running', 'running after the reopening');
+    f.stop();
+    await runtime.stop(p);
+  });
+
   it('ends the feed with the error once a watch cannot be opened again after its retries', async () => {
     const f = await follow(runtimeOn(api, { retries: 2, retryDelayMs: 10 }));
     const fault = api.controls.injectFault(

@@ -18,6 +18,8 @@ export interface RequestRecord {
   namespace: string | undefined;
   name: string | undefined;
   labelSelector: string | undefined;
+  /** The resourceVersion a list or watch asked for. */
+  resourceVersion: string | undefined;
   status: number;
 }
 
@@ -140,6 +142,7 @@ export function makeHandler(o: HandlerOptions) {
       namespace: route?.namespace,
       name: route?.name,
       labelSelector: url.searchParams.get('labelSelector') ?? undefined,
+      resourceVersion: url.searchParams.get('resourceVersion') ?? undefined,
       status: 0,
     };
     o.requests.push(record);
