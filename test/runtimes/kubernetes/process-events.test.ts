@@ -120,7 +120,8 @@ class Cluster {
           }),
         ];
       case 'exit':
-        if (!newest) return [];
+        // A container ends once per run: the kubelet restarts it (restartCount + 1) before it can end again.
+        if (!newest || newest.status?.containerStatuses?.[0]?.state?.terminated) return [];
         return [
           modify(newest, {
             phase: 'Running',
