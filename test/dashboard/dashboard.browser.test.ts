@@ -50,7 +50,7 @@ async function openPage(
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     // The browser logs every non-2xx answer; the page shows those itself.
-    if (message.type() === 'error' && !/status of (401|404)/.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !/status of (401|404|422)/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   // The Engine may run other tests' and users' processes too: the page sees this run's only, so
   // that the screenshot shows what this test started.
@@ -574,6 +574,56 @@ describe('the dashboard, live from the event stream', { skip }, () => {
     assert.match(await text.inputValue(), /echo replaced/);
     assert.equal((await api('DELETE', `/process/${name}`)).status, 200);
     assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('reconnects when the stream ends, resuming after the last event id, and reads the list when the stream keeps failing', async () => {
+    // The stream as the page gets it: two short ones that end, then none at all.
+    const attempts: Array<string | undefined> = [];
+    const exited = {
+      type: 'exited',
+      process_name: anchor.name,
+      group,
+      time: new Date().toISOString(),
+      status: 'EXITED',
+      exit_code: 42,
+    };
+    // The first stream waits until the anchor's history is open.
+    let historyOpen!: () => void;
+    const opened = new Promise<void>((resolve) => (historyOpen = resolve));
+    const { page } = await openPage(server.url);
+    await page.route(
+      (u) => u.pathname === '/events',
+      async (route) => {
+        attempts.push(route.request().headers()['last-event-id']);
+        const body =
+          attempts.length === 1
+            ? `retry: 200\n\n: hello\n\nid: canned-1\nevent: process\ndata: ${JSON.stringify(exited)}\n\n`
+            : attempts.length === 2
+              ? ': keep-alive\r\n\r\n'
+              : undefined;
+        if (body === undefined) return route.abort('connectionreset');
+        if (attempts.length === 1) await opened;
+        return route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' }, body });
+      },
+    );
+    await signIn(page);
+    await row(page, anchor.name).getByRole('button', { name: 'History' }).click();
+    historyOpen();
+    // The first stream's event is in the history (made up here: the list, read when a stream opens, says it runs).
+    await page
+      .getByRole('list', { name: `History of ${anchor.name}` })
+      .locator('li', { hasText: 'exited with exit code 42' })
+      .waitFor();
+    await eventually(async () => (attempts.length >= 2 ? true : undefined), 'a second attempt');
+    assert.deepEqual(attempts.slice(0, 2), [undefined, 'canned-1']);
+    await connection(page).filter({ hasText: 'Reconnecting' }).waitFor();
+    // Failing again and again: the list every 3 s, which has the truth.
+    await connection(page)
+      .filter({ hasText: /every 3 s/ })
+      .waitFor({ timeout: 30_000 });
+    await row(page, anchor.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+    assert.ok(attempts.length >= 5, String(attempts.length));
     await page.close();
   });
 
