@@ -191,7 +191,9 @@ export function useProcesses({
           pending.push(event);
           if (!scheduled) {
             scheduled = true;
-            requestAnimationFrame(flush);
+            // A hidden tab gets no frames: there, once a second, so that events do not pile up.
+            if (document.hidden) setTimeout(flush, 1000);
+            else requestAnimationFrame(flush);
           }
         },
         onConnection: setConnection,

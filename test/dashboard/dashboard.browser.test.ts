@@ -440,7 +440,11 @@ describe('the dashboard, live from the event stream', { skip }, () => {
     assert.equal(await row(page, once.name).getByRole('button', { name: 'History' }).getAttribute('aria-expanded'), 'true');
 
     // A stop: the row goes, and no list is read for it (nor for the 3 s the page polled at before).
-    await page.waitForTimeout(2500);
+    // First the reads that the starts above asked for (at most one every 2 s) are over.
+    for (let before = -1; before !== listReads(requests);) {
+      before = listReads(requests);
+      await page.waitForTimeout(2500);
+    }
     const reads = listReads(requests);
     assert.equal((await api('DELETE', `/process/${worker.name}`)).status, 200);
     await row(page, worker.name).waitFor({ state: 'detached' });
