@@ -1,6 +1,6 @@
 // A small client for the REST API, used by hpctl, the tests and the benchmarks.
 import type { ErrorBody } from './errors.ts';
-import type { ProcessInfo, StartedProcessInfo } from './spec/process-info.ts';
+import type { AppliedProcessInfo, ProcessInfo, StartedProcessInfo } from './spec/process-info.ts';
 import type { FieldValidation } from './spec/validate.ts';
 
 export class ApiError extends Error {
@@ -100,6 +100,16 @@ export class HydroplaneClient {
   start(spec: unknown, options: { fieldValidation?: FieldValidation } = {}): Promise<StartedProcessInfo> {
     const query = options.fieldValidation === undefined ? '' : `?fieldValidation=${options.fieldValidation}`;
     return this.request('POST', `/process${query}`, spec) as Promise<StartedProcessInfo>;
+  }
+
+  /**
+   * Applies a spec as the desired state of process `name` (PUT /process/{name}): the answer says
+   * whether it was created, unchanged or replaced. The spec is sent as it is, as start() does; its
+   * process_name must be `name`.
+   */
+  apply(name: string, spec: unknown, options: { fieldValidation?: FieldValidation } = {}): Promise<AppliedProcessInfo> {
+    const query = options.fieldValidation === undefined ? '' : `?fieldValidation=${options.fieldValidation}`;
+    return this.request('PUT', `/process/${encodeURIComponent(name)}${query}`, spec) as Promise<AppliedProcessInfo>;
   }
 
   list(group?: string): Promise<ProcessInfo[]> {

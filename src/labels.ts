@@ -19,3 +19,13 @@ export function labelSelector(filter: { processName?: string; group?: string }):
 export function dockerLabelFilter(filter: { processName?: string; group?: string }): string[] {
   return labelSelector(filter).split(',');
 }
+
+// What a start records besides ownership (src/runtimes/start-record.ts). Docker keeps them as
+// container labels; Kubernetes as annotations on the Deployment, since a label value can hold
+// neither a sha256 hex (64 characters, the limit is 63) nor an ISO time (':' is not allowed).
+// Absent on what older servers and the original launched: such a process has no known spec and
+// never expires on its own.
+export const SPEC_DIGEST_LABEL = 'hydroplane/spec-digest';
+export const EXPIRES_AT_LABEL = 'hydroplane/expires-at';
+export const SPEC_DIGEST_ANNOTATION = 'hydroplane/spec-digest';
+export const EXPIRES_AT_ANNOTATION = 'hydroplane/expires-at';

@@ -58,6 +58,14 @@ function outputOption(): Option {
     .default('json');
 }
 
+/** What apply's -o can ask for: a line a process for people (default), or json and yaml for programs. */
+const APPLY_OUTPUTS = ['text', 'json', 'yaml'] as const;
+type ApplyOutput = (typeof APPLY_OUTPUTS)[number];
+
+/** What apply did to one process: what PUT answered, or pruned. */
+type ApplyResult =
+  (ProcessInfo & { outcome: 'created' | 'unchanged' | 'replaced' }) | { process_name: string; group: string; outcome: 'pruned' };
+
 /** The spec file name that means standard input. */
 const STDIN = '-';
 
@@ -282,6 +290,120 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     });
 
   program
+    .command('apply')
+    .description(
+      'make the server run what spec files describe: start what is missing, leave what is unchanged, replace what changed ' +
+        '(PUT /process/NAME); prints NAME created|unchanged|replaced for each',
+    )
+    .option('-f, --file <path>', 'a JSON spec file, or a folder: every *.json in it, by name; - reads standard input; repeatable', collect)
+    .option('-g, --group <group>', 'put every process in this group (replaces the group that a spec names)')
+    .option('--prune', "with -g: stop the group's processes that no spec names (prints NAME pruned)")
+    .addOption(
+      new Option(
+        '--validate <mode>',
+        'unknown or misplaced spec fields: strict refuses them, warn applies without them and prints a warning, ignore applies without them',
+      )
+        .choices(['strict', 'warn', 'ignore'])
+        .default('strict'),
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'text: a line a process (default); json or yaml: what the server answered for each, as one list')
+        .argParser((value: string): ApplyOutput => {
+          const format = value.toLowerCase();
+          if (!(APPLY_OUTPUTS as readonly string[]).includes(format))
+            throw new InvalidArgumentError(`expected one of ${APPLY_OUTPUTS.join(', ')}`);
+          return format as ApplyOutput;
+        })
+        .default('text'),
+    )
+    .addHelpText('after', APPLY_HELP_AFTER)
+    .action(
+      async (opts: { file?: string[]; group?: string; prune?: boolean; validate: 'strict' | 'warn' | 'ignore'; output: ApplyOutput }) => {
+        if (opts.file === undefined) throw new UsageError('give the specs to apply: -f FILE or -f FOLDER (repeatable)');
+        if (opts.prune && opts.group === undefined)
+          throw new UsageError('--prune stops the processes of one group that no spec names: give -g GROUP');
+        const fieldValidation = FIELD_VALIDATION_OF[opts.validate];
+        const files = await specFiles(opts.file);
+        const results: ApplyResult[] = [];
+        const report = (result: ApplyResult) => {
+          results.push(result);
+          if (opts.output === 'text') io.stdout(`${line`${result.process_name} ${result.outcome}`.text}\n`);
+        };
+        /** Process name -> the file that names it; a file that could not be read names nothing known. */
+        const named = new Map<string, string>();
+        let unreadable = 0;
+        let failed = 0;
+        const fail = (file: string, why: TerminalText) => {
+          failed++;
+          say(line`${file}: ${why}`);
+        };
+        for (const file of files) {
+          let spec: unknown;
+          try {
+            spec = await readSpec(file);
+          } catch (error) {
+            if (!(error instanceof InputError)) throw error;
+            unreadable++;
+            fail(file, line`${error.message}`);
+            continue;
+          }
+          const name = processNameOf(spec);
+          if (name === undefined) {
+            unreadable++;
+            fail(file, line`not a process spec: it needs a process_name (a string), which names the process to apply`);
+            continue;
+          }
+          const first = named.get(name);
+          if (first !== undefined) {
+            fail(file, line`process ${name} is already applied from ${first}; each process may be named by one file only`);
+            continue;
+          }
+          named.set(name, file);
+          const wanted = opts.group === undefined ? spec : { ...(spec as object), group: opts.group };
+          try {
+            const { warnings, ...info } = await client().apply(name, wanted, { fieldValidation });
+            for (const warning of Array.isArray(warnings) ? warnings : []) say(line`hpctl: warning: ${file}: ${warning}`);
+            report(info);
+          } catch (error) {
+            // Nothing else can be applied without the server.
+            if (error instanceof ConnectionError || error instanceof UsageError) throw error;
+            fail(file, describeFailure(error, serverError));
+            if (debug && error instanceof Error) say(stackOf(error));
+          }
+        }
+        if (opts.prune && opts.group !== undefined) {
+          if (unreadable > 0) {
+            // A spec that could not be read may name a process that is wanted: stopping it would be a guess.
+            say(
+              line`hpctl: not pruning group ${opts.group}: ${unreadable} spec file(s) could not be read, so which processes they name is not known`,
+            );
+          } else {
+            for (const member of await client().list(opts.group)) {
+              if (named.has(member.process_name)) continue;
+              try {
+                await client().stop(member.process_name);
+              } catch (error) {
+                // Gone already (a sweep, another apply): what pruning wanted.
+                if (error instanceof ApiError && error.status === 404) continue;
+                if (error instanceof ConnectionError) throw error;
+                fail(member.process_name, describeFailure(error, serverError));
+                continue;
+              }
+              report({ process_name: member.process_name, group: opts.group, outcome: 'pruned' });
+            }
+          }
+        }
+        if (opts.output === 'json') print(results);
+        else if (opts.output === 'yaml') io.stdout(safeYaml(results));
+        if (failed > 0) {
+          const done = results.length === 0 ? 'nothing was applied' : `the other ${results.length} were applied`;
+          say(line`hpctl: ${failed} ${failed === 1 ? 'spec or prune' : 'specs or prunes'} failed; ${done}`);
+          throw new Reported(1);
+        }
+      },
+    );
+
+  program
     .command('stop')
     .description('stop processes, or every process of a group')
     .argument('[names...]', 'the processes to stop')
@@ -406,6 +528,27 @@ control characters instead: hpctl logs NAME | cat -v (or | less, or > file).
 Everything else hpctl prints (tables, messages, errors) shows control characters escaped.
 `;
 
+const APPLY_HELP_AFTER = `
+Each spec is the desired state of its process: absent, it is started (created); running or
+starting from the same spec, it is left alone (unchanged); started from another spec, or exited
+or failed, it is stopped and started again (replaced). "The same spec" is the same digest of the
+validated spec (defaults filled in, key order ignored), which every start records.
+Exit status: 0 when every spec was applied, 1 when any failed (each is said on stderr; the others
+are still applied), 2 for a usage error.
+`;
+
+/** Commander's collector for a repeatable option. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The process_name of a parsed spec file, if it has one that can name a process. */
+function processNameOf(spec: unknown): string | undefined {
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return undefined;
+  const name = (spec as { process_name?: unknown }).process_name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
 function parseSeconds(value: string): number {
   if (!/^\d+(\.\d+)?$/.test(value)) throw new InvalidArgumentError('expected a number of seconds');
   return Number(value);
@@ -477,24 +620,37 @@ export function largestUnitAge(created: string, now: number): string {
   return `${Math.floor(seconds / 86400)}d`;
 }
 
+/** How long until `expires`, in the largest whole unit ("in 4m"); "due" once passed; "-" for none. */
+export function timeLeft(expires: string | undefined, now: number): string {
+  if (expires === undefined) return '-';
+  const at = Date.parse(expires);
+  if (Number.isNaN(at)) return '?';
+  if (at <= now) return 'due';
+  return `in ${largestUnitAge(new Date(now - (at - now)).toISOString(), now)}`;
+}
+
 /**
- * Columns NAME, GROUP, STATUS, ADDRESSES, AGE (wide: then CREATED and REASON, and each address
- * marked public or private), padded to line up; '-' for nothing. Every cell is escaped (newlines
+ * Columns NAME, GROUP, STATUS, ADDRESSES, AGE, and EXPIRES (how long is left) when some process has
+ * an expiry (wide: instead CREATED, EXPIRES and REASON, as ISO 8601 times, and each address marked
+ * public or private), padded to line up; '-' for nothing. Every cell is escaped (newlines
  * and tabs included) before the widths are measured, so each row stays one line.
  */
 export function table(processes: ProcessInfo[], now: number, options: { wide?: boolean } = {}): string {
   const wide = options.wide === true;
+  // Narrow: how long is left, only when some process has an expiry; wide: when, always.
+  const expiring = !wide && processes.some((p) => p.expires !== undefined);
   const address = (a: ProcessInfo['socket_addresses'][number]) =>
     `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}${wide ? (a.is_public ? '(public)' : '(private)') : ''}`;
   const rows = [
-    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE', ...(wide ? ['CREATED', 'REASON'] : [])],
+    ['NAME', 'GROUP', 'STATUS', 'ADDRESSES', 'AGE', ...(expiring ? ['EXPIRES'] : []), ...(wide ? ['CREATED', 'EXPIRES', 'REASON'] : [])],
     ...processes.map((p) => [
       p.process_name,
       p.group ?? '-',
       p.status === 'EXITED' && p.exit_code != null ? `EXITED(${p.exit_code})` : p.status,
       p.socket_addresses.length === 0 ? '-' : p.socket_addresses.map(address).join(','),
       largestUnitAge(p.created, now),
-      ...(wide ? [p.created, p.reason ?? '-'] : []),
+      ...(expiring ? [timeLeft(p.expires, now)] : []),
+      ...(wide ? [p.created, p.expires ?? '-', p.reason ?? '-'] : []),
     ]),
   ].map((row) => row.map((cell) => escapeText(cell)));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));

@@ -1,7 +1,8 @@
 // The server's process: configuration -> secret store -> runtime -> app -> listen, plus the
-// culler and a graceful close. Everything it needs from the outside comes in as options, so tests
-// can start a real server in-process.
+// culler (when configured), the expiry sweeper (always) and a graceful close. Everything it needs
+// from the outside comes in as options, so tests can start a real server in-process.
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { ExpirySweeper, SWEEP_INTERVAL_MS } from '../culler/expiry-sweeper.ts';
 import { ProcessCuller } from '../culler/process-culler.ts';
 import { HydroplaneError } from '../errors.ts';
 import { createRuntime } from '../runtimes/index.ts';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   dashboard?: boolean;
   /** Connection limits; the defaults are buildApp's. */
   timeouts?: Partial<ConnectionTimeouts>;
+  /** How often expired processes are looked for, in ms; default SWEEP_INTERVAL_MS (tests make it shorter). */
+  expirySweepIntervalMs?: number;
 }
 
 export interface RunningServer {
@@ -116,6 +119,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger.info({ max_age_minutes, culling_interval_minutes }, 'process culler started');
   }
 
+  // Always on: a process's own lifetime (max_age_minutes) needs no config, and any server honours it.
+  const sweepIntervalMs = options.expirySweepIntervalMs ?? SWEEP_INTERVAL_MS;
+  const sweeper = new ExpirySweeper({ runtime, logger, intervalMs: sweepIntervalMs });
+  sweeper.start();
+  logger.debug({ interval_seconds: sweepIntervalMs / 1000 }, 'expiry sweeper started');
+
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
@@ -125,6 +134,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     url: `http://${host}:${port}`,
     async close() {
       await culler?.stop();
+      await sweeper.stop();
       await app.close();
       await runtime.close();
     },

@@ -51,6 +51,20 @@ export const ProcessInfo = z
         'When the container ended: ISO 8601 date-time with a time zone. Only when status is EXITED or FAILED after it had run; ' +
           'in the same answers as started.',
       ),
+    expires: z
+      .string()
+      .optional()
+      .describe(
+        "When the process will be stopped for its spec's max_age_minutes: ISO 8601 date-time with a time zone. " +
+          'Absent for a process without one (it never expires on its own; the server-wide process_culling may still stop it).',
+      ),
+    spec_digest: z
+      .string()
+      .optional()
+      .describe(
+        'The digest of the spec it was started from, as sha256:<hex> (see PUT /process/{process_name}). ' +
+          'Absent for processes started by older servers or the original Hydroplane.',
+      ),
   })
   .describe('A process that the runtime runs.')
   .meta({ id: 'ProcessInfo' });
@@ -69,6 +83,22 @@ export const StartedProcessInfo = ProcessInfo.extend({
   .describe('The process just started.')
   .meta({ id: 'StartedProcessInfo' });
 export type StartedProcessInfo = z.infer<typeof StartedProcessInfo>;
+
+/** What PUT /process/{process_name} did to reach the spec it was given. */
+export const ApplyOutcome = z
+  .enum(['created', 'unchanged', 'replaced'])
+  .describe(
+    'created: there was no such process; it was started. unchanged: it was running (or starting) from the same spec; nothing was touched. ' +
+      'replaced: it had been started from another spec, or had exited or failed; it was stopped and started from this spec.',
+  )
+  .meta({ id: 'ApplyOutcome' });
+export type ApplyOutcome = z.infer<typeof ApplyOutcome>;
+
+/** What PUT /process/{process_name} answers: the process as the spec left it, and what it took. */
+export const AppliedProcessInfo = StartedProcessInfo.extend({ outcome: ApplyOutcome })
+  .describe('The process after the apply, and what the apply did.')
+  .meta({ id: 'AppliedProcessInfo' });
+export type AppliedProcessInfo = z.infer<typeof AppliedProcessInfo>;
 
 /** Orders processes by name, as every list answers them. */
 export function byProcessName(a: ProcessInfo, b: ProcessInfo): number {

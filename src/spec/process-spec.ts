@@ -34,6 +34,8 @@ export const SPEC_LIMITS = {
   name: 1024,
   /** A number written as a string, such as "0.25". */
   numericString: 64,
+  /** max_age_minutes: a year (366 days). A process meant to live longer needs no expiry. */
+  maxAgeMinutes: 366 * 24 * 60,
 } as const;
 
 // Unambiguous, so that a long string that is not a number fails in linear time.
@@ -245,6 +247,19 @@ export const ProcessSpec = z
       .default(false)
       .describe('Publish the ports on every interface (Docker) or through a NodePort Service (Kubernetes), instead of privately.'),
     container: ContainerSpec,
+    max_age_minutes: numeric(
+      z
+        .number()
+        .gt(0, 'must be more than 0 minutes')
+        .max(SPEC_LIMITS.maxAgeMinutes, `must be at most ${SPEC_LIMITS.maxAgeMinutes} minutes (366 days)`),
+    )
+      .optional()
+      .describe(
+        'Stop the process once it is this many minutes old (fractions allowed, such as 0.5; at most ' +
+          `${SPEC_LIMITS.maxAgeMinutes}, 366 days), whatever the server-wide process_culling says. The expiry is set at the start ` +
+          "(its created time plus this) and kept on the container or Deployment, so any server stops it; it shows as the process's " +
+          'expires. Every server checks for expired processes every 20 seconds. Absent: the process never expires on its own.',
+      ),
   })
   .describe(
     'A process for Hydroplane to run: one container. Unknown or misplaced fields are refused, reported or dropped as ' +

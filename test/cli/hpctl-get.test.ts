@@ -76,7 +76,7 @@ describe('hpctl get, -o, stop A B C, start -', () => {
     assert.match(tableOut[0]!, /^NAME +GROUP +STATUS +ADDRESSES +AGE$/);
     assert.match(tableOut[1]!, /^shown +g +RUNNING +/);
     const wide = (await run(['get', 'shown', '-o', 'wide'])).stdout.split('\n').filter(Boolean);
-    assert.match(wide[0]!, /^NAME +GROUP +STATUS +ADDRESSES +AGE +CREATED +REASON$/);
+    assert.match(wide[0]!, /^NAME +GROUP +STATUS +ADDRESSES +AGE +CREATED +EXPIRES +REASON$/);
     assert.ok(wide[1]!.includes(listed!.created), wide[1]);
     assert.match(wide[1]!, /\((public|private)\)/);
   });
@@ -85,7 +85,7 @@ describe('hpctl get, -o, stop A B C, start -', () => {
     const yaml = await run(['list', '-g', 'g', '-o', 'yaml']);
     assert.equal(yaml.code, 0, yaml.stderr);
     assert.deepEqual(parseYaml(yaml.stdout), JSON.parse((await run(['list', '-g', 'g'])).stdout));
-    assert.match((await run(['list', '-o', 'WIDE'])).stdout, /^NAME +GROUP +STATUS +ADDRESSES +AGE +CREATED +REASON\n/);
+    assert.match((await run(['list', '-o', 'WIDE'])).stdout, /^NAME +GROUP +STATUS +ADDRESSES +AGE +CREATED +EXPIRES +REASON\n/);
     for (const argv of [
       ['list', '-o', 'xml'],
       ['get', 'shown', '-o', 'jsonl'],

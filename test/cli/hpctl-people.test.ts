@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { largestUnitAge, main, table, type Io } from '../../src/cli/hpctl.ts';
+import { largestUnitAge, main, table, timeLeft, type Io } from '../../src/cli/hpctl.ts';
 import { buildApp } from '../../src/server/app.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
@@ -304,5 +304,47 @@ describe('hpctl for people', () => {
       assert.match(JSON.parse(since.stderr).details, /since: expected an ISO 8601 date-time/);
       assert.equal((await run(['logs', 'web2', '--tail', '-3'])).code, 2);
     });
+  });
+});
+
+describe('the EXPIRES column', () => {
+  const NOW = Date.parse('2026-12-01T00:00:00Z');
+  const proc = (name: string, expires?: string): ProcessInfo => ({
+    process_name: name,
+    group: null,
+    socket_addresses: [],
+    created: new Date(NOW - 60_000).toISOString(),
+    status: 'RUNNING',
+    ...(expires === undefined ? {} : { expires }),
+  });
+
+  it('shows how long is left when some process has an expiry, and is absent otherwise', () => {
+    const rows = table(
+      [proc('brief', new Date(NOW + 4 * 60_000 + 5_000).toISOString()), proc('due', new Date(NOW - 1).toISOString()), proc('forever')],
+      NOW,
+    )
+      .trimEnd()
+      .split('\n');
+    assert.match(rows[0]!, /^NAME +GROUP +STATUS +ADDRESSES +AGE +EXPIRES$/);
+    assert.match(rows[1]!, /^brief .* 1m +in 4m$/);
+    assert.match(rows[2]!, /^due .* due$/);
+    assert.match(rows[3]!, /^forever .* -$/);
+    assert.match(table([proc('forever')], NOW), /^NAME +GROUP +STATUS +ADDRESSES +AGE\n/);
+  });
+
+  it('shows the time itself with -o wide, for every listing', () => {
+    const expires = new Date(NOW + 3_600_000).toISOString();
+    const rows = table([proc('brief', expires), proc('forever')], NOW, { wide: true }).split('\n');
+    assert.match(rows[0]!, /^NAME +GROUP +STATUS +ADDRESSES +AGE +CREATED +EXPIRES +REASON$/);
+    assert.ok(rows[1]!.includes(expires), rows[1]);
+    assert.match(table([proc('forever')], NOW, { wide: true }), /EXPIRES/);
+  });
+
+  it('says how long is left in the largest whole unit', () => {
+    const left = (ms: number) => timeLeft(new Date(NOW + ms).toISOString(), NOW);
+    assert.deepEqual(
+      [left(1000), left(90_000), left(3 * 3_600_000), left(0), left(-5), timeLeft(undefined, NOW)],
+      ['in 1s', 'in 1m', 'in 3h', 'due', 'due', '-'],
+    );
   });
 });

@@ -27,6 +27,7 @@ describe('examples', async () => {
       'chat/chat-server.json',
       'hello/hello.json',
       'nginx-advanced.json',
+      'nginx-expiring.json',
       'nginx.json',
     ]);
   });

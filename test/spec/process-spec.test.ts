@@ -317,6 +317,44 @@ describe('process spec', () => {
     });
   });
 
+  describe('max_age_minutes', () => {
+    it('is optional: absent, a process never expires on its own', () => {
+      assert.equal(parse(base()).max_age_minutes, undefined);
+    });
+    it('takes any number above 0 up to a year, as a number or a numeric string', () => {
+      fc.assert(
+        fc.property(
+          fc.double({ min: Number.MIN_VALUE, max: SPEC_LIMITS.maxAgeMinutes, noNaN: true }),
+          fc.boolean(),
+          (minutes, asString) => {
+            fc.pre(!asString || /^[0-9.]+$/.test(String(minutes)));
+            assert.equal(parse(base({}, { max_age_minutes: asString ? String(minutes) : minutes })).max_age_minutes, minutes);
+          },
+        ),
+      );
+      assert.equal(parse(base({}, { max_age_minutes: ' 0.05 ' })).max_age_minutes, 0.05);
+    });
+    it('refuses 0, negative numbers, more than a year, and what is not a number', () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.double({ max: 0, noNaN: true }),
+            fc.double({ min: SPEC_LIMITS.maxAgeMinutes, minExcluded: true, noNaN: true }),
+            fc.constantFrom('soon', '', true, null, [], {}, '1e3', 'Infinity'),
+          ),
+          (value) => {
+            assert.deepEqual(problems(base({}, { max_age_minutes: value })), ['max_age_minutes']);
+          },
+        ),
+      );
+      assert.match(messageFor(base({}, { max_age_minutes: 0 }), 'max_age_minutes'), /more than 0/);
+      assert.match(messageFor(base({}, { max_age_minutes: 10 ** 6 }), 'max_age_minutes'), /at most 527040 minutes/);
+    });
+    it('belongs at the top level, as the 422 says when it is in the container', () => {
+      assert.match(messageFor(base({ max_age_minutes: 5 }), 'container.max_age_minutes'), /belongs at the top level/);
+    });
+  });
+
   describe('unknown fields', () => {
     it('says where a known field belongs when it is misplaced', () => {
       const raw = { process_name: 'nginx', node_selector: { pool: 'a' }, container: { image_uri: 'nginx', has_public_ip: true } };
@@ -329,7 +367,10 @@ describe('process spec', () => {
         messageFor(base({ ports: [{ container_prot: 80 }] }), 'container.ports[0].container_prot'),
         /did you mean 'container_port'/,
       );
-      assert.match(messageFor(base({}, { colour: 'red' }), 'colour'), /expected one of: process_name, group, has_public_ip, container/);
+      assert.match(
+        messageFor(base({}, { colour: 'red' }), 'colour'),
+        /expected one of: process_name, group, has_public_ip, container, max_age_minutes/,
+      );
     });
   });
 

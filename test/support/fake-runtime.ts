@@ -4,6 +4,7 @@ import { HydroplaneError } from '../../src/errors.ts';
 import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../../src/runtimes/runtime.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
+import { startRecord } from '../../src/runtimes/start-record.ts';
 
 export class FakeRuntime implements Runtime {
   /** The runtime it stands in for, as /health and the metrics name it. */
@@ -40,6 +41,10 @@ export class FakeRuntime implements Runtime {
       image: spec.container.image_uri,
       started: this.now().toISOString(),
     };
+    // What the real runtimes keep on the container or Deployment.
+    const record = startRecord(spec, this.now());
+    info.spec_digest = record.specDigest;
+    if (record.expiresAt !== undefined) info.expires = record.expiresAt;
     this.processes.set(spec.process_name, info);
     this.specs.set(spec.process_name, spec);
     return info;

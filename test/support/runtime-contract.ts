@@ -8,6 +8,7 @@ import { HydroplaneError } from '../../src/errors.ts';
 import type { Runtime } from '../../src/runtimes/runtime.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
+import { applyAndExpiryContract } from './apply-contract.ts';
 
 export interface ContractSubject {
   runtime: Runtime;
@@ -157,5 +158,7 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
       await runtime.start(spec({ process_name: gone }));
       assert.ok(names(await runtime.list()).includes(gone));
     });
+
+    applyAndExpiryContract({ runtime: () => runtime, name, spec });
   });
 }

@@ -3,6 +3,8 @@
 // to the list's shape first so that list() and get() agree.
 import type Dockerode from 'dockerode';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../labels.ts';
+import { recordedFields } from '../start-record.ts';
+import { CONTAINER_RECORD_KEYS } from './container-options.ts';
 import type { ProcessInfo, ProcessStatus, SocketAddress } from '../../spec/process-info.ts';
 import { boundedText } from './errors.ts';
 
@@ -168,6 +170,7 @@ export function processInfo(facts: ContainerFacts, publicHost: string): ProcessI
     ...containerStatus(facts),
   };
   if (facts.image) info.image = facts.image;
+  Object.assign(info, recordedFields(facts.labels, CONTAINER_RECORD_KEYS));
   if (facts.startedAt) info.started = facts.startedAt;
   // A restarted container keeps its previous end time while it runs again: an end only once it has ended.
   if (facts.startedAt && facts.finishedAt && (info.status === 'EXITED' || info.status === 'FAILED')) info.finished = facts.finishedAt;

@@ -1,8 +1,12 @@
 // Spec -> Engine request bodies. Pure: secrets arrive already resolved, so this does no I/O and
 // its output can be checked shape for shape.
 import type Dockerode from 'dockerode';
-import { labelsFor } from '../../labels.ts';
+import { EXPIRES_AT_LABEL, SPEC_DIGEST_LABEL, labelsFor } from '../../labels.ts';
 import type { ProcessSpec } from '../../spec/process-spec.ts';
+import { type RecordKeys, type StartRecord, recordEntries } from '../start-record.ts';
+
+/** Where a container keeps its start record: in labels, which a container cannot change. */
+export const CONTAINER_RECORD_KEYS: RecordKeys = { specDigest: SPEC_DIGEST_LABEL, expiresAt: EXPIRES_AT_LABEL };
 
 const MIB = 1024 * 1024;
 /** The Engine refuses CpuShares below 2 (cgroup v1's minimum). */
@@ -11,6 +15,8 @@ const MIN_CPU_SHARES = 2;
 export interface ContainerOptionsConfig {
   /** The bridge network that the container joins. */
   network: string;
+  /** The start's record (spec digest, expiry), kept as labels beside the ownership labels. */
+  record?: StartRecord;
 }
 
 /**
@@ -57,7 +63,10 @@ export function containerCreateOptions(
   const options: Dockerode.ContainerCreateOptions = {
     name: spec.process_name,
     Image: container.image_uri,
-    Labels: labelsFor(spec.process_name, spec.group),
+    Labels: {
+      ...labelsFor(spec.process_name, spec.group),
+      ...(config.record === undefined ? {} : recordEntries(config.record, CONTAINER_RECORD_KEYS)),
+    },
     Env: env,
     ExposedPorts: exposedPorts,
     HostConfig: hostConfig,

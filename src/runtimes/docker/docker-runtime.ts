@@ -24,6 +24,7 @@ import {
   withStartError,
 } from './container-info.ts';
 import { containerCreateOptions } from './container-options.ts';
+import { startRecord } from '../start-record.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
 import {
   type ErrorContext,
@@ -96,7 +97,14 @@ export class DockerRuntime implements Runtime {
       // A create or start is never cut short (the Engine could finish it unseen); what it made
       // is removed instead when nobody wants the answer any more.
       if (signal?.aborted) throw cancelled();
-      const facts = factsFromInspect(await this.#engine.inspectContainer(id));
+      let inspected: Dockerode.ContainerInspectInfo;
+      try {
+        inspected = await this.#engine.inspectContainer(id);
+      } catch (err) {
+        if (isNotFound(err)) throw replacedWhileStarting(name);
+        throw err;
+      }
+      const facts = factsFromInspect(inspected);
       if (signal?.aborted) throw cancelled();
       this.#logger.info({ process: name, container: id.slice(0, 12), image: spec.container.image_uri }, 'process started');
       return processInfo(facts, await this.#publicHost([facts]));
@@ -312,7 +320,7 @@ export class DockerRuntime implements Runtime {
     ctx: ErrorContext,
     signal: AbortSignal | undefined,
   ): Promise<string> {
-    const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network });
+    const options = containerCreateOptions(spec, secretEnv, { network: this.#config.network, record: startRecord(spec, new Date()) });
     const retried = { pull: false, name: false, network: 0 };
     for (;;) {
       let id: string;
@@ -355,6 +363,8 @@ export class DockerRuntime implements Runtime {
           await this.#network.repair(err, ctx);
           continue;
         }
+        if (isNotFound(err) && NO_SUCH_CONTAINER.test(err instanceof Error ? err.message : ''))
+          throw replacedWhileStarting(spec.process_name);
         throw translateEngineError(err, { ...ctx, phase: 'start' });
       }
     }
@@ -410,6 +420,21 @@ export class DockerRuntime implements Runtime {
 /** A start that nobody waits for any more, in the catalogue's words. */
 function cancelledError(ctx: ErrorContext): HydroplaneError {
   return translateEngineError(new EngineError('aborted', 'cancelled'), ctx);
+}
+
+/** The Engine's words for a container that is not there (any more). */
+const NO_SUCH_CONTAINER = /no such container/i;
+
+/**
+ * The container that this start had just created was removed before the start ended: another
+ * request (a stop, an apply of the same name) took the name over. A conflict, which an apply
+ * answers by looking again.
+ */
+function replacedWhileStarting(name: string): HydroplaneError {
+  return new HydroplaneError(
+    'process_exists',
+    `process '${name}' was stopped or replaced by another request while it was starting; look at it again (GET) or try again`,
+  );
 }
 
 function notFound(name: string): HydroplaneError {

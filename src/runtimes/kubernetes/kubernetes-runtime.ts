@@ -17,6 +17,7 @@ import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../runtime.ts
 import { KubeApiClient, type CallPurpose } from './api-client.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
 import { currentPod, isPublic, processInfo } from './process-status.ts';
+import { startRecord } from '../start-record.ts';
 
 export interface KubernetesRuntimeOptions {
   /** Where the processes live; the namespace must exist. */
@@ -88,7 +89,7 @@ export class KubernetesRuntime implements Runtime {
     const name = spec.process_name;
     const purpose: CallPurpose = { action: `starting process '${name}'`, processName: name };
     const credentials = await this.#credentials(spec);
-    const manifests = processManifests(spec, this.namespace, credentials);
+    const manifests = processManifests(spec, this.namespace, credentials, startRecord(spec, new Date()));
     const undo: Array<{ what: string; run: () => Promise<void> }> = [];
     try {
       if (manifests.pullSecret) {
@@ -97,7 +98,7 @@ export class KubernetesRuntime implements Runtime {
       }
       const deployment = await this.#createDeployment(manifests.deployment, purpose);
       undo.push({ what: `Deployment '${name}'`, run: () => this.#client.deleteDeployment(deployment, purpose) });
-      const service = manifests.service ? await this.#createService(manifests.service, purpose) : undefined;
+      const service = manifests.service ? await this.#createService(manifests.service, deployment, purpose) : undefined;
       this.#logger.info({ process: name, namespace: this.namespace, image: spec.container.image_uri }, 'process started');
       return processInfo({ deployment, pods: [], service }, new Map());
     } catch (err) {
@@ -316,7 +317,7 @@ export class KubernetesRuntime implements Runtime {
     throw result.alreadyExists;
   }
 
-  async #createService(service: V1Service, purpose: CallPurpose): Promise<V1Service> {
+  async #createService(service: V1Service, deployment: V1Deployment, purpose: CallPurpose): Promise<V1Service> {
     const name = purpose.processName;
     const first = await this.#client.createService(service, purpose);
     if ('created' in first) return first.created;
@@ -324,7 +325,18 @@ export class KubernetesRuntime implements Runtime {
     // of a half-stopped process (ours: replace it) or someone else's (leave it).
     const existing = await this.#client.readService(name, purpose);
     if (existing && !isLabelledFor(existing, name)) throw this.#nameTaken('Service', name);
-    if (existing) await this.#client.deleteService(existing, purpose);
+    if (existing) {
+      // Unless another request stopped this start's Deployment meanwhile (an apply replacing it)
+      // and started its own: then the Service is that process's, and this start has lost the name.
+      const current = await this.#client.readDeployment(name, purpose);
+      if (current?.metadata?.uid !== deployment.metadata?.uid) {
+        throw new HydroplaneError(
+          'process_exists',
+          `process '${name}' was stopped or replaced by another request while it was starting; look at it again (GET) or try again`,
+        );
+      }
+      await this.#client.deleteService(existing, purpose);
+    }
     const second = await this.#client.createService(service, purpose);
     if ('created' in second) return second.created;
     throw second.alreadyExists;

@@ -13,7 +13,8 @@ import type {
   V1ServicePort,
 } from '@kubernetes/client-node';
 import { HydroplaneError } from '../../errors.ts';
-import { labelsFor } from '../../labels.ts';
+import { EXPIRES_AT_ANNOTATION, SPEC_DIGEST_ANNOTATION, labelsFor } from '../../labels.ts';
+import { type RecordKeys, type StartRecord, recordEntries } from '../start-record.ts';
 import { type PortSpec, type ProcessSecret, type ProcessSpec, type ResourceSpec, isProcessSecret } from '../../spec/process-spec.ts';
 import { registryServerAddress } from '../../spec/image-reference.ts';
 
@@ -32,10 +33,18 @@ export interface ProcessManifests {
   pullSecret: V1Secret | undefined;
 }
 
-export function processManifests(spec: ProcessSpec, namespace: string, credentials?: RegistryCredentials): ProcessManifests {
+/** Where a Deployment keeps its start record: in annotations (a label value cannot hold a sha256 hex or an ISO time). */
+export const DEPLOYMENT_RECORD_KEYS: RecordKeys = { specDigest: SPEC_DIGEST_ANNOTATION, expiresAt: EXPIRES_AT_ANNOTATION };
+
+export function processManifests(
+  spec: ProcessSpec,
+  namespace: string,
+  credentials?: RegistryCredentials,
+  record?: StartRecord,
+): ProcessManifests {
   const pullSecret = credentials === undefined ? undefined : pullSecretManifest(spec, namespace, credentials);
   return {
-    deployment: deploymentManifest(spec, namespace, { pullSecretName: pullSecret?.metadata?.name }),
+    deployment: deploymentManifest(spec, namespace, { pullSecretName: pullSecret?.metadata?.name, record }),
     service: serviceManifest(spec, namespace),
     pullSecret,
   };
@@ -49,7 +58,7 @@ export function pullSecretName(processName: string): string {
 export function deploymentManifest(
   spec: ProcessSpec,
   namespace: string,
-  options: { pullSecretName?: string | undefined } = {},
+  options: { pullSecretName?: string | undefined; record?: StartRecord | undefined } = {},
 ): V1Deployment {
   const name = spec.process_name;
   const labels = labelsFor(name, spec.group);
@@ -71,7 +80,13 @@ export function deploymentManifest(
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace, labels: { ...labels } },
+    metadata: {
+      name,
+      namespace,
+      labels: { ...labels },
+      // On the Deployment only: a new pod template would restart the pod, and the Deployment is what is read back.
+      ...(options.record === undefined ? {} : { annotations: recordEntries(options.record, DEPLOYMENT_RECORD_KEYS) }),
+    },
     spec: {
       replicas: 1,
       selector: { matchLabels: { ...labels } },

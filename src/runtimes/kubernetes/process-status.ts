@@ -3,6 +3,8 @@
 import type { V1ContainerStatus, V1Deployment, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import { GROUP_LABEL, PROCESS_LABEL } from '../../labels.ts';
 import type { ProcessInfo, SocketAddress } from '../../spec/process-info.ts';
+import { recordedFields } from '../start-record.ts';
+import { DEPLOYMENT_RECORD_KEYS } from './manifests.ts';
 
 /** Container waiting reasons that do not clear up by waiting. */
 const FAILING = new Set([
@@ -143,5 +145,9 @@ export function processInfo(objects: ProcessObjects, nodes: ReadonlyMap<string, 
     ...processStatus(deployment, pod),
   };
   if (info.reason === undefined) delete info.reason;
-  return { ...info, ...containerTimes(deployment, pod, info.status) };
+  return {
+    ...info,
+    ...containerTimes(deployment, pod, info.status),
+    ...recordedFields(deployment.metadata?.annotations, DEPLOYMENT_RECORD_KEYS),
+  };
 }

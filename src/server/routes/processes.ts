@@ -1,8 +1,10 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorBody, HydroplaneError } from '../../errors.ts';
 import type { Runtime } from '../../runtimes/runtime.ts';
-import { ProcessInfo, StartedProcessInfo } from '../../spec/process-info.ts';
+import { MAX_ATTEMPTS, applyProcess } from '../../runtimes/apply.ts';
+import { AppliedProcessInfo, ProcessInfo, StartedProcessInfo } from '../../spec/process-info.ts';
 import { ProcessSpec } from '../../spec/process-spec.ts';
 import { FIELD_VALIDATION, parseWithFieldValidation, type FieldValidation } from '../../spec/validate.ts';
 import { NameParam, NoQuery, StopResult } from './shared.ts';
@@ -73,6 +75,38 @@ export interface ProcessRouteOptions {
 }
 
 export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (app, { runtime, waitPollMs, closing, fieldValidation }) => {
+  /** The body as a spec: it comes unvalidated (see buildApp), since which fields it may hold depends on the query. */
+  const validSpec = (body: unknown, mode: FieldValidation | undefined) =>
+    parseWithFieldValidation(ProcessSpec, body, mode ?? fieldValidation, { subject: 'process spec' });
+
+  /**
+   * Runs `work` with a signal that aborts when nobody waits for the answer any more (the client
+   * went away before it, or the server is closing): a start then stops its pull and removes what
+   * it created.
+   */
+  const whileWanted = async <T>(request: FastifyRequest, reply: FastifyReply, work: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const gone = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    };
+    reply.raw.once('close', onClose);
+    if (request.raw.socket?.destroyed) gone.abort();
+    try {
+      return await work(AbortSignal.any([gone.signal, closing]));
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+  };
+
+  /** The answer, with the dropped fields as Warning headers and in the body's warnings. */
+  const answer = (reply: FastifyReply, status: number, body: ProcessInfo & { outcome?: string }, warnings: string[]) => {
+    if (warnings.length === 0) return reply.status(status).send(body);
+    return reply
+      .status(status)
+      .header('warning', warnings.map(warningHeader))
+      .send({ ...body, warnings });
+  };
+
   const mustGet = async (name: string) => {
     const info = await runtime.get(name);
     if (!info) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
@@ -93,27 +127,53 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       },
     },
     async (request, reply) => {
-      // The body comes unvalidated (see buildApp): which fields it may hold depends on the query.
-      const mode = request.query.fieldValidation ?? fieldValidation;
-      const { value: spec, warnings } = parseWithFieldValidation(ProcessSpec, request.body as unknown, mode, { subject: 'process spec' });
-      // A start that nobody waits for any more (the client went away before its answer, or the
-      // server is closing) is cancelled: its pull stops and what it created is removed.
-      const gone = new AbortController();
-      const onClose = () => {
-        if (!reply.raw.writableFinished) gone.abort();
-      };
-      reply.raw.once('close', onClose);
-      if (request.raw.socket?.destroyed) gone.abort();
-      try {
-        const info = await runtime.start(spec, { signal: AbortSignal.any([gone.signal, closing]) });
-        if (warnings.length === 0) return reply.status(201).send(info);
-        return reply
-          .status(201)
-          .header('warning', warnings.map(warningHeader))
-          .send({ ...info, warnings });
-      } finally {
-        reply.raw.off('close', onClose);
+      const { value: spec, warnings } = validSpec(request.body, request.query.fieldValidation);
+      const info = await whileWanted(request, reply, (signal) => runtime.start(spec, { signal }));
+      return answer(reply, 201, info, warnings);
+    },
+  );
+
+  app.put(
+    '/process/:process_name',
+    {
+      schema: {
+        summary: 'Apply a process spec (the desired state)',
+        operationId: 'apply_process',
+        description:
+          "Makes the process named in the path run the spec in the body, whose process_name must be the path's (else 422). " +
+          'Absent: it is started (201, outcome created). Running or starting from the same spec: nothing is touched (200, outcome unchanged, ' +
+          'the current info). Started from another spec (or by an older server, which recorded none), or EXITED or FAILED: it is stopped ' +
+          'and started from this spec (200, outcome replaced). "The same spec" is the same digest (spec_digest: a sha256 over the ' +
+          'validated spec, defaults filled in and keys sorted, secrets as their references), which every start, POST /process ' +
+          'included, keeps on the container or Deployment, so the server stays stateless. Concurrent applies of one name leave ' +
+          'exactly one process, started from one of their specs; an apply that keeps losing to others gives up with 409 after ' +
+          `${MAX_ATTEMPTS} tries. fieldValidation and warnings as for POST /process.`,
+        tags: ['processes'],
+        params: NameParam,
+        body: ProcessSpec,
+        querystring: StartQuery,
+        response: {
+          200: AppliedProcessInfo,
+          201: AppliedProcessInfo,
+          400: ErrorBody,
+          404: ErrorBody,
+          409: ErrorBody,
+          422: ErrorBody,
+          503: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { value: spec, warnings } = validSpec(request.body, request.query.fieldValidation);
+      const name = request.params.process_name;
+      if (spec.process_name !== name) {
+        const message = `is '${spec.process_name}', but the path names process '${name}': they must be the same`;
+        throw new HydroplaneError('invalid_spec', `invalid process spec: process_name ${message}`, {
+          fields: [{ path: 'process_name', message }],
+        });
       }
+      const { info, outcome } = await whileWanted(request, reply, (signal) => applyProcess(runtime, spec, { signal }));
+      return answer(reply, outcome === 'created' ? 201 : 200, { ...info, outcome }, warnings);
     },
   );
 

@@ -5,7 +5,8 @@ import { type Socket, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type Dockerode from 'dockerode';
+import Dockerode from 'dockerode';
+import type DockerModem from 'docker-modem';
 import { HydroplaneError } from '../../../src/errors.ts';
 import { DockerRuntime } from '../../../src/runtimes/docker/docker-runtime.ts';
 import { PROCESS_LABEL } from '../../../src/labels.ts';
@@ -392,6 +393,39 @@ describe('DockerRuntime', { skip }, () => {
     const calls = requests.map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{64}/, 'ID')}`);
     assert.deepEqual(calls, ['POST /containers/create', 'POST /containers/ID/start', 'GET /containers/ID/json']);
   });
+
+  for (const after of ['create', 'start'] as const) {
+    it(`says process_exists when another request removes the new container after its ${after} (an apply replacing it)`, async () => {
+      const docker = new Dockerode();
+      const name = run.name(`gone${after}`);
+      const dial = docker.modem.dial.bind(docker.modem);
+      let removed = false;
+      // Another request's stop lands just after this start's create (or start) call.
+      docker.modem.dial = (options: DockerModem.DialOptions, callback: DockerModem.RequestCallback) =>
+        dial(options, (err, data) => {
+          const path = options.path;
+          const hit = after === 'create' ? path.startsWith('/containers/create') : /^\/containers\/[0-9a-f]{64}\/start/.test(path);
+          if (err || !hit || removed) return callback(err, data);
+          removed = true;
+          void run.docker
+            .getContainer(name)
+            .remove({ force: true })
+            .then(
+              () => callback(err, data),
+              (e: Error) => callback(e, null),
+            );
+        });
+      const racing = run.runtime({ docker });
+      await assert.rejects(
+        racing.start(spec({ process_name: name, container: { command: IDLE } })),
+        hydroplaneError('process_exists', (err) =>
+          assert.match(err.message, /stopped or replaced by another request while it was starting/),
+        ),
+      );
+      assert.ok(removed);
+      assert.equal(await runtime.get(name), undefined, 'nothing is left');
+    });
+  }
 
   it('refuses a name held by a container of ours that is only created (a start in flight), and leaves it alone', async () => {
     const name = run.name('inflight');

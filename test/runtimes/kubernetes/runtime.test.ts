@@ -11,8 +11,14 @@ import { ProcessSpec, type ProcessSpecInput } from '../../../src/spec/process-sp
 import { MemorySecretStore } from '../../support/memory-secret-store.ts';
 import { runtimeContract } from '../../support/runtime-contract.ts';
 import { startKubeStandin, type KubeStandin } from '../../support/kube-standin/index.ts';
-import { clientsFor, uniqueName, waitFor } from './helpers.ts';
+import { apiError, clientsFor, uniqueName, waitFor } from './helpers.ts';
 import { rejectsWith } from '../../support/assertions.ts';
+import { ExpirySweeper } from '../../../src/culler/expiry-sweeper.ts';
+import { EXPIRES_AT_ANNOTATION, PROCESS_LABEL, SPEC_DIGEST_ANNOTATION } from '../../../src/labels.ts';
+import { applyProcess } from '../../../src/runtimes/apply.ts';
+import { deploymentManifest } from '../../../src/runtimes/kubernetes/manifests.ts';
+import { SILENT_LOGGER } from '../../../src/runtimes/logger.ts';
+import { specDigest } from '../../../src/spec/spec-digest.ts';
 
 const IMAGE = 'nginxdemos/hello:plain-text';
 
@@ -598,5 +604,98 @@ describe('Kubernetes runtime without a cluster', () => {
         err.code === 'invalid_config' &&
         /cannot read the kubeconfig \/nonexistent\/kubeconfig/.test(err.message),
     );
+  });
+});
+
+describe('Kubernetes runtime: apply and lifetimes (issue 16)', () => {
+  let api: KubeStandin;
+  let runtime: KubernetesRuntime;
+  let k8s: ReturnType<typeof clientsFor>;
+
+  before(async () => {
+    api = await startKubeStandin({ podStartDelayMs: 10 });
+    runtime = runtimeOn(api);
+    k8s = clientsFor(api);
+  });
+  after(() => api.close());
+
+  const readDeployment = (name: string) => k8s.apps.readNamespacedDeployment({ namespace: 'default', name });
+
+  it('keeps the digest and the expiry as annotations of the Deployment, not as labels, nor on the pod template', async () => {
+    const name = uniqueName('rec');
+    const s = spec({ process_name: name, group: 'g1', max_age_minutes: 5, container: { ports: [{ container_port: 80 }] } });
+    const before = Date.now();
+    const started = await runtime.start(s);
+    const deployment = await readDeployment(name);
+    const annotations = deployment.metadata!.annotations!;
+    assert.equal(annotations[SPEC_DIGEST_ANNOTATION], specDigest(s));
+    const expires = Date.parse(annotations[EXPIRES_AT_ANNOTATION]!);
+    assert.ok(expires >= before + 5 * 60_000 && expires <= Date.now() + 5 * 60_000);
+    assert.deepEqual(deployment.metadata!.labels, { [PROCESS_LABEL]: name, 'hydroplane/group-id': 'g1' });
+    assert.equal(deployment.spec!.template.metadata!.annotations, undefined);
+    const service = await k8s.core.readNamespacedService({ namespace: 'default', name });
+    assert.equal(service.metadata!.annotations?.[SPEC_DIGEST_ANNOTATION], undefined, 'the Deployment is what is read back');
+    assert.equal(started.spec_digest, specDigest(s));
+    assert.equal(started.expires, new Date(expires).toISOString());
+    assert.equal((await runtime.get(name))?.expires, started.expires);
+  });
+
+  it('replaces a Deployment that an older server made (no annotations), and never sweeps it', async () => {
+    const name = uniqueName('old');
+    const s = spec({ process_name: name });
+    await k8s.apps.createNamespacedDeployment({ namespace: 'default', body: deploymentManifest(s, 'default') });
+    const old = await runtime.get(name);
+    assert.ok(old);
+    assert.equal(old.spec_digest, undefined);
+    assert.equal(old.expires, undefined);
+    const swept = await new ExpirySweeper({ runtime, logger: SILENT_LOGGER, now: () => Date.now() + 10 * 365 * 86_400_000 }).sweepOnce();
+    assert.ok(!swept.includes(name), 'no expiry: never swept');
+
+    const applied = await applyProcess(runtime, s);
+    assert.equal(applied.outcome, 'replaced');
+    assert.equal((await readDeployment(name)).metadata!.annotations?.[SPEC_DIGEST_ANNOTATION], specDigest(s));
+    assert.equal((await applyProcess(runtime, s)).outcome, 'unchanged');
+  });
+
+  it('replaces a FAILED process even from the same spec', async () => {
+    const name = uniqueName('crash');
+    const s = spec({ process_name: name });
+    await runtime.start(s);
+    const uid = (await readDeployment(name)).metadata!.uid;
+    api.controls.failPods({ deployment: name }, { reason: 'CrashLoopBackOff', exitCode: 1, restarts: 3 });
+    await waitFor(async () => ((await runtime.get(name))?.status === 'FAILED' ? true : undefined), 'FAILED');
+    try {
+      assert.equal((await applyProcess(runtime, s)).outcome, 'replaced');
+      assert.notEqual((await readDeployment(name)).metadata!.uid, uid, 'a new Deployment');
+    } finally {
+      api.controls.clearPodFailures();
+    }
+  });
+
+  it("does not take the Service of a process that replaced this start's Deployment while it was starting", async () => {
+    const name = uniqueName('lost');
+    // The other request's process: its Service exists, and this start's Deployment is gone by the time it looks.
+    const theirs = { metadata: { name, labels: { [PROCESS_LABEL]: name } }, spec: { ports: [{ port: 81 }] } };
+    const { uid } = (await k8s.core.createNamespacedService({ namespace: 'default', body: theirs })).metadata!;
+    const fault = api.controls.injectFault({ verb: 'get', resource: 'deployments', name, times: 1 }, { status: 404 });
+    await rejectsWith(
+      runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } })),
+      'process_exists',
+      /stopped or replaced by another request while it was starting/,
+    );
+    assert.equal(fault.hits, 1);
+    assert.equal((await k8s.core.readNamespacedService({ namespace: 'default', name })).metadata!.uid, uid, 'their Service is untouched');
+    assert.equal((await apiError(readDeployment(name))).code, 404, "this start's Deployment is undone");
+  });
+
+  it('sweeps away a process past its expiry: its Deployment and Service are deleted', async () => {
+    const name = uniqueName('brief');
+    await runtime.start(spec({ process_name: name, max_age_minutes: 0.002, container: { ports: [{ container_port: 80 }] } }));
+    const expires = Date.parse((await runtime.get(name))!.expires!);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expires - Date.now()) + 20));
+    const stopped = await new ExpirySweeper({ runtime, logger: SILENT_LOGGER }).sweepOnce();
+    assert.deepEqual(stopped, [name]);
+    assert.equal((await apiError(readDeployment(name))).code, 404);
+    assert.equal((await apiError(k8s.core.readNamespacedService({ namespace: 'default', name }))).code, 404);
   });
 });
