@@ -1,18 +1,14 @@
 // The server's API as the dashboard uses it: same origin, the token (if any) as a bearer header on
 // every call, and errors carrying the body's `details`.
 import type { ErrorBody } from '../errors.ts';
-import type { ProcessInfo as ListedProcess } from '../spec/process-info.ts';
+import type { AppliedProcessInfo, ProcessInfo } from '../spec/process-info.ts';
 
-/** A process as the API lists it; `expires` (when max_age_minutes stops it) comes from newer servers. */
-export type ProcessInfo = ListedProcess & { expires?: string };
+export type { ProcessInfo };
 
 export type FieldProblem = NonNullable<ErrorBody['fields']>[number];
 
 /** What PUT /process/{name} answers. */
-export interface Applied extends ProcessInfo {
-  outcome: 'created' | 'unchanged' | 'replaced';
-  warnings?: string[];
-}
+export type Applied = AppliedProcessInfo;
 
 export type FieldValidation = 'Strict' | 'Warn';
 
