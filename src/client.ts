@@ -1,5 +1,6 @@
 // A small client for the REST API, used by hpctl, the tests and the benchmarks.
 import type { ErrorBody } from './errors.ts';
+import type { ProcessEvent } from './spec/process-event.ts';
 import type { AppliedProcessInfo, ProcessInfo, StartedProcessInfo } from './spec/process-info.ts';
 import type { FieldValidation } from './spec/validate.ts';
 
@@ -75,6 +76,16 @@ export interface WaitQuery {
   timeout?: number;
 }
 
+export interface EventQuery {
+  group?: string;
+  process?: string;
+  /** Resume after this event id (sent as the Last-Event-ID header). */
+  lastEventId?: string;
+}
+
+/** One event of GET /events, with the id to resume after. */
+export type FollowedEvent = ProcessEvent & { id: string };
+
 /** "host:port", "http://host:port" or "https://..." -> a base URL. */
 export function serverUrl(server: string): string {
   const withScheme = /^[a-z]+:\/\//i.test(server) ? server : `http://${server}`;
@@ -140,6 +151,29 @@ export class HydroplaneClient {
     return textOf(res, signal);
   }
 
+  /**
+   * GET /events: the process events as they come, once the server has answered 200 (an error
+   * answer throws first). The iteration ends when the server ends the stream, quietly when `signal`
+   * aborts; a broken connection throws a ConnectionError, an `event: error` the server's ApiError.
+   */
+  async events(query: EventQuery = {}, signal?: AbortSignal): Promise<AsyncIterable<FollowedEvent>> {
+    const params = new URLSearchParams();
+    if (query.group !== undefined) params.set('group', query.group);
+    if (query.process !== undefined) params.set('process', query.process);
+    const path = `/events${params.size > 0 ? `?${params.toString()}` : ''}`;
+    const headers: Record<string, string> = query.lastEventId === undefined ? {} : { 'last-event-id': query.lastEventId };
+    const res = await this.#send('GET', path, undefined, signal, 'text/event-stream', headers);
+    if (!res.ok) {
+      const text = await res.text();
+      this.#told('GET', path, undefined, res, text);
+      throw this.#failure(path, res, text);
+    }
+    this.#told('GET', path, undefined, res, undefined);
+    const type = res.headers.get('content-type') ?? '';
+    if (!type.startsWith('text/event-stream')) throw new ForeignAnswer(this.baseUrl + path, res.status, type, await res.text());
+    return followedEvents(serverSentEvents(textOf(res, signal, 'event')));
+  }
+
   stop(name: string): Promise<{ stopped: string[] }> {
     return this.request('DELETE', `/process/${encodeURIComponent(name)}`) as Promise<{ stopped: string[] }>;
   }
@@ -191,8 +225,9 @@ export class HydroplaneClient {
     body: unknown,
     signal: AbortSignal | undefined,
     accept = 'application/json',
+    extraHeaders: Record<string, string> = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = { accept };
+    const headers: Record<string, string> = { ...extraHeaders, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
     try {
@@ -223,7 +258,7 @@ function parseBody(text: string): unknown {
 }
 
 /** A response body as text chunks; ends quietly when `signal` aborts. */
-async function* textOf(res: Response, signal: AbortSignal | undefined): AsyncGenerator<string> {
+async function* textOf(res: Response, signal: AbortSignal | undefined, what: 'log' | 'event' = 'log'): AsyncGenerator<string> {
   if (!res.body) return;
   const decoder = new TextDecoder();
   try {
@@ -233,10 +268,69 @@ async function* textOf(res: Response, signal: AbortSignal | undefined): AsyncGen
     }
   } catch (error) {
     if (signal?.aborted) return;
-    throw new ConnectionError(`the log stream from the server broke: ${String((error as { cause?: unknown }).cause ?? error)}`, {
+    throw new ConnectionError(`the ${what} stream from the server broke: ${String((error as { cause?: unknown }).cause ?? error)}`, {
       cause: error,
     });
   }
   const rest = decoder.decode();
   if (rest !== '') yield rest;
+}
+
+/** One message of a text/event-stream: its fields as the stream gave them. */
+export interface ServerSentEvent {
+  /** The type: 'message' when the stream named none. */
+  event: string;
+  data: string;
+  /** The last id the stream set (it carries over to later messages, as EventSource keeps it). */
+  id: string | undefined;
+}
+
+/**
+ * Text chunks of a text/event-stream -> its messages, parsed as the HTML standard's EventSource
+ * does: lines end with LF, CR or CRLF; a blank line dispatches; ':' starts a comment; a field's
+ * value loses one leading space; several data lines join with LF; a message without data is none.
+ */
+export async function* serverSentEvents(chunks: AsyncIterable<string>): AsyncGenerator<ServerSentEvent> {
+  let pending = '';
+  let event = '';
+  let data: string[] = [];
+  let id: string | undefined;
+  for await (const chunk of chunks) {
+    pending += chunk;
+    for (;;) {
+      const end = pending.search(/\r\n|\r|\n/);
+      // A CR at the very end may be the first half of a CRLF: wait for more.
+      if (end < 0 || (end === pending.length - 1 && pending[end] === '\r')) break;
+      const line = pending.slice(0, end);
+      pending = pending.slice(end + (pending.startsWith('\r\n', end) ? 2 : 1));
+      if (line === '') {
+        if (data.length > 0) yield { event: event || 'message', data: data.join('\n'), id };
+        event = '';
+        data = [];
+        continue;
+      }
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      let value = colon < 0 ? '' : line.slice(colon + 1);
+      if (value.startsWith(' ')) value = value.slice(1);
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+      else if (field === 'id' && !value.includes('\0')) id = value;
+    }
+  }
+}
+
+/** Messages of GET /events -> process events; an `error` message throws the server's error. */
+async function* followedEvents(messages: AsyncIterable<ServerSentEvent>): AsyncGenerator<FollowedEvent> {
+  for await (const message of messages) {
+    if (message.event === 'error') {
+      const body = parseBody(message.data);
+      throw isErrorBody(body) ? new ApiError(body.error, body) : new ConnectionError(`the event stream failed: ${message.data}`);
+    }
+    if (message.event !== 'process') continue;
+    const data = parseBody(message.data);
+    if (typeof data !== 'object' || data === null) continue;
+    yield { ...(data as ProcessEvent), id: message.id ?? '' };
+  }
 }

@@ -4,7 +4,17 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiError, ConnectionError, ForeignAnswer, HydroplaneClient, serverUrl, type Exchange, type LogQuery } from '../client.ts';
+import {
+  ApiError,
+  ConnectionError,
+  ForeignAnswer,
+  HydroplaneClient,
+  serverUrl,
+  type EventQuery,
+  type Exchange,
+  type FollowedEvent,
+  type LogQuery,
+} from '../client.ts';
 import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
@@ -21,6 +31,8 @@ export interface Io {
   now?: () => number;
   /** Everything on standard input, for `start -`. Default: process.stdin. */
   readStdin?: () => Promise<string>;
+  /** Waits before a reconnection (events). Default: a timer that Ctrl-C cuts short. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Whether stdout, stderr are terminals (a person reads them). Default: process.stdout/stderr.isTTY. */
   stdoutIsTerminal?: boolean;
   stderrIsTerminal?: boolean;
@@ -480,6 +492,65 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
       if (interrupted.signal.aborted) throw new Reported(INTERRUPTED);
     });
 
+  program
+    .command('events')
+    .description('follow process events (created, running, exited, failed, stopped, removed) as they happen, until Ctrl-C')
+    .argument('[name]', 'only this process')
+    .option('-g, --group <group>', 'only this group')
+    .addOption(
+      new Option('-o, --output <format>', 'text: a line an event; json: a JSON object an event, one a line')
+        .argParser((value: string) => {
+          const format = value.toLowerCase();
+          if (format !== 'text' && format !== 'json') throw new InvalidArgumentError('expected text or json');
+          return format;
+        })
+        .default('text'),
+    )
+    .option('--after <id>', 'begin after this event id (the id of the last event seen), as far as the runtime still knows')
+    .addHelpText('after', EVENTS_HELP_AFTER)
+    .action(async (name: string | undefined, opts: { group?: string; output: 'text' | 'json'; after?: string }) => {
+      const query: EventQuery = {};
+      if (name !== undefined) query.process = name;
+      if (opts.group !== undefined) query.group = opts.group;
+      if (opts.after !== undefined) query.lastEventId = opts.after;
+      const interrupted = new AbortController();
+      const release = (io.onInterrupt ?? defaultIo.onInterrupt!)(() => interrupted.abort());
+      const pause = io.sleep ?? sleepUnlessAborted;
+      const show = (event: FollowedEvent) => io.stdout(opts.output === 'json' ? `${safeJson(event)}\n` : `${eventLine(event)}\n`);
+      let connected = false;
+      let failures = 0;
+      try {
+        while (!interrupted.signal.aborted) {
+          let why: string;
+          try {
+            const events = await client().events(query, interrupted.signal);
+            if (connected) say(line`hpctl: following again${query.lastEventId === undefined ? '' : line` after ${query.lastEventId}`}`);
+            connected = true;
+            failures = 0;
+            for await (const event of events) {
+              show(event);
+              if (event.id !== '') query.lastEventId = event.id;
+            }
+            why = 'the server ended the stream';
+          } catch (error) {
+            if (interrupted.signal.aborted) break;
+            // Before the first connection, every failure is the answer; after it, only a refusal
+            // that a retry cannot mend (a 4xx: a bad name, a token, an id the runtime does not know).
+            if (!connected || (error instanceof ApiError && error.status >= 400 && error.status < 500)) throw error;
+            why = error instanceof Error ? error.message : String(error);
+          }
+          if (interrupted.signal.aborted) break;
+          const waitMs = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** Math.min(failures++, 4));
+          say(
+            line`hpctl: ${why}; reconnecting in ${waitMs / 1000}s${query.lastEventId === undefined ? '' : line` after ${query.lastEventId}`}`,
+          );
+          await pause(waitMs, interrupted.signal);
+        }
+      } finally {
+        release();
+      }
+    });
+
   program.hook('preAction', (_program, action) => {
     debug = Boolean(program.opts<{ debug?: boolean }>().debug);
     if (action.getOptionValueSource('output') === 'cli' && action.opts<{ output?: string }>().output === 'json') jsonErrors = true;
@@ -547,6 +618,38 @@ function processNameOf(spec: unknown): string | undefined {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return undefined;
   const name = (spec as { process_name?: unknown }).process_name;
   return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+const EVENTS_HELP_AFTER = `
+Each line: the time, the type, the process, its group (- for none), its status after the event,
+and the exit code or the reason when there is one. With -o json, each event as the server sends
+it, with its id. When the connection drops, hpctl says so on stderr and reconnects, resuming after
+the last event it printed (as far as the runtime still knows it: docs/events.md). Ctrl-C ends it
+(exit 0).
+`;
+
+/** The first wait before a reconnection, and the longest (it doubles after each failure). */
+const RECONNECT_FIRST_MS = 1000;
+const RECONNECT_MAX_MS = 16_000;
+
+function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** One event as a line for people: time, type, process, group, status, then the exit code and reason when there are. */
+export function eventLine(event: FollowedEvent): string {
+  const cells = [event.time, event.type.padEnd(7), event.process_name, event.group ?? '-', event.status];
+  if (event.exit_code !== undefined && event.exit_code !== null) cells.push(`exit_code=${event.exit_code}`);
+  if (event.reason !== undefined) cells.push(`reason=${JSON.stringify(event.reason)}`);
+  return cells.map((cell) => escapeText(cell)).join('  ');
 }
 
 function parseSeconds(value: string): number {

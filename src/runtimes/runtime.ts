@@ -96,6 +96,13 @@ export interface Runtime {
    */
   ping(): Promise<void>;
 
+  /**
+   * Lifecycle events of Hydroplane's processes, from the runtime's own change feed (never polling).
+   * Resolves once the feed is open, so that errors come before the first event; the iterable ends
+   * when options.signal aborts or the runtime closes the feed.
+   */
+  events(options?: EventOptions): Promise<AsyncIterable<RuntimeEvent>>;
+
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

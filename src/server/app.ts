@@ -26,6 +26,7 @@ import { installRequestOriginChecks } from './request-origin.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
+import { eventRoutes } from './routes/events.ts';
 import { logRoutes } from './routes/logs.ts';
 import { processRoutes } from './routes/processes.ts';
 import { shown } from '../spec/shown.ts';
@@ -44,8 +45,10 @@ export interface AppOptions {
   dashboard?: false | { root?: string };
   /** How long one runtime ping answers GET /ready, in ms (default 1000; 0: a ping per request). */
   readyFreshMs?: number;
-  /** How often GET /process/{name}?wait=running asks the runtime, in ms. Default 1000. */
+  /** How often GET /process/{name}?wait=running asks the runtime, in ms (5 times as long while its event feed is open). Default 1000. */
   waitPollMs?: number;
+  /** How often GET /events sends a comment on a quiet stream, in ms. Default 15000. */
+  eventHeartbeatMs?: number;
   /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
   allowedHosts?: readonly string[];
   /** The port that a loopback Host must name; by default the port that the request came in on (the bound one). */
@@ -178,7 +181,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.port !== undefined ? { port: options.port } : {}),
   });
   if (options.apiToken) installTokenAuth(app, options.apiToken);
-  // Long-polls and followed logs end when the server closes, rather than holding the close up.
+  // Long-polls, followed logs and event streams end when the server closes, rather than holding the close up.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
   // The close waits for every connection to end, and one whose long answer ended after the close
@@ -216,6 +219,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     fieldValidation: options.fieldValidation ?? 'Warn',
   });
   await app.register(logRoutes, { ...deps, closing: closing.signal });
+  await app.register(eventRoutes, { ...deps, closing: closing.signal, heartbeatMs: options.eventHeartbeatMs ?? 15_000 });
   await app.register(groupRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });
   if (options.dashboard !== false) {

@@ -1,9 +1,9 @@
 // A Runtime that times every call into a histogram, by runtime, operation and outcome, and
 // otherwise does exactly what the runtime it wraps does. Wrapping once at the app level keeps
 // metrics out of every backend.
-import type { Histogram } from 'prom-client';
+import type { Gauge, Histogram } from 'prom-client';
 import { HydroplaneError } from '../errors.ts';
-import type { ListFilter, LogOptions, Runtime, RuntimeType, StartOptions } from '../runtimes/runtime.ts';
+import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, RuntimeType, StartOptions } from '../runtimes/runtime.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import type { ProcessSpec } from '../spec/process-spec.ts';
 
@@ -17,10 +17,12 @@ export function outcomeOf(err: unknown): string {
 export class InstrumentedRuntime implements Runtime {
   readonly #inner: Runtime;
   readonly #calls: Histogram<RuntimeCallLabels>;
+  readonly #openFeeds: Gauge<'runtime'> | undefined;
 
-  constructor(inner: Runtime, calls: Histogram<RuntimeCallLabels>) {
+  constructor(inner: Runtime, calls: Histogram<RuntimeCallLabels>, openFeeds?: Gauge<'runtime'>) {
     this.#inner = inner;
     this.#calls = calls;
+    this.#openFeeds = openFeeds;
   }
 
   get type(): RuntimeType {
@@ -54,6 +56,26 @@ export class InstrumentedRuntime implements Runtime {
   /** Times the opening of the log, not how long it is read or followed. */
   logs(name: string, options?: LogOptions): Promise<AsyncIterable<string>> {
     return this.#time('logs', () => this.#inner.logs(name, options));
+  }
+
+  /**
+   * Times the opening of the feed, as logs does: a feed lasts as long as its follower, which would
+   * say nothing about the runtime's latency. The gauge counts the feeds open now, until each ends.
+   */
+  async events(options?: EventOptions): Promise<AsyncIterable<RuntimeEvent>> {
+    const feed = await this.#time('events', () => this.#inner.events(options));
+    const gauge = this.#openFeeds;
+    if (gauge === undefined) return feed;
+    const labels = { runtime: this.#inner.type };
+    return (async function* counted() {
+      // Counted once read: a generator that is never started never reaches a finally.
+      gauge.inc(labels);
+      try {
+        yield* feed;
+      } finally {
+        gauge.dec(labels);
+      }
+    })();
   }
 
   close(): Promise<void> {

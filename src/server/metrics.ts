@@ -40,6 +40,12 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
     registers: [this.registry],
   });
+  readonly eventFeeds = new Gauge<'runtime'>({
+    name: 'hydroplane_event_feeds',
+    help: "The runtime's event feeds open now: one per follower of GET /events (their opening is timed as the operation 'events').",
+    labelNames: ['runtime'],
+    registers: [this.registry],
+  });
   readonly processes = new Gauge<'status'>({
     name: 'hydroplane_processes',
     help: 'Processes of the runtime by status, from one list at scrape time.',
@@ -54,7 +60,7 @@ export class Metrics {
 
   /** The runtime, with every call timed into runtimeCalls. */
   instrument(runtime: Runtime): Runtime {
-    return new InstrumentedRuntime(runtime, this.runtimeCalls);
+    return new InstrumentedRuntime(runtime, this.runtimeCalls, this.eventFeeds);
   }
 
   /**

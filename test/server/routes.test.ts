@@ -193,6 +193,7 @@ describe('routes', () => {
     assert.deepEqual(body.properties.container, { $ref: '#/components/schemas/ContainerSpec' });
     assert.ok(doc.components.schemas.ContainerSpec.properties.ports);
     assert.deepEqual(Object.keys(doc.paths).sort(), [
+      '/events',
       '/group/{group}',
       '/health',
       '/metrics',

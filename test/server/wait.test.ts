@@ -3,14 +3,15 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
+import { HydroplaneError } from '../../src/errors.ts';
 import { buildApp } from '../../src/server/app.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec } from '../../src/spec/process-spec.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
-async function setup() {
+async function setup(waitPollMs = 10) {
   const runtime = new FakeRuntime();
-  const app = await buildApp({ runtime, logger: false, dashboard: false, waitPollMs: 10 });
+  const app = await buildApp({ runtime, logger: false, dashboard: false, waitPollMs });
   await runtime.start(ProcessSpec.parse({ process_name: 'web', container: { image_uri: 'nginx' } }));
   const set = (change: Partial<ProcessInfo>) => runtime.processes.set('web', { ...runtime.processes.get('web')!, ...change });
   set({ status: 'STARTING' });
@@ -95,6 +96,35 @@ describe('GET /process/{name}?wait=running', () => {
       assert.equal(res.json().code, 'invalid_request');
     });
   }
+
+  it("answers at the runtime's event, without waiting for a poll, and releases the feed", async () => {
+    // A poll a minute: only the event can answer within the test.
+    const { app, runtime, waiting, gets } = await setup(60_000);
+    const began = Date.now();
+    const pending = app.inject({ url: '/process/web?wait=running&timeout=120' });
+    await waiting(2);
+    assert.equal(runtime.openFeeds, 1, 'the wait follows the feed');
+    assert.deepEqual(runtime.lastEventOptions?.filter, { processName: 'web' });
+    runtime.exit('web', 3);
+    const res = await pending;
+    assert.equal(res.json().status, 'EXITED');
+    assert.equal(res.json().exit_code, 3);
+    assert.ok(Date.now() - began < 5000, `answered in ${Date.now() - began} ms`);
+    assert.equal(gets(), 3, 'one get, one once the feed is open, one at the event');
+    assert.equal(runtime.openFeeds, 0, 'the feed is released with the answer');
+  });
+
+  it('polls every waitPollMs on a runtime without a feed', async () => {
+    const { app, runtime, set, waiting, gets } = await setup(10);
+    runtime.events = async () => {
+      throw new HydroplaneError('unsupported', 'no feed here');
+    };
+    const pending = app.inject({ url: '/process/web?wait=running&timeout=60' });
+    await waiting(5);
+    set({ status: 'RUNNING' });
+    assert.equal((await pending).json().status, 'RUNNING');
+    assert.ok(gets() >= 5);
+  });
 
   it('answers waiting requests at once when the server closes', async () => {
     const { app, waiting } = await setup();

@@ -16,6 +16,8 @@ export interface EngineCall {
   /** performance.now() when the request arrived, and when its answer ended (NaN until then). */
   start: number;
   end: number;
+  /** performance.now() when the connection of the call closed, answered or not (a stream its client left); NaN until then. */
+  closed: number;
   /** The Engine's HTTP status, once it has answered. */
   status?: number;
 }
@@ -60,9 +62,17 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
   const state = { readOnly: false };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v\d+(\.\d+)?/, '');
-    const call: EngineCall = { method: req.method ?? 'GET', path, url: req.url ?? '/', start: performance.now(), end: Number.NaN };
+    const call: EngineCall = {
+      method: req.method ?? 'GET',
+      path,
+      url: req.url ?? '/',
+      start: performance.now(),
+      end: Number.NaN,
+      closed: Number.NaN,
+    };
     calls.push(call);
     res.on('finish', () => (call.end = performance.now()));
+    res.on('close', () => (call.closed = performance.now()));
     if (state.readOnly && req.method !== 'GET' && req.method !== 'HEAD') {
       call.status = 403;
       res.writeHead(403, { 'content-type': 'application/json' });
@@ -72,6 +82,8 @@ export async function startEngineProxy(socketPath: string): Promise<EngineProxy>
     const forward = http.request({ ...target, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       if (answer.statusCode !== undefined) call.status = answer.statusCode;
       res.writeHead(answer.statusCode ?? 502, answer.headers);
+      // As the Engine does: a stream's headers go out before its first chunk (an event feed may wait long for one).
+      res.flushHeaders();
       answer.pipe(res);
     });
     forward.on('error', (err) => {

@@ -1,7 +1,8 @@
 // An in-memory runtime with the same semantics as the real ones (the shared runtime contract
 // suite holds it to them), for route tests that need no engine.
 import { HydroplaneError } from '../../src/errors.ts';
-import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../../src/runtimes/runtime.ts';
+import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, RuntimeType } from '../../src/runtimes/runtime.ts';
+import type { ProcessEvent } from '../../src/spec/process-event.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
 import { startRecord } from '../../src/runtimes/start-record.ts';
@@ -21,6 +22,13 @@ export class FakeRuntime implements Runtime {
   /** The options of the last logs() call. */
   lastLogOptions: LogOptions | undefined;
   readonly #followers = new Map<string, Set<() => void>>();
+  /** Every event told so far, oldest first; an id is its place in this list, from 1. */
+  readonly eventHistory: RuntimeEvent[] = [];
+  /** Event feeds that are open now, to check that every one is released. */
+  openFeeds = 0;
+  /** The options of the last events() call. */
+  lastEventOptions: EventOptions | undefined;
+  readonly #feeds = new Set<FakeFeed>();
 
   async start(spec: ProcessSpec): Promise<ProcessInfo> {
     this.#check();
@@ -47,6 +55,8 @@ export class FakeRuntime implements Runtime {
     if (record.expiresAt !== undefined) info.expires = record.expiresAt;
     this.processes.set(spec.process_name, info);
     this.specs.set(spec.process_name, spec);
+    this.#tell(info, 'created', 'STARTING');
+    this.#tell(info, 'running', 'RUNNING');
     return info;
   }
 
@@ -62,7 +72,11 @@ export class FakeRuntime implements Runtime {
 
   async stop(name: string): Promise<void> {
     this.#check();
-    if (!this.processes.delete(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    const info = this.processes.get(name);
+    if (!info || !this.processes.delete(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
+    // A process that has ended already is only removed, as a container is.
+    if (info.status === 'RUNNING' || info.status === 'STARTING') this.#tell(info, 'stopped', 'EXITED', { exit_code: 143 });
+    this.#tell(info, 'removed', 'REMOVED');
     this.specs.delete(name);
     this.logLines.delete(name);
     this.#wake(name);
@@ -87,7 +101,7 @@ export class FakeRuntime implements Runtime {
   /** Ends a process as a container does that exits: its status is EXITED and follows end. */
   exit(name: string, exitCode: number): void {
     const info = this.processes.get(name);
-    if (info)
+    if (info) {
       this.processes.set(name, {
         ...info,
         status: 'EXITED',
@@ -95,6 +109,8 @@ export class FakeRuntime implements Runtime {
         socket_addresses: [],
         finished: this.now().toISOString(),
       });
+      this.#tell(info, 'exited', 'EXITED', { exit_code: exitCode });
+    }
     this.#wake(name);
   }
 
@@ -141,6 +157,75 @@ export class FakeRuntime implements Runtime {
     }
   }
 
+  /**
+   * What start, stop and exit told, from the history after `after` (an id of this runtime's: a
+   * whole number), then as it happens. Open as soon as this resolves.
+   */
+  async events(options: EventOptions = {}): Promise<AsyncIterable<RuntimeEvent>> {
+    this.#check();
+    this.lastEventOptions = options;
+    const { after, filter = {}, signal } = options;
+    if (after !== undefined && !/^\d{1,15}$/.test(after))
+      throw new HydroplaneError('invalid_request', `the event id to resume after is not one that this runtime gives: ${after}`);
+    const matches = (e: RuntimeEvent) =>
+      (filter.group === undefined || e.group === filter.group) &&
+      (filter.processName === undefined || e.process_name === filter.processName);
+    const queue = after === undefined ? [] : this.eventHistory.slice(Number(after)).filter(matches);
+    let wake = () => {};
+    const feeds = this.#feeds;
+    const feed: FakeFeed = {
+      tell: (event) => {
+        if (!matches(event)) return;
+        queue.push(event);
+        wake();
+      },
+      end: () => {
+        if (!feeds.delete(feed)) return;
+        this.openFeeds--;
+        wake();
+      },
+    };
+    feeds.add(feed);
+    this.openFeeds++;
+    signal?.addEventListener('abort', feed.end, { once: true });
+    if (signal?.aborted) feed.end();
+    return (async function* follow() {
+      try {
+        while (feeds.has(feed) || queue.length > 0) {
+          if (!feeds.has(feed) && signal?.aborted) return;
+          const next = queue.shift();
+          if (next !== undefined) {
+            yield next;
+            continue;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+        }
+      } finally {
+        signal?.removeEventListener('abort', feed.end);
+        feed.end();
+      }
+    })();
+  }
+
+  /** Ends every open feed, as a runtime does that closes its change feed. */
+  endFeeds(): void {
+    for (const feed of this.#feeds) feed.end();
+  }
+
+  #tell(info: ProcessInfo, type: ProcessEvent['type'], status: ProcessEvent['status'], extra: Partial<ProcessEvent> = {}): void {
+    const event: RuntimeEvent = {
+      id: String(this.eventHistory.length + 1),
+      type,
+      process_name: info.process_name,
+      group: info.group,
+      time: this.now().toISOString(),
+      status,
+      ...extra,
+    };
+    this.eventHistory.push(event);
+    for (const feed of this.#feeds) feed.tell(event);
+  }
+
   async stopGroup(group: string): Promise<string[]> {
     const members = await this.list({ group });
     for (const p of members) await this.stop(p.process_name);
@@ -176,6 +261,11 @@ export class FakeRuntime implements Runtime {
     // Each follower removes itself as it wakes: a Set's iteration allows that.
     for (const wake of this.#followers.get(name) ?? []) wake();
   }
+}
+
+interface FakeFeed {
+  tell: (event: RuntimeEvent) => void;
+  end: () => void;
 }
 
 function splitLines(text: string): string[] {

@@ -1,14 +1,18 @@
 // The behaviours that every runtime must agree on, as one suite that each runtime's test file
 // runs against its own backend: what list, get, stop and stopGroup say, and when they say 404
-// or 409. Names and groups are unique per run, so a shared engine or cluster is safe.
+// or 409, and what their event feeds tell. Names and groups are unique per run, so a shared engine
+// or cluster is safe. The event scenarios wait for events rather than for a time, so a slow
+// machine makes them slower, not wrong.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { HydroplaneError } from '../../src/errors.ts';
-import type { Runtime } from '../../src/runtimes/runtime.ts';
+import type { EventOptions, Runtime, RuntimeEvent } from '../../src/runtimes/runtime.ts';
+import { ProcessEvent } from '../../src/spec/process-event.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec, type ProcessSpecInput } from '../../src/spec/process-spec.ts';
 import { applyAndExpiryContract } from './apply-contract.ts';
+import { FeedReader, withTimeout } from './event-feed.ts';
 
 export interface ContractSubject {
   runtime: Runtime;
@@ -18,6 +22,11 @@ export interface ContractSubject {
   imageUri: string;
   /** A free host port for the process that publishes one. */
   port?: number;
+  /**
+   * How the runtime's feed tells a stop: 'stopped', unless its backend cannot tell a stop from an
+   * exit (Podman 4.3 sends the same events for both: docs/events.md).
+   */
+  stopToldAs?: 'stopped' | 'exited';
 }
 
 export interface ContractOptions {
@@ -148,6 +157,104 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
       assert.deepEqual(await runtime.list({ group: `${prefix}nobody` }), []);
     });
 
+    /** A feed open for the test; every feed opened here is aborted when the test ends. */
+    const openFeed = async (t: TestContext, options: Omit<EventOptions, 'signal'>): Promise<FeedReader> => {
+      const controller = new AbortController();
+      t.after(() => controller.abort());
+      return new FeedReader(await runtime.events({ ...options, signal: controller.signal }), controller);
+    };
+    const typesOf = (events: RuntimeEvent[], process: string) => events.filter((e) => e.process_name === process).map((e) => e.type);
+
+    it('tells a start as created then running, and a stop as stopped then removed', async (t) => {
+      const p = name('ev');
+      const feed = await openFeed(t, { filter: { processName: p } });
+      await runtime.start(spec({ process_name: p, group: groupB }));
+      await feed.until((events) => events.some((e) => e.type === 'running'), `${p} running`);
+      await runtime.stop(p);
+      const events = await feed.until((events) => events.some((e) => e.type === 'removed'), `${p} removed`);
+      assertInOrder(typesOf(events, p), ['created', 'running', subject.stopToldAs ?? 'stopped', 'removed']);
+      for (const e of events) {
+        ProcessEvent.parse(e);
+        assert.equal(e.process_name, p);
+        assert.equal(e.group, groupB);
+        assert.ok(!Number.isNaN(Date.parse(e.time)), `time ${e.time}`);
+        assert.match(e.time, /(Z|[+-]\d\d:\d\d)$/, 'the time has a zone');
+        assert.equal(e.status, STATUS_AFTER[e.type] ?? e.status, `${e.type} leaves ${e.status}`);
+        assert.equal(typeof e.id, 'string');
+      }
+      assert.equal(events.at(-1)?.type, 'removed', 'nothing after removed');
+      assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'ids are unique');
+    });
+
+    it('tells only the group, or only the process, that a feed asks for', async (t) => {
+      const inA = name('eva');
+      const inB = name('evb');
+      const byGroup = await openFeed(t, { filter: { group: groupA } });
+      const byProcess = await openFeed(t, { filter: { processName: inB } });
+      await Promise.all([
+        runtime.start(spec({ process_name: inA, group: groupA })),
+        runtime.start(spec({ process_name: inB, group: groupB })),
+      ]);
+      const [grouped, named] = await Promise.all([
+        byGroup.until((events) => typesOf(events, inA).includes('running'), `${inA} running`),
+        byProcess.until((events) => events.some((e) => e.type === 'running'), `${inB} running`),
+      ]);
+      await Promise.all([runtime.stop(inA), runtime.stop(inB)]);
+      await Promise.all([
+        byGroup.until((events) => typesOf(events, inA).includes('removed'), `${inA} removed`),
+        byProcess.until((events) => events.some((e) => e.type === 'removed'), `${inB} removed`),
+      ]);
+      assert.ok(grouped.length > 0 && named.length > 0);
+      for (const e of byGroup.events) assert.equal(e.group, groupA, `${e.process_name} ${e.type} in the group's feed`);
+      for (const e of byProcess.events) assert.equal(e.process_name, inB, `${e.process_name} ${e.type} in the process's feed`);
+      assert.ok(!byGroup.events.some((e) => e.process_name === inB));
+    });
+
+    it('resumes after an event id with exactly what came after it', async (t) => {
+      const p = name('evr');
+      const first = await openFeed(t, { filter: { processName: p } });
+      await runtime.start(spec({ process_name: p }));
+      await first.until((events) => events.some((e) => e.type === 'running'), `${p} running`);
+      await runtime.stop(p);
+      const all = await first.until((events) => events.some((e) => e.type === 'removed'), `${p} removed`);
+      first.close();
+      // After each event in turn: none lost, none repeated.
+      for (let k = 0; k < all.length - 1; k++) {
+        const resumed = await openFeed(t, { filter: { processName: p }, after: all[k]!.id });
+        const got = await resumed.until((events) => events.some((e) => e.type === 'removed'), `${p} removed, after ${all[k]!.id}`);
+        resumed.close();
+        assert.deepEqual(
+          got.map((e) => e.id),
+          all.slice(k + 1).map((e) => e.id),
+          `after ${all[k]!.type} ${all[k]!.id}`,
+        );
+        // A stop and a removal carry the time the feed saw them where the backend records none
+        // (Kubernetes keeps no deletion time for a Deployment or pod deleted at once): a replay may
+        // tell them later. Every other field, and every other event's time, is the same.
+        const untimed = (e: RuntimeEvent) => (e.type === 'stopped' || e.type === 'removed' ? { ...e, time: '' } : e);
+        assert.deepEqual(got.map(untimed), all.slice(k + 1).map(untimed));
+      }
+    });
+
+    it('refuses an id that it never gives, before any event (invalid_request)', async () => {
+      await assert.rejects(
+        runtime.events({ after: 'not an id of anyone' }),
+        (err: unknown) => err instanceof HydroplaneError && err.code === 'invalid_request',
+      );
+    });
+
+    it('ends the feed when its signal aborts', async () => {
+      const controller = new AbortController();
+      const feed = await runtime.events({ filter: { processName: name('evq') }, signal: controller.signal });
+      const reading = (async () => {
+        for await (const _ of feed) {
+          // Nothing comes for a name that never starts.
+        }
+      })();
+      setTimeout(() => controller.abort(), 50);
+      await withTimeout(reading, 10_000, 'the feed to end after the abort');
+    });
+
     it('removes a stopped process from the list, and its name can be used again', async () => {
       const gone = name('gone');
       await runtime.start(spec({ process_name: gone, group: groupB }));
@@ -161,4 +268,22 @@ export function runtimeContract(label: string, makeRuntime: () => Promise<Contra
 
     applyAndExpiryContract({ runtime: () => runtime, name, spec });
   });
+}
+
+/**
+ * The status that each type of event leaves the process in. Not exited's: on Kubernetes the
+ * Deployment restarts the container, so GET says STARTING or RUNNING again, as the event does.
+ */
+const STATUS_AFTER: Partial<Record<RuntimeEvent['type'], RuntimeEvent['status']>> = {
+  created: 'STARTING',
+  running: 'RUNNING',
+  failed: 'FAILED',
+  removed: 'REMOVED',
+};
+
+/** `expected` appears in `types` in this order (other types may come between). */
+function assertInOrder(types: string[], expected: string[]): void {
+  let at = 0;
+  for (const type of types) if (type === expected[at]) at++;
+  assert.equal(at, expected.length, `expected ${expected.join(', ')} in this order within ${types.join(', ')}`);
 }

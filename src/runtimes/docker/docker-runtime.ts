@@ -10,8 +10,8 @@ import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { DockerRuntimeConfig } from '../../config/schema.ts';
 import { type ProcessInfo, byProcessName } from '../../spec/process-info.ts';
 import type { ProcessSpec } from '../../spec/process-spec.ts';
-import { logText, noText, utf8Text } from '../log-text.ts';
-import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.ts';
+import { logText, noText, textLines, utf8Text } from '../log-text.ts';
+import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, StartOptions } from '../runtime.ts';
 import { describeEngine, engineConnection } from './connection.ts';
 import {
   type ContainerFacts,
@@ -26,6 +26,7 @@ import {
 import { containerCreateOptions } from './container-options.ts';
 import { startRecord } from '../start-record.ts';
 import { EngineClient, type RegistryAuth } from './engine-client.ts';
+import { ENGINE_ACTIONS, EngineEventFeed, engineLabelFilter, parseCursor, parseEngineEventLine } from './event-mapping.ts';
 import {
   type ErrorContext,
   EngineError,
@@ -203,6 +204,59 @@ export class DockerRuntime implements Runtime {
     const names = entries.map((entry) => entry.Labels?.[PROCESS_LABEL] ?? '').sort();
     this.#logger.info({ group, processes: names }, 'group stopped');
     return names;
+  }
+
+  /**
+   * The Engine's GET /events, filtered at the Engine by type, action and label, and exactly by the feed, told
+   * as process events (event-mapping.ts). With `after`, the Engine replays what it still keeps from
+   * a little before that cursor (its events are a bounded ring: 256 on Docker Engine, of all kinds),
+   * and the feed tells only what came after it.
+   */
+  async events(options: EventOptions = {}): Promise<AsyncIterable<RuntimeEvent>> {
+    const { filter = {}, signal } = options;
+    const cursor = options.after === undefined ? undefined : parseCursor(options.after);
+    if (options.after !== undefined && cursor === undefined) {
+      throw new HydroplaneError(
+        'invalid_request',
+        'the event id to resume after is not one that the docker runtime gives (<timeNano>-<container id>-<action>): ' +
+          'reconnect without Last-Event-ID to follow from now',
+      );
+    }
+    const ctx = this.#context('following the Engine events');
+    const filters: Record<string, string[]> = {
+      type: ['container'],
+      event: [...ENGINE_ACTIONS],
+    };
+    const labels = engineLabelFilter(filter);
+    if (labels.length > 0) filters['label'] = labels;
+    const query: { filters: Record<string, string[]>; since?: string } = { filters };
+    // Whole seconds, as every Engine takes them; the lookback lets the feed learn the kills and
+    // starts that decide how the events just after the cursor are told (a stop lasts up to the grace).
+    if (cursor !== undefined) {
+      const lookback = BigInt(Math.ceil(this.#config.stop_grace_seconds) + EVENT_LOOKBACK_SECONDS);
+      const seconds = cursor.nanos / 1_000_000_000n - lookback;
+      query.since = String(seconds > 0n ? seconds : 0n);
+    }
+    let stream;
+    try {
+      stream = await this.#engine.openEvents(query, signal);
+    } catch (err) {
+      if (signal?.aborted) return noEvents();
+      throw translateEngineError(err, ctx);
+    }
+    const feed = new EngineEventFeed(cursor, filter);
+    const events = async function* (lines: AsyncIterable<string>): AsyncGenerator<RuntimeEvent> {
+      for await (const line of lines) {
+        const event = parseEngineEventLine(line);
+        if (event !== undefined) yield* feed.push(event);
+      }
+    };
+    return logText(
+      stream,
+      (source) => events(textLines(utf8Text(source))),
+      signal,
+      (err) => translateEngineError(err, ctx),
+    );
   }
 
   async ping(): Promise<void> {
@@ -416,6 +470,11 @@ export class DockerRuntime implements Runtime {
     return facts.some(needsPublicHost) ? publicHostFor(this.#remoteHost) : '';
   }
 }
+
+/** How much further back than the stop grace a resumed feed reads, in seconds. */
+const EVENT_LOOKBACK_SECONDS = 30;
+
+async function* noEvents(): AsyncGenerator<RuntimeEvent> {}
 
 /** A start that nobody waits for any more, in the catalogue's words. */
 function cancelledError(ctx: ErrorContext): HydroplaneError {

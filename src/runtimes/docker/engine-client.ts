@@ -140,6 +140,18 @@ export class EngineClient {
    * answer only: a followed log lasts as long as the container, or until `signal` aborts.
    */
   openLogs(id: string, query: Record<string, string | number | boolean>, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.#openStream(`/containers/${encodeURIComponent(id)}/logs?`, query, signal);
+  }
+
+  /**
+   * GET /events as an open stream of JSON lines, filtered at the Engine. The timeout covers the wait
+   * for the Engine's answer only; the stream lasts until `signal` aborts or the Engine ends it.
+   */
+  openEvents(query: { filters: Record<string, string[]>; since?: string }, signal?: AbortSignal): Promise<IncomingMessage> {
+    return this.#openStream('/events?', query, signal);
+  }
+
+  #openStream(path: string, query: object, signal: AbortSignal | undefined): Promise<IncomingMessage> {
     const controller = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -150,7 +162,7 @@ export class EngineClient {
     return new Promise<IncomingMessage>((resolve, reject) => {
       this.#dial(
         {
-          path: `/containers/${encodeURIComponent(id)}/logs?`,
+          path,
           method: 'GET',
           options: query,
           isStream: true,

@@ -23,6 +23,7 @@ import type { HydroplaneError } from '../../errors.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { RuntimeType } from '../runtime.ts';
 import { apiFailure, isAlreadyExists, isForbidden, isGone, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
+import { ObjectWatch, type ObjectWatchHandlers, type WatchedModel } from './object-watch.ts';
 import { openPodLog, type PodLogQuery } from './pod-log.ts';
 
 export interface KubeApiClientOptions {
@@ -44,13 +45,32 @@ export interface CallPurpose {
 /** What a create answers: the object made, or, when the name is taken, the error that says so. */
 export type Created<T> = { created: T } | { alreadyExists: HydroplaneError };
 
-type Verb = 'get' | 'list' | 'create' | 'update' | 'delete';
+type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete';
+
+/** A list's items and the resourceVersion it was read at, for a watch to start from. */
+export interface Snapshot<T> {
+  items: T[];
+  resourceVersion: string;
+}
+
+/** How a watch keeps itself open; see object-watch.ts. */
+export interface WatchTuning {
+  /** Each connection asks the server to end it after this long; it is then opened again. Default 300. */
+  timeoutSeconds?: number;
+  /** Failed connections in a row before giving up. Default 5. */
+  retries?: number;
+  /** First wait before a retry, doubled each time. Default 250 ms. */
+  retryDelayMs?: number;
+}
 
 /** Items a list call asks for at once: the page size that kubectl uses. */
 export const LIST_PAGE = 500;
 
 /** One call of a list: the page it asks for, the items and the token of the next page it answers. */
-export type PageCall<T> = (page: { limit: number; _continue?: string }) => Promise<{ items: T[]; metadata?: { _continue?: string } }>;
+export type PageCall<T> = (page: {
+  limit: number;
+  _continue?: string;
+}) => Promise<{ items: T[]; metadata?: { _continue?: string; resourceVersion?: string } }>;
 
 /**
  * A list, page by page (`pageSize` items a call, following `continue`), so that no one answer of
@@ -148,6 +168,96 @@ export class KubeApiClient {
     return this.#pages(this.#ctx({ action }, 'list', 'services'), undefined, (page) =>
       this.#core.listNamespacedService({ namespace: this.namespace, labelSelector, ...page }, this.#callOptions),
     );
+  }
+
+  /** Our Deployments of `labelSelector` and the version the list was read at. */
+  snapshotDeployments(labelSelector: string, action: string): Promise<Snapshot<V1Deployment>> {
+    return this.#snapshot(this.#ctx({ action }, 'list', 'deployments'), (page) =>
+      this.#apps.listNamespacedDeployment({ namespace: this.namespace, labelSelector, ...page }, this.#callOptions),
+    );
+  }
+
+  snapshotPods(labelSelector: string, action: string): Promise<Snapshot<V1Pod>> {
+    return this.#snapshot(this.#ctx({ action }, 'list', 'pods'), (page) =>
+      this.#core.listNamespacedPod({ namespace: this.namespace, labelSelector, ...page }, this.#callOptions),
+    );
+  }
+
+  /**
+   * Watches our Deployments of `labelSelector` from `resourceVersion`, kept open across the
+   * server's ends (object-watch.ts). Resolves once the server streams; an error opening it (RBAC's
+   * 403 for the watch verb, a refused connection) is thrown as ours.
+   */
+  watchDeployments(
+    labelSelector: string,
+    resourceVersion: string,
+    handlers: ObjectWatchHandlers<V1Deployment>,
+    action: string,
+    tuning: WatchTuning = {},
+  ): Promise<ObjectWatch<V1Deployment>> {
+    return this.#watch(`/apis/apps/v1/namespaces/${this.namespace}/deployments`, 'V1Deployment', labelSelector, resourceVersion, handlers, {
+      action,
+      resource: 'deployments',
+      tuning,
+    });
+  }
+
+  watchPods(
+    labelSelector: string,
+    resourceVersion: string,
+    handlers: ObjectWatchHandlers<V1Pod>,
+    action: string,
+    tuning: WatchTuning = {},
+  ): Promise<ObjectWatch<V1Pod>> {
+    return this.#watch(`/api/v1/namespaces/${this.namespace}/pods`, 'V1Pod', labelSelector, resourceVersion, handlers, {
+      action,
+      resource: 'pods',
+      tuning,
+    });
+  }
+
+  /** What a watch's failure after it opened is, as ours. */
+  watchFailure(err: unknown, resource: 'deployments' | 'pods', action: string): HydroplaneError {
+    return translateKubeError(err, this.#ctx({ action }, 'watch', resource));
+  }
+
+  async #watch<T>(
+    path: string,
+    model: WatchedModel,
+    labelSelector: string,
+    resourceVersion: string,
+    handlers: ObjectWatchHandlers<T>,
+    call: { action: string; resource: 'deployments' | 'pods'; tuning: WatchTuning },
+  ): Promise<ObjectWatch<T>> {
+    const watch = new ObjectWatch<T>({
+      kubeConfig: this.#kubeConfig,
+      path,
+      model,
+      labelSelector,
+      resourceVersion,
+      timeoutSeconds: call.tuning.timeoutSeconds ?? 300,
+      retries: call.tuning.retries ?? 5,
+      retryDelayMs: call.tuning.retryDelayMs ?? 250,
+      handlers,
+    });
+    try {
+      await watch.open();
+    } catch (err) {
+      throw this.watchFailure(err, call.resource, call.action);
+    }
+    return watch;
+  }
+
+  async #snapshot<T>(ctx: KubeErrorContext, call: PageCall<T>): Promise<Snapshot<T>> {
+    let resourceVersion = '';
+    // The first page's version is the list's: the pages after it are read at that version.
+    const first: PageCall<T> = async (page) => {
+      const list = await call(page);
+      if (page._continue === undefined) resourceVersion = list.metadata?.resourceVersion ?? '';
+      return list;
+    };
+    const items = await this.#pages(ctx, undefined, first);
+    return { items, resourceVersion };
   }
 
   async #pages<T>(ctx: KubeErrorContext, first: number | undefined, call: PageCall<T>): Promise<T[]> {

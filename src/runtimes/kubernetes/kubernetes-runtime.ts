@@ -13,8 +13,9 @@ import { labelValueProblem } from '../../spec/names.ts';
 import { byProcessName, type ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
 import { noText } from '../log-text.ts';
-import type { ListFilter, LogOptions, Runtime, RuntimeType } from '../runtime.ts';
-import { KubeApiClient, type CallPurpose } from './api-client.ts';
+import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, RuntimeType } from '../runtime.ts';
+import { KubeApiClient, type CallPurpose, type WatchTuning } from './api-client.ts';
+import { EventFeed, parseCursor } from './event-feed.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
 import { currentPod, isPublic, processInfo } from './process-status.ts';
 import { startRecord } from '../start-record.ts';
@@ -29,6 +30,8 @@ export interface KubernetesRuntimeOptions {
   logger?: RuntimeLogger | undefined;
   /** Longest wait for one API call. Default 30 s. */
   requestTimeoutMs?: number;
+  /** How the event feed's watches keep themselves open (object-watch.ts); the defaults suit a cluster. */
+  watch?: WatchTuning;
 }
 
 /** resolveSecret over a secret store. */
@@ -65,12 +68,30 @@ function notStartedYet(pod: V1Pod, container: string): boolean {
   return status.state?.waiting !== undefined && status.restartCount === 0 && !status.lastState?.terminated;
 }
 
+/** No events, ending when `signal` aborts (at once without one). */
+function quietFeed(signal: AbortSignal | undefined): AsyncIterable<RuntimeEvent> {
+  const aborted = new Promise<void>((resolve) => {
+    if (!signal || signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async (): Promise<IteratorResult<RuntimeEvent>> => {
+        await aborted;
+        return { done: true, value: undefined };
+      },
+    }),
+  };
+}
+
 export class KubernetesRuntime implements Runtime {
   readonly type: RuntimeType;
   readonly namespace: string;
   readonly #client: KubeApiClient;
   readonly #resolveSecret: ((ref: ProcessSecret) => Promise<string>) | undefined;
   readonly #logger: RuntimeLogger;
+  readonly #watchTuning: WatchTuning;
+  readonly #feeds = new Set<EventFeed>();
   #warnedNodes = false;
 
   constructor(kubeConfig: KubeConfig, options: KubernetesRuntimeOptions) {
@@ -83,6 +104,7 @@ export class KubernetesRuntime implements Runtime {
     });
     this.#resolveSecret = options.resolveSecret;
     this.#logger = options.logger ?? SILENT_LOGGER;
+    this.#watchTuning = options.watch ?? {};
   }
 
   async start(spec: ProcessSpec): Promise<ProcessInfo> {
@@ -206,8 +228,46 @@ export class KubernetesRuntime implements Runtime {
     await this.#client.listDeployments(labelSelector({}), 'checking that the API server answers', 1);
   }
 
+  /**
+   * Process events from watches on Hydroplane's Deployments and pods (event-feed.ts; what each
+   * type means here: process-events.ts). Ids are cursors of both watches; `after` one of them
+   * resumes there, or, when the cluster no longer has that version (410 Gone), lists again and
+   * tells what changed as far as the objects still show it. Resolves once both watches are open.
+   */
+  async events(options: EventOptions = {}): Promise<AsyncIterable<RuntimeEvent>> {
+    const { filter = {}, signal } = options;
+    const after = options.after === undefined ? undefined : parseCursor(options.after);
+    if (options.after !== undefined && after === undefined) {
+      throw new HydroplaneError(
+        'invalid_request',
+        `the event id to resume after is not one that the ${this.type} runtime gives (k8s.<cursor>): reconnect without Last-Event-ID to follow from now`,
+      );
+    }
+    // A name or group that cannot be a label names no process: a feed that stays quiet.
+    if (
+      (filter.processName !== undefined && !canBeLabel(filter.processName)) ||
+      (filter.group !== undefined && !canBeLabel(filter.group))
+    ) {
+      return quietFeed(signal);
+    }
+    if (signal?.aborted) return quietFeed(signal);
+    const feed: EventFeed = new EventFeed({
+      client: this.#client,
+      labelSelector: labelSelector(filter),
+      after,
+      signal,
+      tuning: this.#watchTuning,
+      logger: this.#logger,
+      onEnd: () => this.#feeds.delete(feed),
+    });
+    this.#feeds.add(feed);
+    await feed.open();
+    return feed.iterate();
+  }
+
   async close(): Promise<void> {
-    // Nothing to release: each call is its own request; the state is the cluster's.
+    // Each call is its own request; only event feeds hold connections.
+    for (const feed of this.#feeds) feed.end();
   }
 
   /** One list per resource whatever the number of processes, plus the nodes when a process is public. */

@@ -66,7 +66,7 @@ const SETTLED = new Set(['RUNNING', 'EXITED', 'FAILED']);
 
 export interface ProcessRouteOptions {
   runtime: Runtime;
-  /** How often a waiting request asks the runtime, in ms. */
+  /** How often a waiting request asks the runtime, in ms (FEED_POLL_FACTOR times as long while the runtime's event feed wakes it). */
   waitPollMs: number;
   /** Aborts when the server closes: waiting requests answer at once. */
   closing: AbortSignal;
@@ -199,7 +199,8 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
         operationId: 'get_process',
         description:
           'With wait=running, a long-poll: the answer comes as soon as the status is RUNNING, EXITED or FAILED, ' +
-          'or at the timeout with the status as it is then (still 200; look at status).',
+          "or at the timeout with the status as it is then (still 200; look at status). The wait follows the runtime's event feed " +
+          '(as GET /events does), with a slow poll besides.',
         tags: ['processes'],
         params: NameParam,
         querystring: WaitQuery,
@@ -210,15 +211,29 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       const { process_name: name } = request.params;
       let info = await mustGet(name);
       if (request.query.wait === undefined) return info;
+      if (SETTLED.has(info.status)) return info;
       const deadline = Date.now() + (request.query.timeout ?? 30) * 1000;
       const gone = new AbortController();
       reply.raw.once('close', () => gone.abort());
       const stop = AbortSignal.any([gone.signal, closing]);
-      while (!SETTLED.has(info.status) && !stop.aborted) {
-        const left = deadline - Date.now();
-        if (left <= 0) break;
-        await sleep(Math.min(waitPollMs, left), stop);
-        info = await mustGet(name);
+      // The runtime's feed wakes the wait as soon as the process changes; the slower poll is only a
+      // safety net (a runtime without a feed, or a state that the runtime records just after its event).
+      const changes = await ProcessChanges.open(runtime, name, stop);
+      const pollMs = changes.open ? waitPollMs * FEED_POLL_FACTOR : waitPollMs;
+      try {
+        // Asked again once the feed is open: a change between the first get and the feed is not missed.
+        if (changes.open) info = await mustGet(name);
+        // An event can come a moment before the runtime shows its state (the Engine's die before
+        // its inspect says exited): after one that left the status unsettled, ask again soon.
+        let soon = false;
+        while (!SETTLED.has(info.status) && !stop.aborted) {
+          const left = deadline - Date.now();
+          if (left <= 0) break;
+          soon = (await changes.next(Math.min(soon ? AFTER_EVENT_MS : pollMs, left))) === 'event';
+          info = await mustGet(name);
+        }
+      } finally {
+        changes.close();
       }
       return info;
     },
@@ -244,14 +259,75 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
   );
 };
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** How much slower a wait polls while the runtime's feed tells it of changes. */
+const FEED_POLL_FACTOR = 5;
+/** How soon a wait asks again after an event that the runtime's state did not show yet, in ms. */
+const AFTER_EVENT_MS = 200;
+
+/**
+ * The changes of one process, from the runtime's event feed, for a wait. Without a feed (the
+ * runtime has none, or it failed to open) next() is a plain timer.
+ */
+class ProcessChanges {
+  readonly open: boolean;
+  readonly #controller: AbortController;
+  readonly #signal: AbortSignal;
+  #changed = false;
+  #wake: (() => void) | undefined;
+
+  private constructor(open: boolean, controller: AbortController, signal: AbortSignal) {
+    this.open = open;
+    this.#controller = controller;
+    this.#signal = signal;
+  }
+
+  static async open(runtime: Runtime, name: string, signal: AbortSignal): Promise<ProcessChanges> {
+    const controller = new AbortController();
+    const both = AbortSignal.any([signal, controller.signal]);
+    let feed: AsyncIterable<unknown> | undefined;
+    try {
+      feed = await runtime.events({ filter: { processName: name }, signal: both });
+    } catch {
+      feed = undefined;
+    }
+    const changes = new ProcessChanges(feed !== undefined, controller, both);
+    if (feed !== undefined) void changes.#read(feed);
+    return changes;
+  }
+
+  async #read(feed: AsyncIterable<unknown>): Promise<void> {
+    try {
+      for await (const _ of feed) {
+        this.#changed = true;
+        this.#wake?.();
+      }
+    } catch {
+      // The poll carries on alone.
+    }
+  }
+
+  /** Resolves with 'event' at the next event of the process (or one since the last call), else with 'time' after `ms` or at the abort. */
+  next(ms: number): Promise<'event' | 'time'> {
+    if (this.#changed) {
+      this.#changed = false;
+      return Promise.resolve('event');
+    }
+    return new Promise((resolve) => {
+      const done = (why: 'event' | 'time') => {
+        clearTimeout(timer);
+        this.#signal.removeEventListener('abort', onAbort);
+        this.#wake = undefined;
+        this.#changed = false;
+        resolve(why);
+      };
+      const onAbort = () => done('time');
+      const timer = setTimeout(onAbort, ms);
+      this.#signal.addEventListener('abort', onAbort, { once: true });
+      this.#wake = () => done('event');
+    });
+  }
+
+  close(): void {
+    this.#controller.abort();
+  }
 }

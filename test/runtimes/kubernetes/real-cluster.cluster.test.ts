@@ -1,5 +1,5 @@
 // Opt-in: the kubernetes runtime against a real cluster (kind, k3s, minikube, or a cloud one),
-// with the shared runtime contract and a process that really runs. Set HYDROPLANE_TEST_KUBECONFIG
+// with the shared runtime and event contracts and a process that really runs. Set HYDROPLANE_TEST_KUBECONFIG
 // to enable it; HYDROPLANE_TEST_CONTEXT, HYDROPLANE_TEST_NAMESPACE (default "default") and
 // HYDROPLANE_TEST_IMAGE (default nginxdemos/hello) are optional. Every name starts with a prefix
 // unique to the run, and whatever carries it is stopped afterwards, even when a test fails.

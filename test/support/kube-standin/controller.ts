@@ -24,7 +24,9 @@ export type PodMatch = { deployment: string; namespace?: string } | { image: str
 
 export type PodFailure =
   | { reason: 'ErrImagePull' | 'ImagePullBackOff' | 'InvalidImageName' | 'CreateContainerConfigError' | (string & {}); message?: string }
-  | { reason: 'CrashLoopBackOff'; exitCode: number; restarts?: number; message?: string };
+  | { reason: 'CrashLoopBackOff'; exitCode: number; restarts?: number; message?: string }
+  /** The container ran and ended by itself: it stays terminated (the kubelet's restart is not simulated). */
+  | { reason: 'Exited'; exitCode: number; message?: string };
 
 const DEPLOYMENTS = resourceOfKind('Deployment');
 const REPLICASETS = resourceOfKind('ReplicaSet');
@@ -441,6 +443,34 @@ export class Controllers {
               containerID: `containerd://${hex(32)}`,
             },
           },
+        })),
+      };
+    } else if (failure.reason === 'Exited') {
+      const exit = failure as Extract<PodFailure, { reason: 'Exited' }>;
+      pod.status = {
+        ...base,
+        phase: 'Running',
+        conditions: pod.status.conditions.map((c: Json) =>
+          c.type === 'Ready' || c.type === 'ContainersReady' ? notReady(pod, c.type, now) : { ...c, status: 'True' },
+        ),
+        containerStatuses: pod.spec.containers.map((c: Json) => ({
+          name: c.name,
+          image: c.image,
+          imageID: `${c.image}@sha256:${hex(32)}`,
+          containerID: `containerd://${hex(32)}`,
+          ready: false,
+          started: false,
+          restartCount: 0,
+          state: {
+            terminated: {
+              exitCode: exit.exitCode,
+              reason: exit.exitCode === 0 ? 'Completed' : 'Error',
+              startedAt: now,
+              finishedAt: now,
+              containerID: `containerd://${hex(32)}`,
+            },
+          },
+          lastState: {},
         })),
       };
     } else {

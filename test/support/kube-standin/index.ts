@@ -1,6 +1,6 @@
 // A Kubernetes API server stand-in on loopback, for tests that go through the real client library.
 // It serves what Hydroplane uses (namespaces, nodes, pods, services, secrets, deployments,
-// replicasets, pod logs), with the API's validation, defaults, allocations, Status bodies and owner
+// replicasets, pod logs, watches with resourceVersion, bookmarks and 410 Expired), with the API's validation, defaults, allocations, Status bodies and owner
 // propagation, and it runs Deployments: pods are scheduled on fake nodes and go Running.
 //
 //   const api = await startKubeStandin();
@@ -21,6 +21,7 @@ import { Registry } from './registry.ts';
 import { RESOURCES, resourceOfKind, type KubeObject } from './resources.ts';
 import { makeHandler, type Fault, type FaultEffect, type FaultMatch, type RequestRecord, type Verb } from './server.ts';
 import { Scheduler, Store } from './store.ts';
+import { WatchHub } from './watch.ts';
 
 export type { KubeObject } from './resources.ts';
 export type { NodeSpec, PodFailure, PodMatch } from './controller.ts';
@@ -50,6 +51,16 @@ export interface KubeStandinOptions {
   namespaces?: string[];
   /** Default 10.96.0.0/12. */
   serviceCidr?: string;
+  /** Changes kept for watches that resume at a version; an older version is 410 Expired. Default 1000. */
+  watchHistory?: number;
+  /** Time between BOOKMARK events of watches that allow them. Default 60 s, as an API server's. */
+  watchBookmarkIntervalMs?: number;
+  /**
+   * How a watch from a version older than the history is refused: 'event' (default), a 200 stream
+   * with one ERROR event carrying the 410 Expired Status, as the API server does; or 'response', a
+   * plain 410 answer.
+   */
+  watchExpiredAs?: 'event' | 'response';
 }
 
 export interface RequestFilter {
@@ -83,6 +94,13 @@ export interface KubeStandinControls {
   appendPodLog(pod: string, text: string, options?: { namespace?: string }): void;
   /** Open follow requests on pod logs: of one pod, or in all. */
   logFollowers(pod?: string, namespace?: string): number;
+  /** Open watch connections: on one resource ("pods", "deployments"), or on all. */
+  watchers(resource?: string): number;
+  /** Forgets the watch history, as etcd's compaction does: a watch from any earlier version is Expired. */
+  compactWatchHistory(): void;
+  /** Ends every open watch, as an API server does when a watch's time is up or it restarts. */
+  closeWatches(): void;
+  setWatchBookmarkInterval(ms: number): void;
 }
 
 export interface KubeStandin {
@@ -134,6 +152,12 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   const token = options.token ?? randomBytes(16).toString('hex');
   const dir = await mkdtemp(join(tmpdir(), 'kube-standin-'));
   const store = new Store();
+  // Before any write, so that its history starts with the store.
+  const watches = new WatchHub(store, {
+    historySize: options.watchHistory ?? 1000,
+    bookmarkIntervalMs: options.watchBookmarkIntervalMs ?? 60_000,
+    expiredAs: options.watchExpiredAs ?? 'event',
+  });
   const scheduler = new Scheduler();
   const registry = new Registry(store, scheduler, {
     serviceCidr: options.serviceCidr ?? '10.96.0.0/12',
@@ -165,6 +189,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     requests,
     hanging,
     logs,
+    watches,
   });
   const listener = (req: http.IncomingMessage, res: ServerResponse) => void handler(req, res);
 
@@ -244,6 +269,12 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     setPodLog: (pod, text, o = {}) => logs.set(o.namespace ?? 'default', pod, text, o.at),
     appendPodLog: (pod, text, o = {}) => logs.append(o.namespace ?? 'default', pod, text),
     logFollowers: (pod, namespace) => (pod === undefined ? logs.followers() : logs.followers(namespace ?? 'default', pod)),
+    watchers: (resource) => watches.count(resource),
+    compactWatchHistory: () => watches.compact(),
+    closeWatches: () => watches.closeAll(),
+    setWatchBookmarkInterval: (ms) => {
+      watches.options.bookmarkIntervalMs = ms;
+    },
   };
 
   let closed = false;
@@ -251,6 +282,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     if (closed) return;
     closed = true;
     scheduler.close();
+    watches.closeAll();
     for (const res of hanging) res.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

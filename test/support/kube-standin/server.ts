@@ -5,6 +5,7 @@ import { findResource, type ResourceType } from './resources.ts';
 import type { PodLogs } from './logs.ts';
 import type { DeleteOptions, ListOptions, Registry } from './registry.ts';
 import { ApiError, badRequest, failure, forbidden, statusFor, unauthorized } from './status.ts';
+import type { WatchHub } from './watch.ts';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
@@ -17,6 +18,8 @@ export interface RequestRecord {
   namespace: string | undefined;
   name: string | undefined;
   labelSelector: string | undefined;
+  /** The resourceVersion a list or watch asked for. */
+  resourceVersion: string | undefined;
   status: number;
 }
 
@@ -122,6 +125,7 @@ export interface HandlerOptions {
   /** Decides which bearer tokens are accepted, instead of comparing them with `token`. */
   authenticate?: ((token: string) => boolean) | undefined;
   logs: PodLogs;
+  watches: WatchHub;
 }
 
 export function makeHandler(o: HandlerOptions) {
@@ -138,6 +142,7 @@ export function makeHandler(o: HandlerOptions) {
       namespace: route?.namespace,
       name: route?.name,
       labelSelector: url.searchParams.get('labelSelector') ?? undefined,
+      resourceVersion: url.searchParams.get('resourceVersion') ?? undefined,
       status: 0,
     };
     o.requests.push(record);
@@ -180,6 +185,11 @@ export function makeHandler(o: HandlerOptions) {
       if (route.subresource === 'log') {
         if (verb !== 'get') throw failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
         o.logs.serve(o.registry, route.namespace ?? '', route.name!, url.searchParams, req, res);
+        record.status = 200;
+        return;
+      }
+      if (verb === 'watch') {
+        o.watches.serve(route.res, route.namespace, url.searchParams, req, res);
         record.status = 200;
         return;
       }
@@ -239,7 +249,7 @@ function dispatch(registry: Registry, verb: Verb, route: Route, q: URLSearchPara
     case 'list':
       return [200, registry.list(res, namespace, listOptions(q))];
     case 'watch':
-      throw badRequest('the Kubernetes stand-in does not serve watches');
+      throw new Error('watches are served by watch.ts, not dispatched');
     case 'get':
       return [200, registry.get(res, namespace, name!)];
     case 'create': {

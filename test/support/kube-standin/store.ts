@@ -62,8 +62,10 @@ export class Store {
     const existing = this.objects.get(key);
     if (!existing) return;
     this.objects.delete(key);
-    this.version++;
-    this.emit({ type: 'DELETED', res, object: clone(existing) });
+    // As etcd's: the deletion is a change of its own, and the DELETED event's object carries its version.
+    const deleted = clone(existing);
+    deleted.metadata.resourceVersion = String(++this.version);
+    this.emit({ type: 'DELETED', res, object: deleted });
   }
 
   /** Objects whose ownerReferences name this uid. */

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { startServer } from '../../../../src/server/start-server.ts';
 import { createRuntime } from '../../../../src/runtimes/index.ts';
 import { eksRuntimeFromConfig } from '../../../../src/runtimes/kubernetes/eks/index.ts';
+import type { KubernetesRuntime } from '../../../../src/runtimes/kubernetes/kubernetes-runtime.ts';
 import { LocalSecretStore } from '../../../../src/secrets/local-secret-store.ts';
 import { ProcessSpec } from '../../../../src/spec/process-spec.ts';
 import { startAwsStandin, type AwsStandin } from '../../../support/aws-standin.ts';
@@ -77,6 +78,26 @@ describe('eks runtime end to end', () => {
     assert.ok(tokens.length >= 4, `${tokens.length} requests`);
     assert.deepEqual(rejected, []);
     assert.ok(tokens.every((t) => tokenUrl(t).searchParams.get('X-Amz-Credential')!.startsWith(`${KEY_ID}/`)));
+    await runtime.close();
+  });
+
+  it("follows events over watches that carry the EKS token and trust only DescribeCluster's CA", async () => {
+    const runtime = (await createRuntime(eksConfig(aws), { secrets: secrets(), logger: silent })) as KubernetesRuntime;
+    tokens.length = 0;
+    const controller = new AbortController();
+    const feed = await runtime.events({ filter: { processName: 'watched' }, signal: controller.signal });
+    assert.equal(kube.controls.watchers(), 2);
+    await runtime.start(ProcessSpec.parse({ process_name: 'watched', container: { image_uri: 'nginxdemos/hello' } }));
+    const types: string[] = [];
+    for await (const e of feed) {
+      types.push(e.type);
+      if (e.type === 'running') break;
+    }
+    assert.deepEqual(types, ['created', 'running']);
+    assert.equal(kube.controls.count({ verb: 'watch' }) >= 2, true);
+    assert.deepEqual(rejected, []);
+    assert.ok(tokens.length >= 4, `${tokens.length} requests, watches among them`);
+    await runtime.stop('watched');
     await runtime.close();
   });
 
