@@ -1,25 +1,37 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, api, messageOf, token, type DashboardConfig, type ProcessInfo } from './api.ts';
 import { ConfirmDialog, type Confirmation } from './confirm-dialog.tsx';
-import { byName, ended } from './format.ts';
+import type { Connection } from './event-stream.ts';
+import { ended } from './format.ts';
 import { LogsPanel } from './logs-panel.tsx';
 import { ProcessTable } from './process-table.tsx';
+import { EXAMPLE_SPEC, SpecEditor } from './spec-editor.tsx';
 import { TokenForm } from './token-form.tsx';
+import { REFRESH_MS, useProcesses } from './use-processes.ts';
 import { formatView, parseView, sameView, type ViewState } from './view-state.ts';
 
-const REFRESH_MS = 3000;
-/** GET /process/{name} calls in flight at once, for the times a list leaves out. */
-const DETAILS_AT_ONCE = 4;
+/** How often the ages are counted again (the rows change by themselves as events come). */
+const CLOCK_MS = 5000;
 
-/** One process in one state: its times do not change until its status does. */
-const detailKey = (p: ProcessInfo) => `${p.process_name}\n${p.created}\n${p.status}`;
-
-function withTimesOf(listed: ProcessInfo, detail: ProcessInfo | undefined): ProcessInfo {
-  if (!detail) return listed;
-  const out = { ...listed };
-  if (detail.started !== undefined) out.started = detail.started;
-  if (detail.finished !== undefined) out.finished = detail.finished;
-  return out;
+function ConnectionState({ connection, updated }: { connection: Connection; updated: Date | undefined }) {
+  const words: Record<Connection, string> = {
+    connecting: 'Connecting…',
+    live: 'Live',
+    reconnecting: 'Reconnecting…',
+    polling: updated ? `Updated ${updated.toLocaleTimeString()} · every ${REFRESH_MS / 1000} s` : 'Loading…',
+  };
+  const titles: Record<Connection, string> = {
+    connecting: 'Opening the event stream (GET /events)',
+    live: 'Changes arrive as they happen (GET /events)',
+    reconnecting: 'The event stream broke; opening it again',
+    polling: 'No event stream: the list is read every few seconds',
+  };
+  return (
+    <span class={`subtle small updated connection ${connection}`} data-connection={connection} title={titles[connection]}>
+      {connection === 'live' && <span class="dot" aria-hidden="true" />}
+      {words[connection]}
+    </span>
+  );
 }
 
 function Logo() {
@@ -36,14 +48,10 @@ export function App() {
   const [configError, setConfigError] = useState<string>();
   const [bearer, setBearer] = useState(token.get());
   const [tokenError, setTokenError] = useState<string>();
-  const [processes, setProcesses] = useState<ProcessInfo[]>();
-  // A runtime may leave the start and end times out of its list (Docker's list is one Engine
-  // call, which has no times) and give them for one process: asked once per process and status.
-  const [details, setDetails] = useState<ReadonlyMap<string, ProcessInfo>>(new Map());
-  const asked = useRef(new Set<string>());
-  const [listError, setListError] = useState<string>();
-  const [updated, setUpdated] = useState<Date>();
-  const [refreshes, setRefreshes] = useState(0);
+  const [historyOpen, setHistoryOpen] = useState<ReadonlySet<string>>(new Set());
+  const [editing, setEditing] = useState(false);
+  const [specText, setSpecText] = useState(EXAMPLE_SPEC);
+  const [now, setNow] = useState(Date.now());
   // The group filter and the open log live in the address (view-state.ts); the history holds each view.
   const [view, setView] = useState<ViewState>(() => parseView(location.search));
   // A view that came from the address names a process that the next list may not have.
@@ -87,7 +95,6 @@ export function App() {
   const signOut = useCallback((reason?: string) => {
     token.clear();
     setBearer(null);
-    setProcesses(undefined);
     setTokenError(reason);
   }, []);
 
@@ -99,73 +106,54 @@ export function App() {
     [signOut],
   );
 
-  /**
-   * Asks GET /process/{name} for the times that the list left out, a few at a time, once per
-   * process and status; forgets what is no longer listed, and asks again after a failure.
-   */
-  const fillTimes = async (list: ProcessInfo[], live: () => boolean) => {
-    const listed = new Set(list.map(detailKey));
-    for (const key of asked.current) if (!listed.has(key)) asked.current.delete(key);
-    setDetails((previous) => (previous.size === 0 ? previous : new Map([...previous].filter(([key]) => listed.has(key)))));
-    const missing = list.filter((p) => p.started === undefined && p.status !== 'STARTING' && !asked.current.has(detailKey(p)));
-    for (const p of missing) asked.current.add(detailKey(p));
-    for (let i = 0; i < missing.length && live(); i += DETAILS_AT_ONCE) {
-      const batch = missing.slice(i, i + DETAILS_AT_ONCE);
-      const answers = await Promise.allSettled(batch.map((p) => api.get(p.process_name)));
-      const found: ProcessInfo[] = [];
-      answers.forEach((answer, n) => {
-        if (answer.status === 'fulfilled') found.push(answer.value);
-        else asked.current.delete(detailKey(batch[n]!));
-      });
-      if (!live()) break;
-      setDetails((previous) => new Map([...previous, ...found.map((p) => [detailKey(p), p] as const)]));
-    }
-    // Left before the end (a newer load took over): what was not answered is asked again next time.
-    if (!live()) for (const p of missing) if (!details.has(detailKey(p))) asked.current.delete(detailKey(p));
-  };
+  const onList = useCallback(
+    (list: readonly ProcessInfo[]) => {
+      if (!linked.current) return;
+      linked.current = false;
+      const missing = viewNow.current.logs;
+      if (missing !== undefined && !list.some((p) => p.process_name === missing)) {
+        setNotice(`The process ${missing} in the address is not listed: it has been stopped, or never ran.`);
+        navigate({ logs: undefined }, 'replace');
+      }
+    },
+    [navigate],
+  );
+  const {
+    rows: processes,
+    history: histories,
+    connection,
+    updated,
+    listError,
+    refresh,
+  } = useProcesses({ ready, group, onList, onFailure: failed });
 
   useEffect(() => {
-    if (!ready) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let live = true;
-    const load = async () => {
-      if (!document.hidden) {
-        try {
-          const list = await api.list();
-          if (!live) return;
-          setProcesses(list.sort(byName));
-          void fillTimes(list, () => live);
-          setListError(undefined);
-          setUpdated(new Date());
-          if (linked.current) {
-            linked.current = false;
-            const missing = viewNow.current.logs;
-            if (missing !== undefined && !list.some((p) => p.process_name === missing)) {
-              setNotice(`The process ${missing} in the address is not listed: it has been stopped, or never ran.`);
-              navigate({ logs: undefined }, 'replace');
-            }
-          }
-        } catch (error) {
-          if (live) failed(error, setListError);
-        }
-      }
-      if (live) timer = setTimeout(load, REFRESH_MS);
-    };
-    void load();
-    return () => {
-      live = false;
-      clearTimeout(timer);
-    };
-  }, [ready, refreshes, failed, navigate]);
+    const timer = setInterval(() => {
+      if (!document.hidden) setNow(Date.now());
+    }, CLOCK_MS);
+    return () => clearInterval(timer);
+  }, []);
+
+  // Stable, so that the rows (memoized) are not re-rendered for a new function each time.
+  const selectedNow = useRef(selected);
+  selectedNow.current = selected;
+  const onLogs = useCallback((name: string) => setSelected(name === selectedNow.current ? undefined : name), [setSelected]);
+  const onHistory = useCallback(
+    (name: string) =>
+      setHistoryOpen((open) => {
+        const next = new Set(open);
+        if (!next.delete(name)) next.add(name);
+        return next;
+      }),
+    [],
+  );
 
   const groups = useMemo(() => {
     const names = new Set((processes ?? []).flatMap((p) => (p.group === null ? [] : [p.group])));
     if (group) names.add(group);
     return [...names].sort();
   }, [processes, group]);
-  const shown = (processes ?? [])
-    .filter((p) => !group || p.group === group)
-    .map((p) => (p.started === undefined ? withTimesOf(p, details.get(detailKey(p))) : p));
+  const shown = useMemo(() => (processes ?? []).filter((p) => !group || p.group === group), [processes, group]);
 
   const stop = (title: string, message: string, action: string, done: 'Stopped' | 'Removed', run: () => Promise<{ stopped: string[] }>) =>
     setConfirmation({
@@ -180,6 +168,25 @@ export function App() {
       },
     });
 
+  const onStopNow = useRef<(process: ProcessInfo) => void>(() => {});
+  onStopNow.current = (process: ProcessInfo) =>
+    ended(process)
+      ? stop(
+          `Remove ${process.process_name}?`,
+          `The process ${process.process_name} has ended: its container is removed, and it is no longer listed.`,
+          'Remove process',
+          'Removed',
+          () => api.stop(process.process_name),
+        )
+      : stop(
+          `Stop ${process.process_name}?`,
+          `The process ${process.process_name} is stopped and its container removed.`,
+          'Stop process',
+          'Stopped',
+          () => api.stop(process.process_name),
+        );
+  const onStop = useCallback((process: ProcessInfo) => onStopNow.current(process), []);
+
   const confirm = async () => {
     if (!confirmation) return;
     setBusy(true);
@@ -192,7 +199,7 @@ export function App() {
     } finally {
       setBusy(false);
       setConfirmation(undefined);
-      setRefreshes((n) => n + 1);
+      refresh();
     }
   };
 
@@ -289,42 +296,38 @@ export function App() {
                     Stop group
                   </button>
                 )}
-                <span class="subtle small updated">
-                  {updated ? `Updated ${updated.toLocaleTimeString()} · every ${REFRESH_MS / 1000} s` : 'Loading…'}
-                </span>
+                {canStop && !editing && (
+                  <button type="button" onClick={() => setEditing(true)}>
+                    Start / apply
+                  </button>
+                )}
+                <ConnectionState connection={connection} updated={updated} />
               </div>
               {processes && shown.length === 0 && (
                 <p class="empty">
-                  {group ? `No processes in the group ${group}.` : 'No processes. Start one with hpctl start SPEC.json, or POST /process.'}
+                  {group
+                    ? `No processes in the group ${group}.`
+                    : `No processes. Start one${canStop ? ' with Start / apply,' : ''} with hpctl start SPEC.json, or POST /process.`}
                 </p>
               )}
               {shown.length > 0 && (
                 <ProcessTable
                   processes={shown}
-                  now={updated?.getTime() ?? Date.now()}
+                  now={now}
                   selected={selected}
                   canStop={canStop}
-                  onLogs={(name) => setSelected(name === selected ? undefined : name)}
-                  onStop={(process) =>
-                    ended(process)
-                      ? stop(
-                          `Remove ${process.process_name}?`,
-                          `The process ${process.process_name} has ended: its container is removed, and it is no longer listed.`,
-                          'Remove process',
-                          'Removed',
-                          () => api.stop(process.process_name),
-                        )
-                      : stop(
-                          `Stop ${process.process_name}?`,
-                          `The process ${process.process_name} is stopped and its container removed.`,
-                          'Stop process',
-                          'Stopped',
-                          () => api.stop(process.process_name),
-                        )
-                  }
+                  history={histories}
+                  historyOpen={historyOpen}
+                  onLogs={onLogs}
+                  onHistory={onHistory}
+                  onStop={onStop}
                 />
               )}
             </section>
+
+            {editing && canStop && (
+              <SpecEditor text={specText} onText={setSpecText} onApplied={() => refresh()} onClose={() => setEditing(false)} />
+            )}
 
             {selected && (
               <LogsPanel

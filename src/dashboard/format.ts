@@ -6,7 +6,17 @@ type SocketAddress = ProcessInfo['socket_addresses'][number];
 export function twoUnitAge(created: string, now = Date.now()): string {
   const start = Date.parse(created);
   if (Number.isNaN(start)) return '?';
-  const seconds = Math.max(0, Math.floor((now - start) / 1000));
+  return twoUnits(Math.max(0, Math.floor((now - start) / 1000)));
+}
+
+/** "45s", "12m", "3h 20m": how long until `time`; "0s" once it has passed. */
+export function timeUntil(time: string, now = Date.now()): string {
+  const end = Date.parse(time);
+  if (Number.isNaN(end)) return '?';
+  return twoUnits(Math.max(0, Math.ceil((end - now) / 1000)));
+}
+
+function twoUnits(seconds: number): string {
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m`;
@@ -30,4 +40,12 @@ export function byName(a: ProcessInfo, b: ProcessInfo): number {
 /** Whether the process has ended: then it can only be removed, not stopped. */
 export function ended(process: Pick<ProcessInfo, 'status'>): boolean {
   return process.status === 'EXITED' || process.status === 'FAILED';
+}
+
+/** "14:03:07": the time of day of an ISO time, in the reader's zone; the date too when it is not today. */
+export function clockTime(time: string, now = Date.now()): string {
+  const date = new Date(time);
+  if (Number.isNaN(date.getTime())) return '?';
+  const sameDay = date.toDateString() === new Date(now).toDateString();
+  return sameDay ? date.toLocaleTimeString() : date.toLocaleString();
 }

@@ -1,5 +1,10 @@
+import { Component } from 'preact';
 import type { ProcessInfo } from './api.ts';
-import { addressUrl, ended, twoUnitAge, hostPort } from './format.ts';
+import { addressUrl, clockTime, ended, hostPort, timeUntil, twoUnitAge } from './format.ts';
+import type { HistoryEntry } from './history.ts';
+
+const NO_HISTORY: readonly HistoryEntry[] = [];
+const COLUMNS = 8;
 
 function StatusBadge({ process }: { process: ProcessInfo }) {
   const code = process.status === 'EXITED' && process.exit_code != null ? ` (${process.exit_code})` : '';
@@ -32,9 +37,28 @@ function Addresses({ process }: { process: ProcessInfo }) {
   );
 }
 
+/** "stops in 12m": when the process's max_age_minutes ends it (the API's `expires`). */
+function Expires({ process, now }: { process: ProcessInfo; now: number }) {
+  if (process.expires === undefined || ended(process)) return null;
+  return (
+    <span class="expires">
+      stops in{' '}
+      <time dateTime={process.expires} title={`Stopped at ${process.expires} (max_age_minutes)`}>
+        {timeUntil(process.expires, now)}
+      </time>
+    </span>
+  );
+}
+
 /** "started 3m ago", and "ended 1m ago" once it has; the exact times on hover. */
 function Times({ process, now }: { process: ProcessInfo; now: number }) {
-  if (!process.started) return <span class="subtle">not started</span>;
+  if (!process.started)
+    return (
+      <span class="times">
+        <span class="subtle">not started</span>
+        <Expires process={process} now={now} />
+      </span>
+    );
   return (
     <span class="times">
       <span>
@@ -51,8 +75,104 @@ function Times({ process, now }: { process: ProcessInfo; now: number }) {
           </time>
         </span>
       )}
+      <Expires process={process} now={now} />
     </span>
   );
+}
+
+const TYPE_WORDS: Record<HistoryEntry['type'], string> = {
+  created: 'created',
+  running: 'started',
+  exited: 'exited',
+  failed: 'failed',
+  stopped: 'stopped',
+  removed: 'removed',
+};
+
+/** The process's last few events, newest first. */
+function HistoryList({ name, entries, now }: { name: string; entries: readonly HistoryEntry[]; now: number }) {
+  if (entries.length === 0) return <p class="subtle small">Nothing yet.</p>;
+  return (
+    <ol class="history" aria-label={`History of ${name}`}>
+      {[...entries].reverse().map((entry) => (
+        <li key={`${entry.type} ${entry.time}`} data-type={entry.type}>
+          <time dateTime={entry.time} title={entry.time}>
+            {clockTime(entry.time, now)}
+          </time>{' '}
+          <span class={`event ${entry.type}`}>{TYPE_WORDS[entry.type]}</span>
+          {entry.exit_code != null && <span class="code"> with exit code {entry.exit_code}</span>}
+          {entry.reason && <span class="subtle"> · {entry.reason}</span>}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+interface RowProps {
+  process: ProcessInfo;
+  now: number;
+  selected: boolean;
+  canStop: boolean;
+  historyOpen: boolean;
+  history: readonly HistoryEntry[];
+  onLogs: (name: string) => void;
+  onStop: (process: ProcessInfo) => void;
+  onHistory: (name: string) => void;
+}
+
+function Row({ process, now, selected, canStop, historyOpen, history, onLogs, onStop, onHistory }: RowProps) {
+  const historyId = `history-${process.process_name}`;
+  return (
+    <>
+      <tr data-process={process.process_name} class={selected ? 'selected' : undefined}>
+        <td class="name">{process.process_name}</td>
+        <td>
+          <StatusBadge process={process} />
+          {process.reason && <div class="reason small">{process.reason}</div>}
+        </td>
+        <td>{process.group ?? <span class="subtle">—</span>}</td>
+        <td class="image">{process.image ? <code title={process.image}>{process.image}</code> : <span class="subtle">—</span>}</td>
+        <td title={process.created}>{twoUnitAge(process.created, now)}</td>
+        <td>
+          <Times process={process} now={now} />
+        </td>
+        <td>
+          <Addresses process={process} />
+        </td>
+        <td class="actions">
+          <button type="button" onClick={() => onHistory(process.process_name)} aria-expanded={historyOpen} aria-controls={historyId}>
+            History
+          </button>
+          <button type="button" onClick={() => onLogs(process.process_name)} aria-pressed={selected}>
+            Logs
+          </button>
+          {canStop && (
+            <button type="button" class="danger" onClick={() => onStop(process)}>
+              {ended(process) ? 'Remove' : 'Stop'}
+            </button>
+          )}
+        </td>
+      </tr>
+      {historyOpen && (
+        <tr class="history-row" id={historyId} data-history={process.process_name}>
+          <td colSpan={COLUMNS}>
+            <HistoryList name={process.process_name} entries={history} now={now} />
+          </td>
+        </tr>
+      )}
+    </>
+  );
+}
+
+// Re-rendered only when one of its own props changes: an event touches one row of possibly a thousand.
+class ProcessRow extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const now = this.props as unknown as Record<string, unknown>;
+    return Object.entries(next).some(([key, value]) => now[key] !== value);
+  }
+  override render() {
+    return <Row {...this.props} />;
+  }
 }
 
 export function ProcessTable({
@@ -60,15 +180,21 @@ export function ProcessTable({
   now,
   selected,
   canStop,
+  history,
+  historyOpen,
   onLogs,
   onStop,
+  onHistory,
 }: {
-  processes: ProcessInfo[];
+  processes: readonly ProcessInfo[];
   now: number;
   selected: string | undefined;
   canStop: boolean;
+  history: ReadonlyMap<string, readonly HistoryEntry[]>;
+  historyOpen: ReadonlySet<string>;
   onLogs: (name: string) => void;
   onStop: (process: ProcessInfo) => void;
+  onHistory: (name: string) => void;
 }) {
   return (
     <table class="processes">
@@ -87,38 +213,24 @@ export function ProcessTable({
         </tr>
       </thead>
       <tbody>
-        {processes.map((process) => (
-          <tr
-            key={process.process_name}
-            data-process={process.process_name}
-            class={process.process_name === selected ? 'selected' : undefined}
-          >
-            <td class="name">{process.process_name}</td>
-            <td>
-              <StatusBadge process={process} />
-              {process.reason && <div class="reason small">{process.reason}</div>}
-            </td>
-            <td>{process.group ?? <span class="subtle">—</span>}</td>
-            <td class="image">{process.image ? <code title={process.image}>{process.image}</code> : <span class="subtle">—</span>}</td>
-            <td title={process.created}>{twoUnitAge(process.created, now)}</td>
-            <td>
-              <Times process={process} now={now} />
-            </td>
-            <td>
-              <Addresses process={process} />
-            </td>
-            <td class="actions">
-              <button type="button" onClick={() => onLogs(process.process_name)} aria-pressed={process.process_name === selected}>
-                Logs
-              </button>
-              {canStop && (
-                <button type="button" class="danger" onClick={() => onStop(process)}>
-                  {ended(process) ? 'Remove' : 'Stop'}
-                </button>
-              )}
-            </td>
-          </tr>
-        ))}
+        {processes.map((process) => {
+          const open = historyOpen.has(process.process_name);
+          return (
+            <ProcessRow
+              key={process.process_name}
+              process={process}
+              now={now}
+              selected={process.process_name === selected}
+              canStop={canStop}
+              historyOpen={open}
+              // Only an open history's entries matter to the row: a closed one is not re-rendered as they change.
+              history={open ? (history.get(process.process_name) ?? NO_HISTORY) : NO_HISTORY}
+              onLogs={onLogs}
+              onStop={onStop}
+              onHistory={onHistory}
+            />
+          );
+        })}
       </tbody>
     </table>
   );

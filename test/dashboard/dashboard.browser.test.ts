@@ -1,6 +1,9 @@
 // The dashboard in headless Chromium, against the real server command and real containers: it
 // lists what runs (image, start and end times), shows logs, keeps its view in the address, stops
-// running processes and removes ended ones, behind the API token when the server has one.
+// running processes and removes ended ones, behind the API token when the server has one; it
+// follows GET /events (rows change without reading the list again; each process's history), falls
+// back to reading the list without it, and applies specs from its editor with the server's messages
+// next to the lines they are about.
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,8 +28,16 @@ const skip = await browserSkip('dashboard tests', { builtServer: true, docker: t
 let browser: Browser | undefined;
 after(async () => browser?.close());
 
+interface OpenOptions {
+  /** Awaited before each list (GET /process) is answered: a test holds the lists to see what the stream alone does. */
+  beforeList?: () => Promise<void>;
+  /** Answers GET /events with 404, as a server without it. */
+  noEvents?: boolean;
+}
+
 async function openPage(
   url: string,
+  options: OpenOptions = {},
 ): Promise<{ page: Page; requests: Array<{ url: string; method: string; authorization: string | undefined }>; problems: string[] }> {
   browser ??= await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
@@ -39,16 +50,27 @@ async function openPage(
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
     // The browser logs every non-2xx answer; the page shows those itself.
-    if (message.type() === 'error' && !/status of (401|404)/.test(message.text())) problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error' && !/status of (401|404|422)/.test(message.text())) problems.push(`console: ${message.text()}`);
   });
   // The Engine may run other tests' and users' processes too: the page sees this run's only, so
   // that the screenshot shows what this test started.
   await page.route(`${url}/process`, async (route) => {
+    await options.beforeList?.();
     const response = await route.fetch();
     if (!response.ok()) return route.fulfill({ response });
     const list = (await response.json()) as Array<{ process_name: string }>;
     return route.fulfill({ response, json: list.filter((p) => p.process_name.startsWith(run.prefix)) });
   });
+  if (options.noEvents) {
+    await page.route(
+      (u) => u.pathname === '/events',
+      (route) =>
+        route.fulfill({
+          status: 404,
+          json: { error: 404, details: 'no route GET /events; see /docs for the API', code: 'route_not_found' },
+        }),
+    );
+  }
   await page.goto(url);
   return { page, requests, problems };
 }
@@ -74,6 +96,7 @@ interface Launch {
   command: string[];
   port?: number;
   public?: boolean;
+  maxAgeMinutes?: number;
 }
 
 function spec(p: Launch) {
@@ -81,6 +104,7 @@ function spec(p: Launch) {
     process_name: p.name,
     group: p.group,
     has_public_ip: p.public ?? false,
+    ...(p.maxAgeMinutes === undefined ? {} : { max_age_minutes: p.maxAgeMinutes }),
     container: { image_uri: TEST_IMAGE, command: p.command, ports: p.port ? [{ container_port: 8080, host_port: p.port }] : [] },
   };
 }
@@ -91,6 +115,16 @@ const EXIT_COMMAND = ['sh', '-c', 'echo done; exit 3'];
 const search = (page: Page) => new URL(page.url()).searchParams;
 
 const row = (page: Page, name: string) => page.locator(`tr[data-process="${name}"]`);
+const connection = (page: Page) => page.locator('[data-connection]');
+/** The list reads (GET /process, not one process's) among the page's requests. */
+const listReads = (requests: Array<{ url: string; method: string }>) =>
+  requests.filter((r) => r.method === 'GET' && new URL(r.url).pathname === '/process').length;
+
+async function signIn(page: Page): Promise<void> {
+  await page.getByLabel('API token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in with the API token').waitFor();
+}
 const maxTick = (text: string) => Math.max(0, ...[...text.matchAll(/tick (\d+)/g)].map((m) => Number(m[1])));
 
 describe('the dashboard, with an API token', { skip }, () => {
@@ -308,6 +342,7 @@ describe('the dashboard, without an API token', { skip }, () => {
     await row(page, p.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
     await page.getByText('No API token: this server answers only this machine').waitFor();
     assert.equal(await page.getByLabel('API token').count(), 0);
+    await page.getByRole('button', { name: 'Start / apply' }).waitFor();
     await page.getByLabel('Filter by group').selectOption(p.group);
     await page.getByRole('button', { name: 'Stop group' }).waitFor();
     await row(page, p.name).getByRole('button', { name: 'Logs' }).click();
@@ -338,6 +373,273 @@ describe('the dashboard, without an API token', { skip }, () => {
     await page.locator('.opblock-summary-path', { hasText: '/process/{process_name}/logs' }).first().waitFor();
     // A refused script or style would be a console error.
     assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
+
+describe('the dashboard, live from the event stream', { skip }, () => {
+  let server: ServerProcess;
+  let api: ReturnType<typeof client>;
+  const group = `${run.prefix}live`;
+  const anchor: Launch = { name: run.name('anchor'), group, command: TICK_COMMAND, maxAgeMinutes: 30 };
+
+  before(async () => {
+    server = await startServer({ HYDROPLANE_API_TOKEN: TOKEN });
+    api = client(server, TOKEN);
+    const res = await api('POST', '/process', spec(anchor));
+    assert.equal(res.status, 201, res.text);
+  });
+  after(async () => {
+    if (server) assert.equal(await server.stop(), 0, server.output());
+  });
+
+  it('changes rows as processes start, exit and stop, without reading the list; each process has its history', async () => {
+    // While `held` is set, list answers wait: what changes meanwhile came by the stream.
+    let held: { promise: Promise<void>; release: () => void } | undefined;
+    const hold = () => {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      held = { promise, release };
+    };
+    const { page, requests, problems } = await openPage(server.url, { beforeList: async () => held?.promise });
+    await signIn(page);
+    await row(page, anchor.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+    await connection(page).filter({ hasText: 'Live' }).waitFor();
+    // The group's stream only (GET /events?group=...): other tests' processes on this Engine stay out of it.
+    await page.getByLabel('Filter by group').selectOption(group);
+    await eventually(
+      async () =>
+        requests.some((r) => new URL(r.url).pathname === '/events' && new URL(r.url).searchParams.get('group') === group)
+          ? true
+          : undefined,
+      'a stream of the group',
+    );
+    await connection(page).filter({ hasText: 'Live' }).waitFor();
+    // Its expiry (max_age_minutes: 30), counted down.
+    assert.match((await row(page, anchor.name).locator('.expires').textContent()) ?? '', /^stops in (29|30)m$/);
+
+    // A start: the row comes, and turns RUNNING, while no list is answered.
+    hold();
+    const worker: Launch = { name: run.name('live'), group, command: TICK_COMMAND };
+    assert.equal((await api('POST', '/process', spec(worker))).status, 201);
+    await row(page, worker.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+    // The stream's rows know no addresses and no image until the list says them.
+    assert.equal(await row(page, worker.name).locator('td.image code').count(), 0);
+    held!.release();
+    held = undefined;
+    await row(page, worker.name).locator('td.image', { hasText: TEST_IMAGE }).waitFor();
+
+    // An exit: its code, from the stream, in the row and in the history.
+    const once: Launch = { name: run.name('exits'), group, command: EXIT_COMMAND };
+    assert.equal((await api('POST', '/process', spec(once))).status, 201);
+    await row(page, once.name).locator('.badge', { hasText: 'EXITED (3)' }).waitFor();
+    await row(page, once.name).getByRole('button', { name: 'History' }).click();
+    const history = page.getByRole('list', { name: `History of ${once.name}` });
+    await history.locator('li', { hasText: 'exited with exit code 3' }).waitFor();
+    await history.locator('li', { hasText: 'created' }).waitFor();
+    assert.equal(await row(page, once.name).getByRole('button', { name: 'History' }).getAttribute('aria-expanded'), 'true');
+
+    // A stop: the row goes, and no list is read for it (nor for the 3 s the page polled at before).
+    // First the reads that the starts above asked for (at most one every 2 s) are over.
+    for (let before = -1; before !== listReads(requests);) {
+      before = listReads(requests);
+      await page.waitForTimeout(2500);
+    }
+    const reads = listReads(requests);
+    assert.equal((await api('DELETE', `/process/${worker.name}`)).status, 200);
+    await row(page, worker.name).waitFor({ state: 'detached' });
+    await page.waitForTimeout(3500);
+    assert.equal(listReads(requests), reads, 'no list was read after the stop');
+    await connection(page).filter({ hasText: 'Live' }).waitFor();
+
+    // The history of a running process: created and started, from the list's times and the stream.
+    await row(page, anchor.name).getByRole('button', { name: 'History' }).click();
+    const anchorHistory = page.getByRole('list', { name: `History of ${anchor.name}` });
+    await anchorHistory.locator('li[data-type="running"]', { hasText: 'started' }).waitFor();
+    await anchorHistory.locator('li[data-type="created"]').waitFor();
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('reads the list every 3 seconds when the server has no event stream', async () => {
+    const { page, requests, problems } = await openPage(server.url, { noEvents: true });
+    await signIn(page);
+    await connection(page)
+      .filter({ hasText: /every 3 s/ })
+      .waitFor();
+    assert.equal(await connection(page).getAttribute('data-connection'), 'polling');
+    const late: Launch = { name: run.name('polled'), group, command: TICK_COMMAND };
+    const reads = listReads(requests);
+    assert.equal((await api('POST', '/process', spec(late))).status, 201);
+    await row(page, late.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+    assert.ok(listReads(requests) > reads);
+    assert.equal((await api('DELETE', `/process/${late.name}`)).status, 200);
+    await row(page, late.name).waitFor({ state: 'detached' });
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it("applies a spec from its editor: the server's messages beside their lines, then created, unchanged, replaced", async () => {
+    const { page, requests, problems } = await openPage(server.url);
+    await signIn(page);
+    await row(page, anchor.name).waitFor();
+    await page.getByRole('button', { name: 'Start / apply' }).click();
+    const editor = page.getByRole('region', { name: 'Start or apply a process' });
+    const text = editor.getByLabel('Process spec (JSON)');
+    // The editor opens with the keyboard in it, and an example.
+    assert.equal(await page.locator('#spec-text:focus').count(), 1);
+    assert.match(await text.inputValue(), /"process_name": "hello"/);
+
+    const name = run.name('edited');
+    const specText = (extra: { port?: number; command?: string[]; misspelt?: boolean }) =>
+      [
+        '{',
+        `  "process_name": "${name}",`,
+        `  "group": "${group}",`,
+        '  "container": {',
+        `    "image_uri": "${TEST_IMAGE}",`,
+        `    "command": ${JSON.stringify(extra.command ?? TICK_COMMAND)},`,
+        ...(extra.misspelt ? ['    "comand": ["sleep", "1"],'] : []),
+        '    "ports": [',
+        `      { "container_port": ${extra.port ?? 8080} }`,
+        '    ]',
+        '  }',
+        '}',
+      ].join('\n');
+    const problemsList = editor.getByRole('list', { name: 'Problems in the spec' });
+
+    // Two problems the server names: each beside its line (the misspelt field on 7, the port on 9).
+    await text.fill(specText({ port: 0, misspelt: true }));
+    await editor.getByRole('button', { name: 'Apply' }).click();
+    await problemsList.waitFor();
+    const portProblem = problemsList.locator('li', { hasText: 'container.ports[0].container_port' });
+    await portProblem.getByRole('button', { name: 'Line 9' }).waitFor();
+    await problemsList.locator('li', { hasText: 'container.comand' }).getByRole('button', { name: 'Line 7' }).waitFor();
+    assert.match((await editor.locator('.notes [data-line="9"]').textContent()) ?? '', /container\.ports\[0\]\.container_port: /);
+    assert.match((await editor.locator('.notes [data-line="7"]').textContent()) ?? '', /container\.comand: unknown field/);
+    assert.equal(await editor.locator('.notes .note-line').count(), 2);
+    assert.equal(await editor.locator('.gutter .marked').count(), 2);
+    // A problem's line button puts the caret on that line.
+    await portProblem.getByRole('button', { name: 'Line 9' }).click();
+    const caretLine = await text.evaluate((element) => {
+      const area = element as unknown as { value: string; selectionStart: number };
+      return area.value.slice(0, area.selectionStart).split('\n').length;
+    });
+    assert.equal(caretLine, 9);
+    assert.equal(await page.locator('#spec-text:focus').count(), 1);
+    const put = requests.filter((r) => r.method === 'PUT');
+    assert.equal(put.length, 1);
+    assert.equal(new URL(put[0]!.url).pathname, `/process/${name}`);
+    assert.equal(new URL(put[0]!.url).searchParams.get('fieldValidation'), 'Strict');
+    assert.equal(put[0]!.authorization, `Bearer ${TOKEN}`);
+
+    // Not JSON: said at its line, and nothing sent.
+    await text.fill(specText({}).replace('"group"', 'group'));
+    await editor.getByRole('button', { name: 'Apply' }).click();
+    await editor.getByRole('alert').filter({ hasText: 'The spec is not JSON.' }).waitFor();
+    await problemsList.getByRole('button', { name: 'Line 3' }).waitFor();
+    assert.equal(requests.filter((r) => r.method === 'PUT').length, 1);
+
+    // With Warn, the misspelt field is dropped and named; the process is created.
+    await text.fill(specText({ misspelt: true }));
+    await editor.getByLabel(/Drop unknown fields/).check();
+    await editor.getByRole('button', { name: 'Apply' }).click();
+    await editor
+      .getByRole('status')
+      .filter({ hasText: `Created ${name}.` })
+      .waitFor();
+    await editor.getByRole('list', { name: 'Warnings' }).getByText('container.comand').waitFor();
+    await row(page, name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+
+    // The same spec again: unchanged (Ctrl+Enter applies, from the text).
+    await text.focus();
+    await page.keyboard.press('Control+Enter');
+    await editor
+      .getByRole('status')
+      .filter({ hasText: `Unchanged ${name}: it already runs this spec.` })
+      .waitFor();
+
+    // Another command: replaced.
+    await editor.getByLabel(/Drop unknown fields/).uncheck();
+    await text.fill(specText({ command: ['sh', '-c', 'echo replaced; exec sleep 600'] }));
+    await editor.getByRole('button', { name: 'Apply' }).click();
+    await editor
+      .getByRole('status')
+      .filter({ hasText: `Replaced ${name}.` })
+      .waitFor();
+    await row(page, name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+    const replaced = (await api('GET', `/process/${name}`)).json();
+    assert.equal(replaced.status, 'RUNNING');
+
+    // Closing keeps the text for next time.
+    await editor.getByRole('button', { name: 'Close' }).click();
+    await editor.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Start / apply' }).click();
+    assert.match(await text.inputValue(), /echo replaced/);
+    assert.equal((await api('DELETE', `/process/${name}`)).status, 200);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  it('reconnects when the stream ends, resuming after the last event id, and reads the list when the stream keeps failing', async () => {
+    // The stream as the page gets it: two short ones that end, then none at all.
+    const attempts: Array<string | undefined> = [];
+    const exited = {
+      type: 'exited',
+      process_name: anchor.name,
+      group,
+      time: new Date().toISOString(),
+      status: 'EXITED',
+      exit_code: 42,
+    };
+    // The first stream waits until the anchor's history is open.
+    let historyOpen!: () => void;
+    const opened = new Promise<void>((resolve) => (historyOpen = resolve));
+    const { page } = await openPage(server.url);
+    await page.route(
+      (u) => u.pathname === '/events',
+      async (route) => {
+        attempts.push(route.request().headers()['last-event-id']);
+        const body =
+          attempts.length === 1
+            ? `retry: 200\n\n: hello\n\nid: canned-1\nevent: process\ndata: ${JSON.stringify(exited)}\n\n`
+            : attempts.length === 2
+              ? ': keep-alive\r\n\r\n'
+              : undefined;
+        if (body === undefined) return route.abort('connectionreset');
+        if (attempts.length === 1) await opened;
+        return route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store' }, body });
+      },
+    );
+    await signIn(page);
+    await row(page, anchor.name).getByRole('button', { name: 'History' }).click();
+    historyOpen();
+    // The first stream's event is in the history (made up here: the list, read when a stream opens, says it runs).
+    await page
+      .getByRole('list', { name: `History of ${anchor.name}` })
+      .locator('li', { hasText: 'exited with exit code 42' })
+      .waitFor();
+    await eventually(async () => (attempts.length >= 2 ? true : undefined), 'a second attempt');
+    assert.deepEqual(attempts.slice(0, 2), [undefined, 'canned-1']);
+    await connection(page).filter({ hasText: 'Reconnecting' }).waitFor();
+    // Failing again and again: the list every 3 s, which has the truth.
+    await connection(page)
+      .filter({ hasText: /every 3 s/ })
+      .waitFor({ timeout: 30_000 });
+    await row(page, anchor.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
+    assert.ok(attempts.length >= 5, String(attempts.length));
+    await page.close();
+  });
+
+  it('offers the editor only to a page that may change processes: signed in, or a server on loopback without a token', async () => {
+    const { page } = await openPage(server.url);
+    await page.getByLabel('API token').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Start / apply' }).count(), 0);
+    await signIn(page);
+    await page.getByRole('button', { name: 'Start / apply' }).waitFor();
+    await page.getByRole('button', { name: 'Forget token' }).click();
+    await page.getByLabel('API token').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Start / apply' }).count(), 0);
     await page.close();
   });
 });
