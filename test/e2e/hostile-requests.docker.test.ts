@@ -234,7 +234,8 @@ interface Answer {
 
 /**
  * Sends the request line byte for byte (fetch and http.request refuse or re-encode hostile
- * targets) and reads the answer to the end of the connection.
+ * targets) and reads the answer to the end of the connection, or, for an event stream, to the end
+ * of its head.
  */
 function send(port: number, req: HostileRequest): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -244,7 +245,13 @@ function send(port: number, req: HostileRequest): Promise<Answer> {
       socket.destroy();
       reject(new Error(`no answer within 15 s to ${show(req)}`));
     }, 15_000);
-    socket.on('data', (d) => chunks.push(d));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      // An event stream (GET /events) never ends by itself: its head is the answer.
+      const text = Buffer.concat(chunks).toString('latin1');
+      const split = text.indexOf('\r\n\r\n');
+      if (split >= 0 && /^content-type: text\/event-stream/im.test(text.slice(0, split))) socket.destroy();
+    });
     socket.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -308,7 +315,14 @@ async function engineState(docker: Dockerode, network: string): Promise<{ contai
 }
 
 /** What the Engine may be asked while hostile requests arrive and no process is started or stopped: reads. */
-const READS = new Set(['GET /containers/json', 'GET /containers/{id}/json', 'GET /containers/{id}/logs', 'GET /_ping', 'GET /version']);
+const READS = new Set([
+  'GET /containers/json',
+  'GET /containers/{id}/json',
+  'GET /containers/{id}/logs',
+  'GET /events',
+  'GET /_ping',
+  'GET /version',
+]);
 /** A name or id in an Engine path: what Docker itself allows in a container name, or a hex id. */
 const ENGINE_NAME = /^\/containers\/[a-zA-Z0-9][a-zA-Z0-9_.-]*\/(json|logs)$/;
 
