@@ -10,6 +10,7 @@ import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { DockerRuntimeConfig } from '../../config/schema.ts';
 import { type ProcessInfo, byProcessName } from '../../spec/process-info.ts';
 import type { ProcessSpec } from '../../spec/process-spec.ts';
+import { GROUP_CONCURRENCY, settleBounded } from '../bounded.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.ts';
 import { describeEngine, engineConnection } from './connection.ts';
@@ -84,7 +85,11 @@ export class DockerRuntime implements Runtime {
   async start(spec: ProcessSpec, options: StartOptions = {}): Promise<ProcessInfo> {
     const name = spec.process_name;
     const { signal } = options;
-    const ctx = this.#context(`starting process '${name}'`, { processName: name, image: spec.container.image_uri });
+    const ctx = this.#context(`starting process '${name}'`, {
+      processName: name,
+      image: spec.container.image_uri,
+      network: this.#config.network,
+    });
     const cancelled = () => cancelledError(ctx);
     // Every secret first: a missing one must fail the start with nothing created.
     const { secretEnv, auth } = await readStartSecrets(this.#secrets, spec);
@@ -189,7 +194,8 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
-    const results = await Promise.allSettled(entries.map((entry) => this.#stopAndRemove(entry.Id, ctx)));
+    // Bounded: a thousand stops at once only queue in the Engine, each holding a connection.
+    const results = await settleBounded(entries, GROUP_CONCURRENCY, (entry) => this.#stopAndRemove(entry.Id, ctx));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const names = entries.map((entry) => entry.Labels?.[PROCESS_LABEL] ?? '').sort();
