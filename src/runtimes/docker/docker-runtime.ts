@@ -16,6 +16,7 @@ import type { ListFilter, LogOptions, Runtime, StartOptions } from '../runtime.t
 import { describeEngine, engineConnection } from './connection.ts';
 import {
   type ContainerFacts,
+  asListed,
   factsFromInspect,
   factsFromListEntry,
   withTimes,
@@ -50,6 +51,9 @@ export interface DockerRuntimeOptions {
   docker?: { modem: DockerModem };
   logger?: RuntimeLogger;
 }
+
+/** What the Engine takes as a container's name (its own pattern); no other name is looked up as one. */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 /** States of a container of ours that a new start may replace. */
 const REPLACEABLE = new Set(['exited', 'dead']);
@@ -117,6 +121,16 @@ export class DockerRuntime implements Runtime {
 
   async get(name: string): Promise<ProcessInfo | undefined> {
     const ctx = this.#context(`looking up process '${name}'`);
+    // The container that a start of this process makes has its name: one inspect answers, with
+    // the times. A list by label (which the Engine answers by going through every container, so
+    // it grows with all of them) is needed only when there is no such container of ours. (A
+    // process can also have a container named otherwise, from an older server or made by hand;
+    // a start under the name always makes the newer one, which is what the list would pick.)
+    const named = CONTAINER_NAME.test(name) ? await this.#inspectByName(name, ctx) : undefined;
+    if (named !== undefined && named.Config?.Labels?.[PROCESS_LABEL] === name) {
+      const facts = asListed(factsFromInspect(named));
+      return processInfo(facts, await this.#publicHost([facts]));
+    }
     const [entry] = await this.#containersOf(name, ctx);
     if (entry === undefined) return undefined;
     const facts = await this.#facts(entry, { times: true });
