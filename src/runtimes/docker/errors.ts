@@ -48,7 +48,13 @@ const UNREACHABLE_CODES = new Set([
   'ECONNABORTED',
   'ERR_SOCKET_CONNECTION_TIMEOUT',
   'UND_ERR_SOCKET',
+  // The server itself is out of file descriptors: it cannot open the connection to the Engine.
+  'EMFILE',
+  'ENFILE',
 ]);
+
+/** Socket errors that are the server's own limit on open files, not the Engine's absence. */
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 /** Normalises whatever the client threw. `timedOut` says our own per-call timer fired. */
 export function toEngineError(raw: unknown, timedOut = false): EngineError {
@@ -219,6 +225,17 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
     return new HydroplaneError(
       'runtime_unavailable',
       `${ctx.action} was cancelled before it finished: its client went away or the server is shutting down; nothing was left behind`,
+      { cause },
+    );
+  }
+
+  if (err.kind === 'unreachable' && err.errno !== undefined && OUT_OF_DESCRIPTORS.has(err.errno)) {
+    const which = err.errno === 'EMFILE' ? 'the server has' : 'the machine has';
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `${which} no file descriptor left (${err.errno}) to open a connection to the Docker Engine while ${ctx.action}: ` +
+        'raise the limit on open files (LimitNOFILE= in the systemd unit, ulimit -n; docs/production.md, "Many processes"), ' +
+        'or close some log follows',
       { cause },
     );
   }

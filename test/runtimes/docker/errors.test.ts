@@ -227,6 +227,16 @@ describe('translateEngineError', () => {
     assert.equal(translated(socketError('ECONNREFUSED', 'refused'), { endpoint: 'tcp://10.0.0.5:2375' }).code, 'runtime_unavailable');
   });
 
+  it('no descriptor left in the server (EMFILE, as seen under ulimit -n 34) -> runtime_unavailable saying which limit to raise', () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      const err = translated(socketError(code, `connect ${code} /var/run/docker.sock`), { action: 'listing processes' });
+      assert.equal(err.code, 'runtime_unavailable');
+      assert.match(err.message, new RegExp(`no file descriptor left \\(${code}\\)`));
+      assert.match(err.message, /LimitNOFILE=/);
+      assert.doesNotMatch(err.message, /start the Docker daemon/);
+    }
+  });
+
   it('our timeout -> runtime_timeout naming the limit', () => {
     const err = translated(new EngineError('timeout', 'no answer in time'), { timeoutSeconds: 60 });
     assert.equal(err.code, 'runtime_timeout');
