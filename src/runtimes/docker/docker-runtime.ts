@@ -152,6 +152,22 @@ export class DockerRuntime implements Runtime {
 
   async stop(name: string): Promise<void> {
     const ctx = this.#context(`stopping process '${name}'`, { processName: name });
+    // The container of the process's name (as a start makes it) is stopped at once; the list by
+    // label, which finds any other container of the process (an older server's) and which the
+    // Engine answers by going through all its containers, runs meanwhile rather than first.
+    const named = CONTAINER_NAME.test(name) ? await this.#inspectByName(name, ctx) : undefined;
+    if (named !== undefined && named.Config?.Labels?.[PROCESS_LABEL] === name) {
+      const [own, others] = await Promise.allSettled([this.#stopAndRemove(named.Id, ctx), this.#containersOf(name, ctx)]);
+      const rest = others.status === 'fulfilled' ? others.value.filter((entry) => entry.Id !== named.Id) : [];
+      const results = [own, others, ...(await Promise.allSettled(rest.map((entry) => this.#stopAndRemove(entry.Id, ctx))))];
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      this.#logger.info(
+        { process: name, containers: [named.Id, ...rest.map((e) => e.Id)].map((id) => id.slice(0, 12)) },
+        'process stopped',
+      );
+      return;
+    }
     const entries = await this.#containersOf(name, ctx);
     if (entries.length === 0) throw notFound(name);
     // Every container that the list shows under the name (more than one only from older servers
