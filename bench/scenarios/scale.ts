@@ -121,6 +121,8 @@ async function fill(
   const started = performance.now();
   await pool(specs, FILL_CONCURRENCY, async (spec) => {
     if (limit !== undefined) return;
+    // Interrupted: the cleanup is removing what was made; making more would outlive it.
+    if (ctx.bench.cleaning) throw new Error('interrupted: the bench is cleaning up');
     try {
       handles.push({ handle: await backend.make(spec), name: spec.process_name });
     } catch (err) {
