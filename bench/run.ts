@@ -2,7 +2,11 @@
 // as one table. `npm run bench -- --smoke` (or BENCH_SMOKE=1): smallest sizes, one repetition.
 //
 //   --smoke            prove it works, quickly (CI)
-//   --only=a,b         run only these scenarios: seq, concurrent, burst, lists, calls, cold, hung, kube, commands
+//   --only=a,b         run only these scenarios: seq, concurrent, burst, lists, calls, cold, hung, kube, commands,
+//                      scale (Docker), kscale (the Kubernetes stand-in)
+//   --scale[=N,M]      run only the scale scenarios (scale, kscale), at 100, 500 and 1,000 processes
+//                      or at the sizes given; the full run leaves them out (about 15 minutes), the
+//                      smoke run has them at 4
 //   --profile          run the timed server under --cpu-prof; the profile's folder is printed
 //   --no-build         do not rebuild dist/ when src/ is newer
 //   --engine=E         measure on another Engine (or BENCH_ENGINE=E): host (DOCKER_HOST, else the
@@ -22,6 +26,7 @@ import { renderTable, type Row } from './lib/table.ts';
 import { readmeCommands } from './scenarios/commands.ts';
 import { kubernetesCallsPerOperation } from './scenarios/kubernetes.ts';
 import { engineCallsPerVerb, listsAtLevels } from './scenarios/lists.ts';
+import { scaleDocker, scaleKubernetes } from './scenarios/scale.ts';
 import { coldStartAndRss, hungRuntime } from './scenarios/server.ts';
 import { concurrentStartsAndGroupStop, listDuringBurst, sequentialStarts } from './scenarios/starts.ts';
 
@@ -33,7 +38,16 @@ const only = args
   .split(',');
 const profile = args.includes('--profile');
 const build = !args.includes('--no-build');
-const sizes = smoke ? SMOKE : FULL;
+const scaleArg = args.find((a) => a === '--scale' || a.startsWith('--scale='));
+const scaleLevels = scaleArg?.startsWith('--scale=')
+  ? scaleArg
+      .slice('--scale='.length)
+      .split(',')
+      .map((n) => Number(n))
+  : undefined;
+const sizes = { ...(smoke ? SMOKE : FULL), ...(scaleLevels ? { scaleLevels } : {}) };
+/** Scenarios that only --scale, --only or the smoke run choose. */
+const ON_REQUEST = new Set(['scale', 'kscale']);
 const ENGINES = ['host', 'docker26', 'podman'] as const;
 const engineArg = args.find((a) => a.startsWith('--engine='))?.slice('--engine='.length) ?? (process.env.BENCH_ENGINE || undefined);
 
@@ -47,6 +61,8 @@ const SCENARIOS: Array<[string, (ctx: Context) => Promise<void>]> = [
   ['hung', hungRuntime],
   ['kube', kubernetesCallsPerOperation],
   ['commands', readmeCommands],
+  ['scale', scaleDocker],
+  ['kscale', scaleKubernetes],
 ];
 
 const runStart = performance.now();
@@ -174,6 +190,8 @@ async function main(): Promise<number> {
     for (const [name, scenario] of SCENARIOS) {
       if (interrupted) break;
       if (only && !only.includes(name)) continue;
+      if (!only && scaleArg !== undefined && !ON_REQUEST.has(name)) continue;
+      if (!only && scaleArg === undefined && !smoke && ON_REQUEST.has(name)) continue;
       const othersBefore = activity.count();
       try {
         await scenario(ctx);
@@ -226,7 +244,10 @@ async function main(): Promise<number> {
   return broke ? 1 : 0;
 }
 
-if (engineArg !== undefined && !(ENGINES as readonly string[]).includes(engineArg)) {
+if (scaleLevels !== undefined && (scaleLevels.length === 0 || !scaleLevels.every((n) => Number.isInteger(n) && n >= 1))) {
+  process.stderr.write(`bench: ${scaleArg}: give numbers of processes, whole and at least 1, separated by commas (--scale=100,500)\n`);
+  process.exitCode = 2;
+} else if (engineArg !== undefined && !(ENGINES as readonly string[]).includes(engineArg)) {
   process.stderr.write(`bench: --engine=${engineArg}: not one of ${ENGINES.join(', ')}\n`);
   process.exitCode = 2;
 } else if ((engineArg === 'docker26' || engineArg === 'podman') && process.env.HYDROPLANE_ENGINE !== engineArg) {

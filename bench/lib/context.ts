@@ -20,6 +20,10 @@ export interface Sizes {
   commandReps: number;
   commandProcesses: number;
   npxRuns: number;
+  /** The scale scenario (--scale): numbers of processes, calls per figure, starts and stops per figure. */
+  scaleLevels: number[];
+  scaleCalls: number;
+  scaleStartStops: number;
 }
 
 export const FULL: Sizes = {
@@ -38,6 +42,9 @@ export const FULL: Sizes = {
   commandReps: 9,
   commandProcesses: 5,
   npxRuns: 3,
+  scaleLevels: [100, 500, 1000],
+  scaleCalls: 20,
+  scaleStartStops: 10,
 };
 
 /** The smallest sizes and one repetition: proves the benchmark works, measures nothing. */
@@ -57,6 +64,9 @@ export const SMOKE: Sizes = {
   commandReps: 1,
   commandProcesses: 2,
   npxRuns: 1,
+  scaleLevels: [4],
+  scaleCalls: 2,
+  scaleStartStops: 2,
 };
 
 export interface Context {

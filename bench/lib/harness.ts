@@ -73,6 +73,11 @@ export class Bench {
   readonly #closers = new Set<() => Promise<void>>();
   #cleaned: Promise<void> | undefined;
 
+  /** Whether the cleanup has begun (a signal, or the end): scenarios make nothing more. */
+  get cleaning(): boolean {
+    return this.#cleaned !== undefined;
+  }
+
   async init(): Promise<void> {
     this.tmp = await mkdtemp(join(tmpdir(), 'hp-bench-'));
     await this.docker.createNetwork({ Name: this.network, Driver: 'bridge', CheckDuplicate: true });

@@ -3,6 +3,7 @@
 // errors (a process already gone, a runtime briefly away): the culler keeps running.
 import type { RuntimeLogger } from '../runtimes/logger.ts';
 import { HydroplaneError } from '../errors.ts';
+import { GROUP_CONCURRENCY, settleBounded } from '../runtimes/bounded.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 
 export interface CullerOptions {
@@ -53,23 +54,23 @@ export class ProcessCuller {
     }
     const old = processes.filter((p) => now - Date.parse(p.created) > maxAgeMs);
     const stopped: string[] = [];
-    await Promise.all(
-      old.map(async (p) => {
-        const ageMinutes = (now - Date.parse(p.created)) / 60_000;
-        try {
-          await runtime.stop(p.process_name);
-          stopped.push(p.process_name);
-          logger.info(
-            { process: p.process_name, group: p.group, age_minutes: Number(ageMinutes.toFixed(2)) },
-            'culler: stopped an old process',
-          );
-        } catch (error) {
-          // Another server's culler, or a user, got there first.
-          if (error instanceof HydroplaneError && error.code === 'process_not_found') return;
-          logger.warn({ err: error, process: p.process_name }, 'culler: could not stop an old process; will try again next round');
-        }
-      }),
-    );
+    // Bounded, as a group stop: a round that finds a thousand old processes sends their stops a few
+    // at a time, not all at once.
+    await settleBounded(old, GROUP_CONCURRENCY, async (p) => {
+      const ageMinutes = (now - Date.parse(p.created)) / 60_000;
+      try {
+        await runtime.stop(p.process_name);
+        stopped.push(p.process_name);
+        logger.info(
+          { process: p.process_name, group: p.group, age_minutes: Number(ageMinutes.toFixed(2)) },
+          'culler: stopped an old process',
+        );
+      } catch (error) {
+        // Another server's culler, or a user, got there first.
+        if (error instanceof HydroplaneError && error.code === 'process_not_found') return;
+        logger.warn({ err: error, process: p.process_name }, 'culler: could not stop an old process; will try again next round');
+      }
+    });
     return stopped;
   }
 }

@@ -38,6 +38,18 @@ describe('npm run bench -- --smoke', { skip: await dockerSkip() }, () => {
       'bin/hpctl list',
       'bin/hydroplane: spawn',
       'npx hpctl list',
+      'Docker: list at 4 processes',
+      'Docker: group list of 4',
+      'Docker: get with 4 present',
+      'Docker: server RSS after the lists at 4',
+      'Docker: start with 4 present',
+      'Docker: stop with 4 present',
+      "Docker: the culler's pass over 4",
+      'Docker: /metrics answer with 4 present',
+      'Docker: group stop of 4',
+      'dashboard with 4 rows',
+      'Kubernetes stand-in: list at 4 processes',
+      'Kubernetes stand-in: group stop of 4',
     ]) {
       assert.match(stdout, new RegExp(`^\\| [^|]*${scenario}`, 'm'), `no row for '${scenario}'`);
     }

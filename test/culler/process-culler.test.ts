@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProcessCuller } from '../../src/culler/process-culler.ts';
 import { HydroplaneError } from '../../src/errors.ts';
+import { GROUP_CONCURRENCY } from '../../src/runtimes/bounded.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
 const spec = (name: string) => ({ process_name: name, has_public_ip: false, container: { image_uri: 'x', ports: [], env: [] } });
@@ -28,6 +29,28 @@ describe('process culler', () => {
     assert.equal(lines[0]?.obj['process'], 'old');
     assert.equal(lines[0]?.obj['age_minutes'], 11);
     assert.deepEqual(await culler.cullOnce(), []);
+  });
+
+  it('stops a round of many old processes at most GROUP_CONCURRENCY at a time, every one of them', async () => {
+    const runtime = new FakeRuntime();
+    runtime.now = () => new Date(0);
+    const count = 2 * GROUP_CONCURRENCY + 3;
+    for (let i = 0; i < count; i++) await runtime.start(spec(`p${i}`));
+    const stop = runtime.stop.bind(runtime);
+    let inFlight = 0;
+    let most = 0;
+    runtime.stop = async (name: string) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      inFlight--;
+      return stop(name);
+    };
+    const { logger } = recordingLogger();
+    const culler = new ProcessCuller({ runtime, logger, maxAgeMs: 60_000, intervalMs: 60_000, now: () => 3_600_000 });
+    assert.equal((await culler.cullOnce()).length, count);
+    assert.equal(runtime.processes.size, 0);
+    assert.equal(most, GROUP_CONCURRENCY);
   });
 
   it('keeps going when the runtime is away and when a process is already gone', async () => {

@@ -92,6 +92,16 @@ export function factsFromInspect(info: Dockerode.ContainerInspectInfo): Containe
 }
 
 /**
+ * Facts from an inspect, told as list() tells them: the reason only for a container that never
+ * started (list() inspects only those), so that get() and list() agree on every process.
+ */
+export function asListed(facts: ContainerFacts): ContainerFacts {
+  if (facts.state === 'created' || facts.reason === undefined) return facts;
+  const { reason: _, ...rest } = facts;
+  return rest;
+}
+
+/**
  * The Engine's state -> ours. A paused container is RUNNING with the reason 'paused': it keeps
  * its resources and its ports, and Hydroplane never pauses anything, so someone did it by hand.
  * A dead container (the Engine failed to remove it) is EXITED, like an exited one. A created one

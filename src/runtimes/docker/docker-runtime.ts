@@ -10,11 +10,13 @@ import type { SecretStore } from '../../secrets/secret-store.ts';
 import type { DockerRuntimeConfig } from '../../config/schema.ts';
 import { type ProcessInfo, byProcessName } from '../../spec/process-info.ts';
 import type { ProcessSpec } from '../../spec/process-spec.ts';
+import { GROUP_CONCURRENCY, settleBounded } from '../bounded.ts';
 import { logText, noText, textLines, utf8Text } from '../log-text.ts';
 import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, StartOptions } from '../runtime.ts';
 import { describeEngine, engineConnection } from './connection.ts';
 import {
   type ContainerFacts,
+  asListed,
   factsFromInspect,
   factsFromListEntry,
   withTimes,
@@ -52,6 +54,9 @@ export interface DockerRuntimeOptions {
   logger?: RuntimeLogger;
 }
 
+/** What the Engine takes as a container's name (its own pattern); no other name is looked up as one. */
+const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
 /** States of a container of ours that a new start may replace. */
 const REPLACEABLE = new Set(['exited', 'dead']);
 
@@ -86,7 +91,11 @@ export class DockerRuntime implements Runtime {
   async start(spec: ProcessSpec, options: StartOptions = {}): Promise<ProcessInfo> {
     const name = spec.process_name;
     const { signal } = options;
-    const ctx = this.#context(`starting process '${name}'`, { processName: name, image: spec.container.image_uri });
+    const ctx = this.#context(`starting process '${name}'`, {
+      processName: name,
+      image: spec.container.image_uri,
+      network: this.#config.network,
+    });
     const cancelled = () => cancelledError(ctx);
     // Every secret first: a missing one must fail the start with nothing created.
     const { secretEnv, auth } = await readStartSecrets(this.#secrets, spec);
@@ -121,6 +130,16 @@ export class DockerRuntime implements Runtime {
 
   async get(name: string): Promise<ProcessInfo | undefined> {
     const ctx = this.#context(`looking up process '${name}'`);
+    // The container that a start of this process makes has its name: one inspect answers, with
+    // the times. A list by label (which the Engine answers by going through every container, so
+    // it grows with all of them) is needed only when there is no such container of ours. (A
+    // process can also have a container named otherwise, from an older server or made by hand;
+    // a start under the name always makes the newer one, which is what the list would pick.)
+    const named = CONTAINER_NAME.test(name) ? await this.#inspectByName(name, ctx) : undefined;
+    if (named !== undefined && named.Config?.Labels?.[PROCESS_LABEL] === name) {
+      const facts = asListed(factsFromInspect(named));
+      return processInfo(facts, await this.#publicHost([facts]));
+    }
     const [entry] = await this.#containersOf(name, ctx);
     if (entry === undefined) return undefined;
     const facts = await this.#facts(entry, { times: true });
@@ -142,6 +161,22 @@ export class DockerRuntime implements Runtime {
 
   async stop(name: string): Promise<void> {
     const ctx = this.#context(`stopping process '${name}'`, { processName: name });
+    // The container of the process's name (as a start makes it) is stopped at once; the list by
+    // label, which finds any other container of the process (an older server's) and which the
+    // Engine answers by going through all its containers, runs meanwhile rather than first.
+    const named = CONTAINER_NAME.test(name) ? await this.#inspectByName(name, ctx) : undefined;
+    if (named !== undefined && named.Config?.Labels?.[PROCESS_LABEL] === name) {
+      const [own, others] = await Promise.allSettled([this.#stopAndRemove(named.Id, ctx), this.#containersOf(name, ctx)]);
+      const rest = others.status === 'fulfilled' ? others.value.filter((entry) => entry.Id !== named.Id) : [];
+      const results = [own, others, ...(await Promise.allSettled(rest.map((entry) => this.#stopAndRemove(entry.Id, ctx))))];
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      this.#logger.info(
+        { process: name, containers: [named.Id, ...rest.map((e) => e.Id)].map((id) => id.slice(0, 12)) },
+        'process stopped',
+      );
+      return;
+    }
     const entries = await this.#containersOf(name, ctx);
     if (entries.length === 0) throw notFound(name);
     // Every container that the list shows under the name (more than one only from older servers
@@ -198,7 +233,8 @@ export class DockerRuntime implements Runtime {
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
-    const results = await Promise.allSettled(entries.map((entry) => this.#stopAndRemove(entry.Id, ctx)));
+    // Bounded: a thousand stops at once only queue in the Engine, each holding a connection.
+    const results = await settleBounded(entries, GROUP_CONCURRENCY, (entry) => this.#stopAndRemove(entry.Id, ctx));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const names = entries.map((entry) => entry.Labels?.[PROCESS_LABEL] ?? '').sort();

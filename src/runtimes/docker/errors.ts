@@ -48,7 +48,13 @@ const UNREACHABLE_CODES = new Set([
   'ECONNABORTED',
   'ERR_SOCKET_CONNECTION_TIMEOUT',
   'UND_ERR_SOCKET',
+  // The server itself is out of file descriptors: it cannot open the connection to the Engine.
+  'EMFILE',
+  'ENFILE',
 ]);
+
+/** Socket errors that are the server's own limit on open files, not the Engine's absence. */
+const OUT_OF_DESCRIPTORS = new Set(['EMFILE', 'ENFILE']);
 
 /** Normalises whatever the client threw. `timedOut` says our own per-call timer fired. */
 export function toEngineError(raw: unknown, timedOut = false): EngineError {
@@ -163,6 +169,8 @@ export interface ErrorContext {
   phase?: 'pull' | 'create' | 'start' | 'other';
   processName?: string;
   image?: string;
+  /** The network that the process joins, named when it is full. */
+  network?: string;
   /** Whether registry credentials were sent with the pull. */
   withCredentials?: boolean;
   /** The per-call timeout, named when it fires. */
@@ -174,6 +182,25 @@ export interface ErrorContext {
 }
 
 const PORT_IN_USE = /port is already allocated|address already in use/i;
+
+/**
+ * A start refused because the network cannot take one more container: each is a 500 of the
+ * container's start, measured on Engine 20.10 (the create succeeds; the endpoint is made at the
+ * start). Every address of the subnet is taken: "no available IPv4 addresses on this network's
+ * address pools: NAME (ID)". The Linux bridge has all its ports (1,023; the kernel's BR_MAX_PORTS
+ * of 1,024 less port 0): "failed to create endpoint C on network N: adding interface vethX to
+ * bridge br-X failed: exchange full" (the kernel's EXFULL).
+ */
+const ADDRESSES_EXHAUSTED = /no available IPv4 addresses on this network's address pools/i;
+const BRIDGE_FULL = /to bridge \S+ failed: exchange full/i;
+
+/** Which limit of the network a start ran into, if it was one. */
+export function networkFullness(err: unknown): 'addresses' | 'bridge' | undefined {
+  if (!(err instanceof EngineError)) return undefined;
+  if (ADDRESSES_EXHAUSTED.test(err.message)) return 'addresses';
+  if (BRIDGE_FULL.test(err.message)) return 'bridge';
+  return undefined;
+}
 /**
  * The container's command could not be run. Docker (400, or 500 on older Engines): "failed to
  * create shim task: OCI runtime create failed: ... executable file not found in $PATH"; Podman 500:
@@ -198,6 +225,17 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
     return new HydroplaneError(
       'runtime_unavailable',
       `${ctx.action} was cancelled before it finished: its client went away or the server is shutting down; nothing was left behind`,
+      { cause },
+    );
+  }
+
+  if (err.kind === 'unreachable' && err.errno !== undefined && OUT_OF_DESCRIPTORS.has(err.errno)) {
+    const which = err.errno === 'EMFILE' ? 'the server has' : 'the machine has';
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `${which} no file descriptor left (${err.errno}) to open a connection to the Docker Engine while ${ctx.action}: ` +
+        'raise the limit on open files (LimitNOFILE= in the systemd unit, ulimit -n; docs/production.md, "Many processes"), ' +
+        'or close some log follows',
       { cause },
     );
   }
@@ -232,6 +270,25 @@ export function translateEngineError(raw: unknown, ctx: ErrorContext): Hydroplan
       'port_in_use',
       `cannot start process '${ctx.processName ?? '?'}': ${which} is already in use on the Docker host; ` +
         `choose another host_port or stop what uses it (the Engine says: ${engineSays})`,
+      { cause },
+    );
+  }
+
+  const full = ctx.phase === 'start' || ctx.phase === 'create' ? networkFullness(err) : undefined;
+  if (full !== undefined) {
+    const network = ctx.network === undefined ? 'the network' : `network '${ctx.network}'`;
+    const why =
+      full === 'addresses'
+        ? 'every address of its subnet is taken'
+        : 'its Linux bridge has no free port (a bridge takes at most 1,023 containers, a limit of the kernel)';
+    const way =
+      full === 'addresses'
+        ? 'stop processes, or give the runtime a network with a larger subnet (docs/production.md, "Many processes")'
+        : 'stop processes, or spread them over more networks: another Hydroplane server whose config names another network (docs/production.md, "Many processes")';
+    return new HydroplaneError(
+      'runtime_unavailable',
+      `cannot start process '${ctx.processName ?? '?'}': ${network} is full: ${why}; nothing was left of the start. ` +
+        `To run more processes, ${way} (the Engine says: ${engineSays})`,
       { cause },
     );
   }

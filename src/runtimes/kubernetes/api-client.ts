@@ -19,6 +19,7 @@ import {
   type V1Secret,
   type V1Service,
 } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
 import type { HydroplaneError } from '../../errors.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { RuntimeType } from '../runtime.ts';
@@ -34,6 +35,8 @@ export interface KubeApiClientOptions {
   timeoutMs: number;
   /** Items a list call asks for at once; default LIST_PAGE. */
   pageSize?: number;
+  /** How long calls share one dispatcher before the newest takes over; default POOL_LIFETIME_MS. */
+  poolLifetimeMs?: number;
 }
 
 /** Why a call about one process is made, for its error: "starting process 'web'", and 'web'. */
@@ -65,6 +68,9 @@ export interface WatchTuning {
 
 /** Items a list call asks for at once: the page size that kubectl uses. */
 export const LIST_PAGE = 500;
+
+/** How long the calls share one dispatcher (its connections) before the newest takes over. */
+export const POOL_LIFETIME_MS = 60_000;
 
 /** One call of a list: the page it asks for, the items and the token of the next page it answers. */
 export type PageCall<T> = (page: {
@@ -103,10 +109,13 @@ export class KubeApiClient {
   readonly #runtime: RuntimeType;
   readonly #timeoutMs: number;
   readonly #pageSize: number;
+  readonly #poolLifetimeMs: number;
   readonly #kubeConfig: KubeConfig;
   readonly #apps: AppsV1Api;
   readonly #core: CoreV1Api;
   readonly #callOptions: ConfigurationOptions;
+  /** The dispatcher that the calls share (#shareConnections), and since when. */
+  #shared: { dispatcher: Dispatcher; since: number } | undefined;
 
   constructor(kubeConfig: KubeConfig, options: KubeApiClientOptions) {
     this.namespace = options.namespace;
@@ -114,6 +123,7 @@ export class KubeApiClient {
     this.#runtime = options.runtime;
     this.#timeoutMs = options.timeoutMs;
     this.#pageSize = options.pageSize ?? LIST_PAGE;
+    this.#poolLifetimeMs = options.poolLifetimeMs ?? POOL_LIFETIME_MS;
     this.#kubeConfig = kubeConfig;
     this.#apps = kubeConfig.makeApiClient(AppsV1Api);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
@@ -124,6 +134,7 @@ export class KubeApiClient {
         {
           pre: (request: RequestContext) => {
             request.setSignal(AbortSignal.timeout(timeoutMs));
+            this.#shareConnections(request);
             return new Observable(Promise.resolve(request));
           },
           post: (response: ResponseContext) => new Observable(Promise.resolve(response)),
@@ -131,6 +142,30 @@ export class KubeApiClient {
       ],
       middlewareMergeStrategy: 'append',
     };
+  }
+
+  /**
+   * client-node gives every call to a cluster with TLS settings (a CA, a client certificate) a
+   * dispatcher of its own (an undici Agent): each call opened a new connection, with its own TLS
+   * handshake, which then stayed open, idle, until undici's keep-alive timeout. At a thousand
+   * processes a group stop or a culler's round left hundreds of descriptors open (and the server's
+   * RSS grew by tens of MB). Calls share one dispatcher, its connections kept alive and reused;
+   * the newest one client-node made takes over every POOL_LIFETIME_MS, so that credentials it
+   * renews (a client certificate from an exec plugin) reach new connections, and the one it
+   * replaces closes once its calls are done.
+   */
+  #shareConnections(request: RequestContext): void {
+    const fresh = request.getDispatcher();
+    // None: the call goes through Node's global dispatcher, which already pools its connections.
+    if (fresh === undefined) return;
+    const now = Date.now();
+    if (this.#shared === undefined || now - this.#shared.since >= this.#poolLifetimeMs) {
+      const replaced = this.#shared?.dispatcher;
+      this.#shared = { dispatcher: fresh, since: now };
+      replaced?.close().catch(() => {});
+      return;
+    }
+    request.setDispatcher(this.#shared.dispatcher);
   }
 
   readDeployment(name: string, purpose: CallPurpose): Promise<V1Deployment | undefined> {

@@ -12,6 +12,7 @@ import type { SecretStore } from '../../secrets/secret-store.ts';
 import { labelValueProblem } from '../../spec/names.ts';
 import { byProcessName, type ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
+import { GROUP_CONCURRENCY, settleBounded } from '../bounded.ts';
 import { noText } from '../log-text.ts';
 import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, RuntimeType } from '../runtime.ts';
 import { KubeApiClient, type CallPurpose, type WatchTuning } from './api-client.ts';
@@ -60,6 +61,16 @@ const processOf = (obj: { metadata?: { name?: string; labels?: Record<string, st
   const name = obj.metadata?.labels?.[PROCESS_LABEL];
   return name !== undefined && obj.metadata?.name === name ? name : undefined;
 };
+
+/** Objects by the process they are (processOf); the first of a name wins, as a find would. */
+function ownObjects<T extends { metadata?: { name?: string; labels?: Record<string, string> } }>(objects: readonly T[]): Map<string, T> {
+  const byName = new Map<string, T>();
+  for (const o of objects) {
+    const name = processOf(o);
+    if (name !== undefined && !byName.has(name)) byName.set(name, o);
+  }
+  return byName;
+}
 
 /** A container that has never run has no log yet (the API answers 400 "waiting to start"). */
 function notStartedYet(pod: V1Pod, container: string): boolean {
@@ -206,15 +217,13 @@ export class KubernetesRuntime implements Runtime {
       const name = processOf(o);
       if (name !== undefined) names.add(name);
     }
-    const results = await Promise.allSettled(
-      [...names].map((name) =>
-        this.#remove(
-          name,
-          deployments.find((d) => isLabelledFor(d, name) && d.metadata?.name === name),
-          services.find((s) => isLabelledFor(s, name) && s.metadata?.name === name),
-          action,
-        ),
-      ),
+    // Each process's own objects, by name (a find per process was quadratic in the group's size).
+    const deploymentOf = ownObjects(deployments);
+    const serviceOf = ownObjects(services);
+    // Bounded: a thousand processes' deletes at once only queue in the API server (and may meet its
+    // rate limits), each holding a connection.
+    const results = await settleBounded([...names], GROUP_CONCURRENCY, (name) =>
+      this.#remove(name, deploymentOf.get(name), serviceOf.get(name), action),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
@@ -280,7 +289,10 @@ export class KubernetesRuntime implements Runtime {
     const podsOf = new Map<string, V1Pod[]>();
     for (const pod of pods) {
       const name = pod.metadata?.labels?.[PROCESS_LABEL];
-      if (name !== undefined) podsOf.set(name, [...(podsOf.get(name) ?? []), pod]);
+      if (name === undefined) continue;
+      const list = podsOf.get(name);
+      if (list === undefined) podsOf.set(name, [pod]);
+      else list.push(pod);
     }
     const serviceOf = new Map<string, V1Service>();
     for (const service of services) {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type Dockerode from 'dockerode';
 import fc from 'fast-check';
 import {
+  asListed,
   engineTime,
   factsFromInspect,
   factsFromListEntry,
@@ -256,5 +257,17 @@ describe('image, started and finished', () => {
     const fromList = processInfo(listed, HOST);
     const fromInspect = processInfo(factsFromInspect(inspected(state)), HOST);
     assert.deepEqual(fromList, fromInspect);
+  });
+});
+
+describe('asListed', () => {
+  const base = { labels: { 'hydroplane/process-id': 'p' }, created: 1, ports: [] };
+  it('keeps the reason of a container that never started, as list() reports it, and drops the others', () => {
+    assert.equal(asListed({ ...base, state: 'created', reason: 'exec failed' }).reason, 'exec failed');
+    for (const state of ['running', 'exited', 'dead', 'paused']) {
+      const facts = asListed({ ...base, state, reason: 'OOMKilled', exitCode: 137 });
+      assert.equal('reason' in facts, false, state);
+      assert.equal(facts.exitCode, 137);
+    }
   });
 });

@@ -1,16 +1,20 @@
-// DockerRuntime where no Engine answers, or one that never does: needs no Engine.
+// DockerRuntime where no Engine answers, one that never does, and a stand-in Engine for what a
+// real one shows only at scale (a thousand stops, a full network): needs no Engine.
 // docker-runtime.docker.test.ts runs it against the real Engine.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type Socket, createServer } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { HydroplaneError } from '../../../src/errors.ts';
+import { GROUP_CONCURRENCY } from '../../../src/runtimes/bounded.ts';
 import { DockerRuntime } from '../../../src/runtimes/docker/docker-runtime.ts';
 import { DockerRuntimeConfig } from '../../../src/config/schema.ts';
 import { ProcessSpec } from '../../../src/spec/process-spec.ts';
 import { MemorySecretStore } from '../../support/memory-secret-store.ts';
+import { EngineStandin, json } from './engine-standin.ts';
 
 const secrets = new MemorySecretStore();
 const spec = (input: { process_name: string }) =>
@@ -79,5 +83,97 @@ describe('DockerRuntime with no Engine', () => {
       () => new DockerRuntime({ config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: 'ssh://me@host' }), secrets }),
       hydroplaneError('invalid_config', (err) => assert.match(err.message, /ssh:\/\/me@host/)),
     );
+  });
+});
+
+describe('DockerRuntime against a stand-in Engine', () => {
+  const standins: EngineStandin[] = [];
+  after(async () => {
+    for (const s of standins) await s.close();
+  });
+  async function runtimeOn(handle: EngineStandin['handle']): Promise<{ runtime: DockerRuntime; standin: EngineStandin }> {
+    const standin = await new EngineStandin().listen();
+    standins.push(standin);
+    standin.handle = handle;
+    const runtime = new DockerRuntime({
+      config: DockerRuntimeConfig.parse({ runtime_type: 'docker', docker_host: `unix://${standin.socketPath}`, network: 'hp-full' }),
+      secrets,
+    });
+    return { runtime, standin };
+  }
+
+  it('a group stop keeps at most GROUP_CONCURRENCY stops in flight, and stops every process', async () => {
+    const count = 3 * GROUP_CONCURRENCY + 5;
+    const entries = Array.from({ length: count }, (_, i) => ({
+      Id: `${String(i).padStart(4, '0')}${'a'.repeat(60)}`,
+      Names: [`/p${i}`],
+      Image: 'busybox',
+      Created: 1,
+      State: 'running',
+      Status: 'Up',
+      Labels: { 'hydroplane/process-id': `p${i}`, 'hydroplane/group-id': 'g' },
+      Ports: [],
+      NetworkSettings: { Networks: {} },
+    }));
+    let inFlight = 0;
+    let most = 0;
+    const held: ServerResponse[] = [];
+    const removed = new Set<string>();
+    const { runtime } = await runtimeOn((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://engine').pathname;
+      if (req.method === 'GET' && path.endsWith('/containers/json')) return json(res, 200, entries);
+      if (req.method === 'POST' && path.endsWith('/stop')) {
+        // Held until the bound is reached, and a moment longer for any stop past it to arrive; the
+        // last few (fewer than the bound) are answered after a while.
+        inFlight++;
+        most = Math.max(most, inFlight);
+        held.push(res);
+        const release = () => {
+          for (const r of held.splice(0)) {
+            inFlight--;
+            r.writeHead(204).end();
+          }
+        };
+        if (inFlight === GROUP_CONCURRENCY) setTimeout(release, 30);
+        else setTimeout(() => held.includes(res) && release(), 300);
+        return;
+      }
+      if (req.method === 'DELETE') {
+        removed.add(path.split('/').pop()!);
+        res.writeHead(204).end();
+        return;
+      }
+      json(res, 500, { message: `unexpected ${req.method} ${path}` });
+    });
+    const stopped = await runtime.stopGroup('g');
+    assert.equal(stopped.length, count);
+    assert.equal(removed.size, count);
+    assert.equal(most, GROUP_CONCURRENCY);
+  });
+
+  it('a start on a full network fails with runtime_unavailable and removes the container it created', async () => {
+    const says =
+      'failed to create endpoint web on network hp-full: adding interface veth8540721 to bridge br-3e1daf5fb099 failed: exchange full';
+    const removed: string[] = [];
+    const { runtime } = await runtimeOn((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://engine').pathname;
+      if (req.method === 'GET' && path.endsWith('/networks/hp-full')) return json(res, 200, { Id: 'n1', Name: 'hp-full', Created: '' });
+      if (req.method === 'POST' && path.endsWith('/containers/create')) return json(res, 201, { Id: 'c'.repeat(64), Warnings: [] });
+      if (req.method === 'POST' && path.endsWith('/start')) return json(res, 500, { message: says });
+      if (req.method === 'DELETE') {
+        removed.push(path.split('/').pop()!);
+        res.writeHead(204).end();
+        return;
+      }
+      json(res, 500, { message: `unexpected ${req.method} ${path}` });
+    });
+    await assert.rejects(
+      runtime.start(spec({ process_name: 'web' })),
+      hydroplaneError('runtime_unavailable', (err) => {
+        assert.match(err.message, /network 'hp-full' is full/);
+        assert.match(err.message, /1,023/);
+      }),
+    );
+    assert.deepEqual(removed, ['c'.repeat(64)]);
   });
 });

@@ -10,6 +10,7 @@ import {
   isNetworkExists,
   isNetworkNotFound,
   isRemovalInProgress,
+  networkFullness,
   readPullError,
   toEngineError,
   translateEngineError,
@@ -226,6 +227,16 @@ describe('translateEngineError', () => {
     assert.equal(translated(socketError('ECONNREFUSED', 'refused'), { endpoint: 'tcp://10.0.0.5:2375' }).code, 'runtime_unavailable');
   });
 
+  it('no descriptor left in the server (EMFILE, as seen under ulimit -n 34) -> runtime_unavailable saying which limit to raise', () => {
+    for (const code of ['EMFILE', 'ENFILE']) {
+      const err = translated(socketError(code, `connect ${code} /var/run/docker.sock`), { action: 'listing processes' });
+      assert.equal(err.code, 'runtime_unavailable');
+      assert.match(err.message, new RegExp(`no file descriptor left \\(${code}\\)`));
+      assert.match(err.message, /LimitNOFILE=/);
+      assert.doesNotMatch(err.message, /start the Docker daemon/);
+    }
+  });
+
   it('our timeout -> runtime_timeout naming the limit', () => {
     const err = translated(new EngineError('timeout', 'no answer in time'), { timeoutSeconds: 60 });
     assert.equal(err.code, 'runtime_timeout');
@@ -293,6 +304,36 @@ describe('translateEngineError', () => {
       ).code,
       'invalid_spec',
     );
+  });
+
+  it('a full network -> runtime_unavailable naming the network, the limit and the way past it (Engine 20.10, measured)', () => {
+    // The Engine's own answers to the container's start (HTTP 500), as measured on this machine's
+    // Engine 20.10.24: a /28 network with every address taken, and a bridge with all 1,023 ports.
+    const addresses =
+      "no available IPv4 addresses on this network's address pools: hp-scale-exp28-2414 (4c57369e871ab1ecb362a2b195fcb1124767112af5b4dc04eed93dc578ac7950)";
+    const bridge =
+      'failed to create endpoint hp-scale-expbr-2414-c1 on network hp-scale-expbr-2414: adding interface veth8540721 to bridge br-3e1daf5fb099 failed: exchange full';
+    for (const [says, limit, way] of [
+      [addresses, /every address of its subnet is taken/, /larger subnet/],
+      [bridge, /1,023 containers/, /more networks/],
+    ] as const) {
+      const err = translated(modemError(500, says), { phase: 'start', network: 'hydroplane' });
+      assert.equal(err.code, 'runtime_unavailable');
+      assert.equal(err.status, 503);
+      assert.match(err.message, /^cannot start process 'web': network 'hydroplane' is full: /);
+      assert.match(err.message, limit);
+      assert.match(err.message, way);
+      assert.match(err.message, /docs\/production\.md/);
+      assert.match(err.message, /nothing was left of the start/);
+      assert.equal(networkFullness(toEngineError(modemError(500, says))) !== undefined, true);
+    }
+    // Only those answers: an exhausted pool of another kind, or a full bridge said otherwise, is not read as one.
+    assert.equal(
+      networkFullness(toEngineError(modemError(500, 'could not find an available, non-overlapping IPv4 address pool'))),
+      undefined,
+    );
+    assert.equal(networkFullness(toEngineError(modemError(500, 'exchange full'))), undefined);
+    assert.equal(translated(modemError(500, 'something odd happened'), { phase: 'start' }).code, 'runtime_error');
   });
 
   it('anything else -> runtime_error with the Engine message', () => {

@@ -212,7 +212,7 @@ describe('one identity per process', { skip }, () => {
     }
   });
 
-  it('get is two Engine calls (the label, then the container for its times), stop three, logs three', async () => {
+  it('get is one Engine call (the container of its name, with its times), stop four, logs three', async () => {
     const { docker, requests } = countingDocker();
     const counted = run.runtime({ docker });
     const name = run.name('count');
@@ -222,9 +222,19 @@ describe('one identity per process', { skip }, () => {
     await counted.get(name);
     assert.deepEqual(
       requests.map((r) => `${r.method} ${r.path}`),
-      ['GET /containers/json', `GET /containers/${id}/json`],
+      [`GET /containers/${name}/json`],
     );
-    assert.deepEqual(JSON.parse(requests[0]!.query.get('filters')!), { label: [`${PROCESS_LABEL}=${name}`] });
+
+    // A process whose container is named otherwise (an older server's): the name, then the label, then the container.
+    const other = run.name('count');
+    const otherId = await container(`${other}-x`, other, IDLE);
+    requests.length = 0;
+    await counted.get(other);
+    assert.deepEqual(
+      requests.map((r) => `${r.method} ${r.path}`),
+      [`GET /containers/${other}/json`, 'GET /containers/json', `GET /containers/${otherId}/json`],
+    );
+    assert.deepEqual(JSON.parse(requests[1]!.query.get('filters')!), { label: [`${PROCESS_LABEL}=${other}`] });
 
     requests.length = 0;
     for await (const _ of await counted.logs(name)) {
@@ -237,9 +247,19 @@ describe('one identity per process', { skip }, () => {
 
     requests.length = 0;
     await counted.stop(name);
-    assert.deepEqual(
-      requests.map((r) => `${r.method} ${r.path}`),
-      ['GET /containers/json', `POST /containers/${id}/stop`, `DELETE /containers/${id}`],
-    );
+    const stopCalls = requests.map((r) => `${r.method} ${r.path}`);
+    // The container of its name first; then its stop, and the list by label for any other, side by side; then its removal.
+    assert.equal(stopCalls[0], `GET /containers/${name}/json`);
+    assert.deepEqual(stopCalls.slice(1, 3).sort(), ['GET /containers/json', `POST /containers/${id}/stop`].sort());
+    assert.equal(stopCalls.at(-1), `DELETE /containers/${id}`);
+    assert.equal(stopCalls.length, 4);
+
+    // A process with a second container named otherwise: the stop removes both.
+    const twice = run.name('count');
+    const first = await container(twice, twice, IDLE);
+    const second = await container(`${twice}-x`, twice, IDLE);
+    await counted.stop(twice);
+    assert.equal(await exists(first), false);
+    assert.equal(await exists(second), false);
   });
 });

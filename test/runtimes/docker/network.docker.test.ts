@@ -1,12 +1,15 @@
-// ProcessNetwork against the real Engine: the network it makes, makes again, and keeps one of.
+// ProcessNetwork against the real Engine: the network it makes, makes again, and keeps one of;
+// and a network that is full.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import DockerModem from 'docker-modem';
+import { HydroplaneError } from '../../../src/errors.ts';
 import { engineConnection } from '../../../src/runtimes/docker/connection.ts';
 import { EngineClient } from '../../../src/runtimes/docker/engine-client.ts';
 import { EngineError, type ErrorContext } from '../../../src/runtimes/docker/errors.ts';
 import { ProcessNetwork } from '../../../src/runtimes/docker/network.ts';
 import { SILENT_LOGGER } from '../../../src/runtimes/logger.ts';
+import { ProcessSpec } from '../../../src/spec/process-spec.ts';
 import { DockerTestRun, TEST_IMAGE, dockerSkip, engineInfo } from '../../support/docker.ts';
 
 const skip = await dockerSkip();
@@ -90,5 +93,52 @@ describe('ProcessNetwork on the Engine', { skip }, () => {
       [second.id],
     );
     await assert.rejects(run.docker.getNetwork(first.id).inspect(), 'the unused one is removed');
+  });
+});
+
+describe('a full network on the Engine', { skip }, () => {
+  it('a start past the last address of the subnet fails with runtime_unavailable, and leaves no container', async () => {
+    // A /30 has four addresses: the network's, the gateway's and the broadcast address are not
+    // given to containers (Engine 20.10 gives one), so a start soon finds none, as a /16 would
+    // after 65,000.
+    const name = `${run.prefix}full`;
+    for (let attempt = 0; ; attempt++) {
+      const subnet = `10.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 256)}.${4 * Math.floor(Math.random() * 64)}/30`;
+      try {
+        await run.docker.createNetwork({ Name: name, Driver: 'bridge', IPAM: { Config: [{ Subnet: subnet }] } });
+        break;
+      } catch (err) {
+        // Another network of the Engine holds that subnet: try another.
+        if (attempt >= 5 || !/overlaps/i.test((err as Error).message)) throw err;
+      }
+    }
+    const runtime = run.runtime({ config: run.config({ network: name, stop_grace_seconds: 0 }) });
+    const spec = (n: number) =>
+      ProcessSpec.parse({
+        process_name: `${run.prefix}full-${n}`,
+        container: { image_uri: TEST_IMAGE, command: ['sleep', '3600'] },
+      });
+    let fitted = 0;
+    let refusal: unknown;
+    while (refusal === undefined && fitted < 8) {
+      try {
+        await runtime.start(spec(fitted + 1));
+        fitted++;
+      } catch (err) {
+        refusal = err;
+      }
+    }
+    assert.ok(fitted >= 1 && fitted <= 2, `${fitted} processes fitted in a /30`);
+    assert.ok(refusal instanceof HydroplaneError, String(refusal));
+    assert.equal(refusal.code, 'runtime_unavailable', refusal.message);
+    assert.match(refusal.message, new RegExp(`network '${name}' is full: every address of its subnet is taken`));
+    assert.match(refusal.message, /larger subnet/);
+    const failed = `${run.prefix}full-${fitted + 1}`;
+    const left = await run.docker.listContainers({ all: true, filters: { name: [failed] } });
+    assert.deepEqual(left, [], 'the failed start removed its container');
+    assert.equal((await runtime.list()).filter((p) => p.process_name.startsWith(`${run.prefix}full-`)).length, fitted);
+    // A stop frees an address: the same start then succeeds.
+    await runtime.stop(`${run.prefix}full-1`);
+    await runtime.start(spec(fitted + 1));
   });
 });

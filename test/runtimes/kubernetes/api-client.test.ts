@@ -46,6 +46,38 @@ describe('Kubernetes API client', () => {
   });
   after(() => api.close());
 
+  it('shares connections between calls: 40 calls open a handful, not one each', async () => {
+    const before = api.controls.connections();
+    for (let i = 0; i < 30; i++) assert.equal(await client.readDeployment(uniqueName('none'), purpose('none')), undefined);
+    await Promise.all(Array.from({ length: 10 }, () => client.listPods('hydroplane/process-id=none', 'listing pods')));
+    const after = api.controls.connections();
+    // Ten calls at once may each need one; one after another reuse the same.
+    assert.ok(after.accepted - before.accepted <= 11, `${after.accepted - before.accepted} connections for 40 calls`);
+    assert.ok(after.open <= 11, `${after.open} connections left open`);
+  });
+
+  it("takes client-node's newest dispatcher after the pool's lifetime, and closes the one it replaces", async () => {
+    const renewing = new KubeApiClient(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
+      runtime: 'kubernetes',
+      namespace: 'default',
+      timeoutMs: 5000,
+      poolLifetimeMs: 50,
+    });
+    const before = api.controls.connections();
+    for (let i = 0; i < 5; i++) await renewing.readDeployment(uniqueName('none'), purpose('none'));
+    const first = api.controls.connections().accepted - before.accepted;
+    // A call sent as the one before it ends may find its connection not yet free, and open a second.
+    assert.ok(first >= 1 && first <= 2, `${first} connections for 5 calls`);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    for (let i = 0; i < 5; i++) await renewing.readDeployment(uniqueName('none'), purpose('none'));
+    const second = api.controls.connections().accepted - before.accepted - first;
+    assert.ok(second >= 1 && second <= 2, `${second} new connections after the lifetime`);
+    // The replaced dispatcher closes its connections once its calls are done.
+    const deadline = Date.now() + 2000;
+    while (api.controls.connections().open > before.open + second && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(api.controls.connections().open <= before.open + second, 'the replaced connections closed');
+  });
+
   it('reads a missing object as undefined, and a present one as itself', async () => {
     const name = uniqueName('read');
     assert.equal(await client.readSecret(name, purpose(name)), undefined);

@@ -174,7 +174,7 @@ export class Controllers {
     if (!d || d.metadata.deletionTimestamp) return;
     const hash = templateHash(d.spec.template);
     const rsName = `${name}-${hash}`;
-    const owned = this.store.list(REPLICASETS, ns).filter((rs) => ownedBy(rs, d.metadata.uid));
+    const owned = this.store.list(REPLICASETS, ns, (rs) => ownedBy(rs, d.metadata.uid));
     const desired = d.spec.replicas ?? 1;
     let current = owned.find((rs) => rs.metadata.name === rsName);
     if (!current) {
@@ -212,14 +212,13 @@ export class Controllers {
 
   private updateDeploymentStatus(d: KubeObject, currentRs: KubeObject): void {
     const rsUids = new Set(
-      this.store
-        .list(REPLICASETS, d.metadata.namespace)
-        .filter((rs) => ownedBy(rs, d.metadata.uid))
-        .map((rs) => rs.metadata.uid),
+      this.store.list(REPLICASETS, d.metadata.namespace, (rs) => ownedBy(rs, d.metadata.uid)).map((rs) => rs.metadata.uid),
     );
-    const pods = this.store
-      .list(PODS, d.metadata.namespace)
-      .filter((p) => !p.metadata.deletionTimestamp && p.metadata.ownerReferences?.some((r) => rsUids.has(r.uid)));
+    const pods = this.store.list(
+      PODS,
+      d.metadata.namespace,
+      (p) => !p.metadata.deletionTimestamp && (p.metadata.ownerReferences?.some((r) => rsUids.has(r.uid)) ?? false),
+    );
     const ready = pods.filter(isReady).length;
     const updated = pods.filter((p) => ownedBy(p, currentRs.metadata.uid)).length;
     const desired = d.spec.replicas ?? 1;
@@ -265,7 +264,7 @@ export class Controllers {
   private syncReplicaSet(ns: string, name: string): void {
     const rs = this.store.get(REPLICASETS, ns, name);
     if (!rs) return;
-    const live = this.store.list(PODS, ns).filter((p) => ownedBy(p, rs.metadata.uid) && !p.metadata.deletionTimestamp);
+    const live = this.store.list(PODS, ns, (p) => ownedBy(p, rs.metadata.uid) && !p.metadata.deletionTimestamp);
     const desired = rs.metadata.deletionTimestamp ? live.length : (rs.spec.replicas ?? 1);
     for (let i = live.length; i < desired; i++) {
       this.registry.create(PODS, ns, {
@@ -280,7 +279,7 @@ export class Controllers {
       });
     }
     for (const extra of live.slice(desired).reverse()) this.registry.delete(PODS, ns, extra.metadata.name);
-    const now = this.store.list(PODS, ns).filter((p) => ownedBy(p, rs.metadata.uid) && !p.metadata.deletionTimestamp);
+    const now = this.store.list(PODS, ns, (p) => ownedBy(p, rs.metadata.uid) && !p.metadata.deletionTimestamp);
     const ready = now.filter(isReady).length;
     const status: Json = { replicas: now.length, observedGeneration: rs.metadata.generation };
     status.fullyLabeledReplicas = status.replicas;
@@ -353,8 +352,8 @@ export class Controllers {
       return;
     }
     const load = new Map(fitting.map((n) => [n.metadata.name, 0]));
-    for (const p of this.store.list(PODS))
-      if (p.spec.nodeName && load.has(p.spec.nodeName)) load.set(p.spec.nodeName, load.get(p.spec.nodeName)! + 1);
+    for (const p of this.store.list(PODS, undefined, (o) => o.spec?.nodeName !== undefined && load.has(o.spec.nodeName)))
+      load.set(p.spec.nodeName, load.get(p.spec.nodeName)! + 1);
     const node = [...fitting].sort(
       (a, b) => load.get(a.metadata.name)! - load.get(b.metadata.name)! || (a.metadata.name < b.metadata.name ? -1 : 1),
     )[0]!;

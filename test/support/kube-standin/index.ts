@@ -84,6 +84,8 @@ export interface KubeStandinControls {
   requests(filter?: RequestFilter): RequestRecord[];
   count(filter?: RequestFilter): number;
   resetRequests(): void;
+  /** TCP connections accepted so far, and how many are open now: whether clients reuse them. */
+  connections(): { accepted: number; open: number };
   /** The stored objects of a resource ("deployments", "pods", ...), as the API would answer them. */
   objects(resource: string, namespace?: string): KubeObject[];
   /** Resolves once the controllers have no queued work (timed work such as pod start may remain). */
@@ -202,6 +204,12 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
   } else {
     server = http.createServer(listener);
   }
+  const connections = { accepted: 0, open: 0 };
+  server.on('connection', (socket) => {
+    connections.accepted++;
+    connections.open++;
+    socket.once('close', () => connections.open--);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -260,6 +268,7 @@ export async function startKubeStandin(options: KubeStandinOptions = {}): Promis
     resetRequests: () => {
       requests.length = 0;
     },
+    connections: () => ({ ...connections }),
     objects(resource, namespace) {
       const res = RESOURCES.find((r) => r.plural === resource);
       if (!res) throw new Error(`the stand-in does not serve ${resource}`);

@@ -152,10 +152,11 @@ export class Registry {
         throw badRequest(`"${f.field}" is not a known field selector: only ${supported.map((s) => `"${s}"`).join(', ')}`);
       }
     }
-    let items = this.store
-      .list(res, namespace)
-      .filter((o) => matchesLabels(labels, o.metadata.labels))
-      .filter((o) => fields.every((f) => (fieldValue(o, f.field) === f.value) !== f.negate));
+    let items = this.store.list(
+      res,
+      namespace,
+      (o) => matchesLabels(labels, o.metadata.labels) && fields.every((f) => (fieldValue(o, f.field) === f.value) !== f.negate),
+    );
     const metadata: Json = { resourceVersion: this.store.resourceVersion };
     if (options.continue) {
       let after: string;

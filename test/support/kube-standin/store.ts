@@ -37,11 +37,14 @@ export class Store {
     return obj && clone(obj);
   }
 
-  /** In etcd key order: namespace, then name. */
-  list(res: ResourceType, namespace?: string): KubeObject[] {
+  /**
+   * In etcd key order: namespace, then name. `where` is asked of the stored objects (it must not
+   * change them) before any is copied: the controllers look for a few objects among thousands.
+   */
+  list(res: ResourceType, namespace?: string, where?: (o: KubeObject) => boolean): KubeObject[] {
     const prefix = namespace === undefined || !res.namespaced ? `${res.plural}/` : `${res.plural}/${namespace}/`;
     return [...this.objects.entries()]
-      .filter(([k]) => k.startsWith(prefix))
+      .filter(([k, o]) => k.startsWith(prefix) && (where === undefined || where(o)))
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, o]) => clone(o));
   }
