@@ -1,6 +1,7 @@
 // The HTTP application, apart from process concerns (listening, signals, configuration), so that
 // tests drive it through inject() without sockets.
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import Fastify, {
   type FastifyBaseLogger,
@@ -184,6 +185,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Long-polls, followed logs and event streams end when the server closes, rather than holding the close up.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
+  // Node counts a connection that has sent nothing yet as neither idle nor active: neither
+  // closeIdleConnections nor the headers timeout ends it, and the close waited for it as long as the
+  // client kept it open. At close, a connection in no answer is dropped, also one that comes after.
+  const quiet = (socket: Socket) => !(socket as { _httpMessage?: unknown })._httpMessage;
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    if (closing.signal.aborted) return void socket.destroy();
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) if (quiet(socket)) socket.destroy();
+  });
   // The close waits for every connection to end, and one whose long answer ended after the close
   // began stays open for keep-alive: close it once it is idle.
   app.addHook('onResponse', async () => {
