@@ -27,7 +27,7 @@ import { installRequestOriginChecks } from './request-origin.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
-import { eventRoutes } from './routes/events.ts';
+import { DEFAULT_MAX_EVENT_STREAMS, eventRoutes } from './routes/events.ts';
 import { logRoutes } from './routes/logs.ts';
 import { processRoutes } from './routes/processes.ts';
 import { shown } from '../spec/shown.ts';
@@ -50,6 +50,8 @@ export interface AppOptions {
   waitPollMs?: number;
   /** How often GET /events sends a comment on a quiet stream, in ms. Default 15000. */
   eventHeartbeatMs?: number;
+  /** The most GET /events streams open at once (the config's max_event_streams); more get 503. Default 256. */
+  maxEventStreams?: number;
   /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
   allowedHosts?: readonly string[];
   /** The port that a loopback Host must name; by default the port that the request came in on (the bound one). */
@@ -233,7 +235,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     fieldValidation: options.fieldValidation ?? 'Warn',
   });
   await app.register(logRoutes, { ...deps, closing: closing.signal });
-  await app.register(eventRoutes, { ...deps, closing: closing.signal, heartbeatMs: options.eventHeartbeatMs ?? 15_000 });
+  await app.register(eventRoutes, {
+    ...deps,
+    closing: closing.signal,
+    heartbeatMs: options.eventHeartbeatMs ?? 15_000,
+    maxStreams: options.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS,
+  });
   await app.register(groupRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });
   if (options.dashboard !== false) {
