@@ -142,7 +142,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
         description:
           "Makes the process named in the path run the spec in the body, whose process_name must be the path's (else 422). " +
           'Absent: it is started (201, outcome created). Running or starting from the same spec: nothing is touched (200, outcome unchanged, ' +
-          'the current info). Started from another spec (or by an older server, which recorded none), or EXITED or FAILED: it is stopped ' +
+          'the current info). Started from another spec (or by an older server, which recorded none), or EXITED or FAILED, or past its own expiry: it is stopped ' +
           'and started from this spec (200, outcome replaced). "The same spec" is the same digest (spec_digest: a sha256 over the ' +
           'validated spec, defaults filled in and keys sorted, secrets as their references), which every start, POST /process ' +
           'included, keeps on the container or Deployment, so the server stays stateless. Concurrent applies of one name leave ' +
