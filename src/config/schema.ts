@@ -149,7 +149,7 @@ export const ServerConfig = z.strictObject({
     .max(100_000)
     .default(256)
     .describe(
-      'The most GET /events streams that the server follows at once; each holds a connection to the runtime. More get 503 (too_many_event_streams).',
+      'The most runtime event feeds that the server holds at once (GET /events streams and the waits of GET /process/{name}?wait=running); each holds a connection to the runtime. A stream past it gets 503 (too_many_event_streams); a wait polls instead.',
     ),
   field_validation: z
     .enum(FIELD_VALIDATION)

@@ -20,6 +20,7 @@ import { parseOrThrow, type FieldValidation } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
 import { docs } from './docs.ts';
+import { FeedSlots } from './feed-slots.ts';
 import { transformObject } from './openapi.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { Metrics, metricsRoutes } from './metrics.ts';
@@ -50,7 +51,7 @@ export interface AppOptions {
   waitPollMs?: number;
   /** How often GET /events sends a comment on a quiet stream, in ms. Default 15000. */
   eventHeartbeatMs?: number;
-  /** The most GET /events streams open at once (the config's max_event_streams); more get 503. Default 256. */
+  /** The most runtime event feeds open at once (the config's max_event_streams): GET /events past it gets 503, a wait polls. Default 256. */
   maxEventStreams?: number;
   /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
   allowedHosts?: readonly string[];
@@ -227,11 +228,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());
 
   const deps = { runtime: metrics.instrument(options.runtime) };
+  const feedSlots = new FeedSlots(options.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS);
   await app.register(healthRoutes, { ...deps, readyFreshMs: options.readyFreshMs ?? 1000 });
   await app.register(processRoutes, {
     ...deps,
     waitPollMs: options.waitPollMs ?? 1000,
     closing: closing.signal,
+    feedSlots,
     fieldValidation: options.fieldValidation ?? 'Warn',
   });
   await app.register(logRoutes, { ...deps, closing: closing.signal });
@@ -239,7 +242,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...deps,
     closing: closing.signal,
     heartbeatMs: options.eventHeartbeatMs ?? 15_000,
-    maxStreams: options.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS,
+    slots: feedSlots,
   });
   await app.register(groupRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });

@@ -7,6 +7,7 @@ import { MAX_ATTEMPTS, applyProcess } from '../../runtimes/apply.ts';
 import { AppliedProcessInfo, ProcessInfo, StartedProcessInfo } from '../../spec/process-info.ts';
 import { ProcessSpec } from '../../spec/process-spec.ts';
 import { FIELD_VALIDATION, parseWithFieldValidation, type FieldValidation } from '../../spec/validate.ts';
+import type { FeedSlots } from '../feed-slots.ts';
 import { NameParam, NoQuery, StopResult } from './shared.ts';
 
 /** The longest long-poll, in seconds: long enough for most starts, short enough for proxies' idle timeouts. */
@@ -70,11 +71,16 @@ export interface ProcessRouteOptions {
   waitPollMs: number;
   /** Aborts when the server closes: waiting requests answer at once. */
   closing: AbortSignal;
+  /** The runtime feeds this server may hold: a wait that finds none free polls without one. */
+  feedSlots: FeedSlots;
   /** Field validation when a start does not ask for one. */
   fieldValidation: FieldValidation;
 }
 
-export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (app, { runtime, waitPollMs, closing, fieldValidation }) => {
+export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
+  app,
+  { runtime, waitPollMs, closing, feedSlots, fieldValidation },
+) => {
   /** The body as a spec: it comes unvalidated (see buildApp), since which fields it may hold depends on the query. */
   const validSpec = (body: unknown, mode: FieldValidation | undefined) =>
     parseWithFieldValidation(ProcessSpec, body, mode ?? fieldValidation, { subject: 'process spec' });
@@ -218,7 +224,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       const stop = AbortSignal.any([gone.signal, closing]);
       // The runtime's feed wakes the wait as soon as the process changes; the slower poll is only a
       // safety net (a runtime without a feed, or a state that the runtime records just after its event).
-      const changes = await ProcessChanges.open(runtime, name, stop);
+      const changes = await ProcessChanges.open(runtime, name, stop, feedSlots);
       const pollMs = changes.open ? waitPollMs * FEED_POLL_FACTOR : waitPollMs;
       try {
         // Asked again once the feed is open: a change between the first get and the feed is not missed.
@@ -266,7 +272,7 @@ const AFTER_EVENT_MS = 200;
 
 /**
  * The changes of one process, from the runtime's event feed, for a wait. Without a feed (the
- * runtime has none, or it failed to open) next() is a plain timer.
+ * runtime has none, it failed to open, or the server holds as many as it may) next() is a plain timer.
  */
 class ProcessChanges {
   readonly open: boolean;
@@ -275,22 +281,30 @@ class ProcessChanges {
   #changed = false;
   #wake: (() => void) | undefined;
 
-  private constructor(open: boolean, controller: AbortController, signal: AbortSignal) {
+  readonly #release: () => void;
+
+  private constructor(open: boolean, controller: AbortController, signal: AbortSignal, release: () => void) {
     this.open = open;
     this.#controller = controller;
     this.#signal = signal;
+    this.#release = release;
   }
 
-  static async open(runtime: Runtime, name: string, signal: AbortSignal): Promise<ProcessChanges> {
+  static async open(runtime: Runtime, name: string, signal: AbortSignal, slots: FeedSlots): Promise<ProcessChanges> {
     const controller = new AbortController();
     const both = AbortSignal.any([signal, controller.signal]);
     let feed: AsyncIterable<unknown> | undefined;
+    let release = slots.take();
     try {
-      feed = await runtime.events({ filter: { processName: name }, signal: both });
+      if (release !== undefined) feed = await runtime.events({ filter: { processName: name }, signal: both });
     } catch {
       feed = undefined;
     }
-    const changes = new ProcessChanges(feed !== undefined, controller, both);
+    if (feed === undefined) {
+      release?.();
+      release = undefined;
+    }
+    const changes = new ProcessChanges(feed !== undefined, controller, both, release ?? (() => {}));
     if (feed !== undefined) void changes.#read(feed);
     return changes;
   }
@@ -329,5 +343,6 @@ class ProcessChanges {
 
   close(): void {
     this.#controller.abort();
+    this.#release();
   }
 }
