@@ -25,6 +25,7 @@ const CATALOGUE = {
   runtime_forbidden: 502,
   runtime_error: 502,
   runtime_unavailable: 503,
+  too_many_event_streams: 503,
   runtime_timeout: 504,
   internal: 500,
   /** A configuration that the server cannot start with; never sent over HTTP. */

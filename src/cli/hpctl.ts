@@ -535,8 +535,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
           } catch (error) {
             if (interrupted.signal.aborted) break;
             // Before the first connection, every failure is the answer; after it, only a refusal
-            // that a retry cannot mend (a 4xx: a bad name, a token, an id the runtime does not know).
-            if (!connected || (error instanceof ApiError && error.status >= 400 && error.status < 500)) throw error;
+            // that a retry cannot mend (a 4xx: a bad name, a token, an id the runtime does not know;
+            // not a 408, a follower that fell behind and was dropped, which resumes).
+            if (!connected || (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 408)) throw error;
             why = error instanceof Error ? error.message : String(error);
           }
           if (interrupted.signal.aborted) break;

@@ -142,6 +142,15 @@ export const ServerConfig = z.strictObject({
       'Without an API token, the Host names that the server answers besides 127.0.0.1, localhost and [::1] on its own port: ' +
         '"name" (any port) or "name:port". Other Hosts get 421, which stops DNS rebinding. Ignored with a token.',
     ),
+  max_event_streams: z
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(256)
+    .describe(
+      'The most runtime event feeds that the server holds at once (GET /events streams and the waits of GET /process/{name}?wait=running); each holds a connection to the runtime. A stream past it gets 503 (too_many_event_streams); a wait polls instead.',
+    ),
   field_validation: z
     .enum(FIELD_VALIDATION)
     .default('Warn')

@@ -1,7 +1,7 @@
 // Declarative apply (PUT /process/{name}): bring one process to a spec. Absent: start it. Running
 // or starting from the same spec (the digest its start recorded, src/runtimes/start-record.ts):
-// leave it. Started from another spec, from an unknown one (an older server's), or ended: stop it
-// and start the spec.
+// leave it. Started from another spec, from an unknown one (an older server's), ended, or past its
+// own expiry: stop it and start the spec.
 //
 // It is runtime-neutral, built on Runtime.get, start and stop, rather than a method of each
 // runtime: the decision is the same on every runtime, and the races it must survive are settled
@@ -36,10 +36,22 @@ export interface Applied {
 export interface ApplyOptions extends StartOptions {
   /** The pause before look number `attempt` (1, 2, ...), in ms. Default: random, up to 50·2^attempt, at most 1 s. */
   pauseMs?: (attempt: number) => number;
+  /** The clock that expiries are read by; default Date.now. */
+  now?: () => number;
 }
 
 /** Statuses that a process does not leave by itself: applying any spec replaces it. */
 const ENDED = new Set<ProcessInfo['status']>(['EXITED', 'FAILED']);
+
+/**
+ * Whether the process is over: ended, or past its own expiry (max_age_minutes), which a sweep is
+ * about to act on. Left alone, an expired one would be `unchanged` and then gone within a sweep.
+ */
+function over(info: ProcessInfo, now: number): boolean {
+  if (ENDED.has(info.status)) return true;
+  const expires = info.expires === undefined ? NaN : Date.parse(info.expires);
+  return Number.isFinite(expires) && expires <= now;
+}
 
 /**
  * Brings the process named by `spec` to `spec`. The outcome says what the name held when the apply
@@ -60,7 +72,7 @@ export async function applyProcess(
     // Nobody waits for the answer any more: change nothing.
     if (signal?.aborted) throw cancelled(name);
     const current = await runtime.get(name);
-    if (current !== undefined && current.spec_digest === digest && !ENDED.has(current.status)) {
+    if (current !== undefined && current.spec_digest === digest && !over(current, (options.now ?? Date.now)())) {
       return { info: current, outcome: outcome ?? 'unchanged' };
     }
     outcome ??= current === undefined ? 'created' : 'replaced';

@@ -1,6 +1,7 @@
 // The HTTP application, apart from process concerns (listening, signals, configuration), so that
 // tests drive it through inject() without sockets.
 import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import Fastify, {
   type FastifyBaseLogger,
@@ -19,6 +20,7 @@ import { parseOrThrow, type FieldValidation } from '../spec/validate.ts';
 import { installTokenAuth } from './auth.ts';
 import { dashboard } from './dashboard.ts';
 import { docs } from './docs.ts';
+import { FeedSlots } from './feed-slots.ts';
 import { transformObject } from './openapi.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { Metrics, metricsRoutes } from './metrics.ts';
@@ -26,7 +28,7 @@ import { installRequestOriginChecks } from './request-origin.ts';
 import { RequestLog } from './request-log.ts';
 import { groupRoutes } from './routes/groups.ts';
 import { healthRoutes } from './routes/health.ts';
-import { eventRoutes } from './routes/events.ts';
+import { DEFAULT_MAX_EVENT_STREAMS, eventRoutes } from './routes/events.ts';
 import { logRoutes } from './routes/logs.ts';
 import { processRoutes } from './routes/processes.ts';
 import { shown } from '../spec/shown.ts';
@@ -49,6 +51,8 @@ export interface AppOptions {
   waitPollMs?: number;
   /** How often GET /events sends a comment on a quiet stream, in ms. Default 15000. */
   eventHeartbeatMs?: number;
+  /** The most runtime event feeds open at once (the config's max_event_streams): GET /events past it gets 503, a wait polls. Default 256. */
+  maxEventStreams?: number;
   /** Without an API token: Host names served besides loopback, "name" or "name:port" (the config's allowed_hosts). */
   allowedHosts?: readonly string[];
   /** The port that a loopback Host must name; by default the port that the request came in on (the bound one). */
@@ -184,6 +188,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Long-polls, followed logs and event streams end when the server closes, rather than holding the close up.
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
+  // Node counts a connection that has sent nothing yet as neither idle nor active: neither
+  // closeIdleConnections nor the headers timeout ends it, and the close waited for it as long as the
+  // client kept it open. At close, a connection in no answer is dropped, also one that comes after.
+  const quiet = (socket: Socket) => !(socket as { _httpMessage?: unknown })._httpMessage;
+  const sockets = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    if (closing.signal.aborted) return void socket.destroy();
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const socket of sockets) if (quiet(socket)) socket.destroy();
+  });
   // The close waits for every connection to end, and one whose long answer ended after the close
   // began stays open for keep-alive: close it once it is idle.
   app.addHook('onResponse', async () => {
@@ -211,15 +228,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true }, logLevel: 'warn' }, async () => app.swagger());
 
   const deps = { runtime: metrics.instrument(options.runtime) };
+  const feedSlots = new FeedSlots(options.maxEventStreams ?? DEFAULT_MAX_EVENT_STREAMS);
   await app.register(healthRoutes, { ...deps, readyFreshMs: options.readyFreshMs ?? 1000 });
   await app.register(processRoutes, {
     ...deps,
     waitPollMs: options.waitPollMs ?? 1000,
     closing: closing.signal,
+    feedSlots,
     fieldValidation: options.fieldValidation ?? 'Warn',
   });
   await app.register(logRoutes, { ...deps, closing: closing.signal });
-  await app.register(eventRoutes, { ...deps, closing: closing.signal, heartbeatMs: options.eventHeartbeatMs ?? 15_000 });
+  await app.register(eventRoutes, {
+    ...deps,
+    closing: closing.signal,
+    heartbeatMs: options.eventHeartbeatMs ?? 15_000,
+    slots: feedSlots,
+  });
   await app.register(groupRoutes, deps);
   await app.register(metricsRoutes, { ...deps, metrics });
   if (options.dashboard !== false) {

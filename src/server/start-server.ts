@@ -84,6 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     version: VERSION,
     allowedHosts: config.allowed_hosts,
     fieldValidation: config.field_validation,
+    maxEventStreams: config.max_event_streams,
     ...(options.timeouts ? { timeouts: options.timeouts } : {}),
     ...(apiToken ? { apiToken } : {}),
     ...(options.dashboard === false ? { dashboard: false } : {}),

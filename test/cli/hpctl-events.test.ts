@@ -149,6 +149,29 @@ describe('hpctl events', () => {
     assert.equal(await run.code, 0);
   });
 
+  it('reconnects after a stream that ended with a timeout (408: the feed dropped a follower that fell behind)', async (t) => {
+    const { runtime, server } = await serve(t);
+    const { HydroplaneError } = await import('../../src/errors.ts');
+    const feed = runtime.events.bind(runtime);
+    let calls = 0;
+    runtime.events = async (options) => {
+      if (++calls > 1) return feed(options);
+      return (async function* () {
+        yield { id: '7', type: 'running', process_name: 'web', group: null, time: new Date().toISOString(), status: 'RUNNING' } as const;
+        throw new HydroplaneError('request_timeout', 'the follower did not take its events');
+      })();
+    };
+    const run = follow(['-s', server, 'events']);
+    await waitUntil(
+      () => /following again after 7/.test(run.out.stderr),
+      'the reconnection',
+      () => run.out.stderr,
+    );
+    assert.match(run.out.stderr, /did not take its events; reconnecting in 1s after 7/);
+    run.interrupt();
+    assert.equal(await run.code, 0);
+  });
+
   it("fails at once, with the server's error, for what a retry cannot mend", async (t) => {
     const { server } = await serve(t);
     const bad = follow(['-s', server, 'events', '-g', 'no,such']);

@@ -87,11 +87,26 @@ describe('apply', () => {
     assert.equal(applied.info.status, 'RUNNING');
   });
 
+  it('replaces a process past its own expiry (max_age_minutes) even when its spec is the same, and leaves one before it', async () => {
+    const runtime = new FakeRuntime();
+    const expiring = ProcessSpec.parse({ process_name: 'web', max_age_minutes: 1, container: { image_uri: 'nginx' } });
+    const first = await applyProcess(runtime, expiring, noPause);
+    const expires = Date.parse(first.info.expires!);
+    assert.ok(Number.isFinite(expires), 'the process has an expiry');
+    const before = await applyProcess(runtime, expiring, { ...noPause, now: () => expires - 1 });
+    assert.equal(before.outcome, 'unchanged');
+    const after = await applyProcess(runtime, expiring, { ...noPause, now: () => expires });
+    assert.equal(after.outcome, 'replaced');
+    assert.equal(after.info.status, 'RUNNING');
+  });
+
   it('leaves exactly one process, from one of the specs, after concurrent applies of one name', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom('nginx', 'nginx:1', 'nginx:2'), { minLength: 2, maxLength: 10 }), async (images) => {
         const runtime = new SlowRemoval();
-        const results = await Promise.all(images.map((image) => applyProcess(runtime, spec(image), noPause)));
+        // A pause of 1 ms between looks: with none, twelve looks can all fall within the 3 ms of a
+        // removal on a loaded machine, and the apply gives up (409) as it should then.
+        const results = await Promise.all(images.map((image) => applyProcess(runtime, spec(image), { pauseMs: () => 1 })));
         assert.equal(runtime.inner.processes.size, 1);
         const left = await runtime.get('web');
         assert.ok(left);

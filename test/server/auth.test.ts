@@ -48,6 +48,17 @@ describe('API token', () => {
     ] as const) {
       assert.equal((await app.inject({ method, url })).statusCode, 401, `${method} ${url}`);
     }
+    const runtime = new FakeRuntime();
+    const guarded = await buildApp({ runtime, logger: false, apiToken: token });
+    const put = await guarded.inject({
+      method: 'PUT',
+      url: '/process/a',
+      payload: { process_name: 'a', container: { image_uri: 'busybox' } },
+    });
+    assert.equal(put.statusCode, 401, 'PUT /process/{name}');
+    assert.equal(runtime.processes.size, 0, 'nothing was applied');
+    assert.equal((await guarded.inject({ method: 'GET', url: '/events' })).statusCode, 401, 'GET /events');
+    assert.equal(runtime.openFeeds, 0, 'no feed was opened');
   });
 
   it('is open without a token configured', async () => {

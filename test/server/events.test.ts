@@ -18,7 +18,7 @@ import { FakeRuntime } from '../support/fake-runtime.ts';
 const spec = (name: string, group?: string) =>
   ProcessSpec.parse({ process_name: name, ...(group ? { group } : {}), container: { image_uri: 'nginx' } });
 
-async function serve(options: { heartbeatMs?: number; apiToken?: string } = {}) {
+async function serve(options: { heartbeatMs?: number; apiToken?: string; maxEventStreams?: number } = {}) {
   const runtime = new FakeRuntime();
   const app = await buildApp({
     runtime,
@@ -26,6 +26,7 @@ async function serve(options: { heartbeatMs?: number; apiToken?: string } = {}) 
     dashboard: false,
     eventHeartbeatMs: options.heartbeatMs ?? 15_000,
     ...(options.apiToken ? { apiToken: options.apiToken } : {}),
+    ...(options.maxEventStreams ? { maxEventStreams: options.maxEventStreams } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -247,6 +248,51 @@ describe('GET /events', () => {
     assert.ok(Date.now() - began < 5000, 'the close took under 5 s');
     await waitUntil(() => bodies.every((b) => b.ended), 'every stream to end');
     assert.equal(runtime.openFeeds, 0);
+  });
+
+  it('follows at most maxEventStreams streams at once: more get 503 too_many_event_streams, and a slot frees when one ends', async (t) => {
+    const { runtime, app, base } = await serve({ maxEventStreams: 2 });
+    t.after(() => closeApp(app));
+    // A feed that cannot open gives its slot back.
+    runtime.failWith = new HydroplaneError('runtime_unavailable', 'the Docker Engine does not answer');
+    for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/events' })).statusCode, 503);
+    runtime.failWith = undefined;
+    const controllers = [new AbortController(), new AbortController()];
+    const bodies = await Promise.all(controllers.map(async (c) => reader(await fetch(`${base}/events`, { signal: c.signal }))));
+    t.after(() => controllers.forEach((c) => c.abort()));
+    await waitUntil(() => runtime.openFeeds === 2, 'two feeds');
+    const refused = await fetch(`${base}/events`);
+    assert.equal(refused.status, 503);
+    const body = (await refused.json()) as { error: number; code: string; details: string };
+    assert.equal(body.code, 'too_many_event_streams');
+    assert.match(body.details, /max_event_streams/);
+    assert.equal(runtime.openFeeds, 2, 'the refused stream opened no feed');
+    controllers[0]!.abort();
+    await waitUntil(() => runtime.openFeeds === 1 && bodies[0]!.ended, 'the first follower to leave');
+    const again = new AbortController();
+    t.after(() => again.abort());
+    let admitted: Response | undefined;
+    for (let i = 0; i < 100 && admitted?.status !== 200; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 20));
+      admitted = await fetch(`${base}/events`, { signal: again.signal });
+    }
+    assert.equal(admitted?.status, 200, 'a stream is admitted once a slot is free');
+  });
+
+  it('refuses a cross-site page (Origin, Sec-Fetch-Site) and a foreign Host, as every other route', async (t) => {
+    const { runtime, app } = await serve();
+    t.after(() => closeApp(app));
+    const port = (app.server.address() as AddressInfo).port;
+    const host = `127.0.0.1:${port}`;
+    const crossSite = [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+    for (const headers of crossSite) {
+      const res = await app.inject({ url: '/events', headers: { host, ...headers } });
+      assert.equal(res.statusCode, 403, JSON.stringify(headers));
+      assert.equal(res.json().code, 'cross_site_request');
+    }
+    const rebound = await app.inject({ url: '/events', headers: { host: `evil.example:${port}` } });
+    assert.equal(rebound.statusCode, 421);
+    assert.equal(runtime.openFeeds, 0, 'no refused request opened a feed');
   });
 
   it('needs the API token like every other route', async (t) => {

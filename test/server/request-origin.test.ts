@@ -232,7 +232,20 @@ describe('requests a browser marks as cross-site', () => {
           headers: { ...all, 'content-type': 'text/plain' },
         });
         assert.equal(simple.statusCode, 403);
+        // The declarative apply changes nothing either, with a JSON or a simple body.
+        for (const contentType of ['application/json', 'text/plain']) {
+          const put = await app.inject({
+            method: 'PUT',
+            url: '/process/keep',
+            payload: JSON.stringify({ ...spec('keep'), container: { image_uri: 'evil' } }),
+            headers: { ...all, 'content-type': contentType },
+          });
+          assert.equal(put.statusCode, 403, `${JSON.stringify(headers)} PUT ${contentType}`);
+          assert.equal(runtime.specs.get('keep')?.container.image_uri, 'busybox', 'the process was not replaced');
+        }
         for (const [method, url] of [
+          ['GET', '/events'],
+          ['GET', '/events?group=g'],
           ['GET', '/process'],
           ['GET', '/process/keep'],
           ['GET', '/process/keep/logs'],

@@ -9,9 +9,9 @@ import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { ProcessSpec } from '../../src/spec/process-spec.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
 
-async function setup(waitPollMs = 10) {
+async function setup(waitPollMs = 10, maxEventStreams?: number) {
   const runtime = new FakeRuntime();
-  const app = await buildApp({ runtime, logger: false, dashboard: false, waitPollMs });
+  const app = await buildApp({ runtime, logger: false, dashboard: false, waitPollMs, ...(maxEventStreams ? { maxEventStreams } : {}) });
   await runtime.start(ProcessSpec.parse({ process_name: 'web', container: { image_uri: 'nginx' } }));
   const set = (change: Partial<ProcessInfo>) => runtime.processes.set('web', { ...runtime.processes.get('web')!, ...change });
   set({ status: 'STARTING' });
@@ -112,6 +112,32 @@ describe('GET /process/{name}?wait=running', () => {
     assert.ok(Date.now() - began < 5000, `answered in ${Date.now() - began} ms`);
     assert.equal(gets(), 3, 'one get, one once the feed is open, one at the event');
     assert.equal(runtime.openFeeds, 0, 'the feed is released with the answer');
+  });
+
+  it('counts its feed against max_event_streams: past it a wait polls without one, and GET /events is refused', async () => {
+    const { app, runtime, set, waiting, gets } = await setup(10, 2);
+    const first = app.inject({ url: '/process/web?wait=running&timeout=60' });
+    const second = app.inject({ url: '/process/web?wait=running&timeout=60' });
+    await waiting(4);
+    assert.equal(runtime.openFeeds, 2, 'two waits, two feeds');
+    const stream = await app.inject({ url: '/events' });
+    assert.equal(stream.statusCode, 503);
+    assert.equal(stream.json().code, 'too_many_event_streams');
+    const third = app.inject({ url: '/process/web?wait=running&timeout=60' });
+    const before = gets();
+    // oxlint-disable-next-line no-unmodified-loop-condition -- the waits' get() calls count gets meanwhile
+    while (gets() < before + 5) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(runtime.openFeeds, 2, 'the third wait polls without a feed');
+    set({ status: 'RUNNING' });
+    for (const res of await Promise.all([first, second, third])) assert.equal(res.json().status, 'RUNNING');
+    assert.equal(runtime.openFeeds, 0);
+    // Every slot is free again.
+    set({ status: 'STARTING' });
+    const again = [1, 2].map(() => app.inject({ url: '/process/web?wait=running&timeout=60' }));
+    // oxlint-disable-next-line no-unmodified-loop-condition -- the feeds open in the requests
+    while (runtime.openFeeds < 2) await new Promise((r) => setTimeout(r, 5));
+    set({ status: 'RUNNING' });
+    await Promise.all(again);
   });
 
   it('polls every waitPollMs on a runtime without a feed', async () => {

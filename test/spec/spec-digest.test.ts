@@ -69,3 +69,32 @@ describe('spec digest', () => {
     assert.throws(() => canonicalJson({ a: Number.NaN }), TypeError);
   });
 });
+
+describe('spec digest across versions', () => {
+  // Pinned: a digest recorded by one server version is compared by the next. A new field with a
+  // default, a changed default or another canonical form changes these, and so would make the
+  // first PUT after an upgrade replace every process: a change here must be deliberate and said
+  // in the release notes (docs/apply.md, "Across server versions").
+  const PINNED: [string, unknown, string][] = [
+    [
+      'a minimal spec',
+      { process_name: 'nginx', container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80, host_port: 8080 }] } },
+      'sha256:ddf1bca5744a82ea0d5d90fa27105e3b7bc7d5770705d7fad8b0cbc6b13cda43',
+    ],
+    [
+      'a spec with a group and a lifetime',
+      {
+        process_name: 'nginx-demo',
+        group: 'demos',
+        max_age_minutes: 60,
+        container: { image_uri: 'nginxdemos/hello', ports: [{ container_port: 80, host_port: 8081 }] },
+      },
+      'sha256:da62f4507438b58b68112e3bef6a40a569673f8de8b4ddca435aa718765d76c0',
+    ],
+  ];
+  for (const [what, input, digest] of PINNED) {
+    it(`keeps the digest of ${what}`, () => {
+      assert.equal(specDigest(ProcessSpec.parse(input)), digest);
+    });
+  }
+});

@@ -66,7 +66,16 @@ export interface EventFeedOptions {
   logger: RuntimeLogger;
   /** Called once the feed has ended, whatever ended it. */
   onEnd?: () => void;
+  /** The most events told but not yet taken; default QUEUE_LIMIT. */
+  queueLimit?: number;
 }
+
+/**
+ * The most events a feed keeps for a follower that does not take them (its client does not read:
+ * the watches keep coming regardless). Past it the feed ends with an error, and the follower
+ * resumes from the last event it took, as after any break; a few megabytes at most.
+ */
+export const QUEUE_LIMIT = 10_000;
 
 const ACTION = 'following process events';
 
@@ -260,6 +269,18 @@ export class EventFeed {
     if (events.length === 0) return;
     const id = formatCursor(this.#cursor());
     for (const event of events) this.#queue.push({ ...event, id });
+    const limit = this.#o.queueLimit ?? QUEUE_LIMIT;
+    if (this.#queue.length > limit) {
+      // The events not taken are dropped: the follower's last id still resumes before them.
+      this.#queue.length = 0;
+      this.#fail(
+        new HydroplaneError(
+          'request_timeout',
+          `the follower did not take its events: more than ${limit} waited; reconnect with the last event id it received to resume`,
+        ),
+      );
+      return;
+    }
     this.#wake();
   }
 

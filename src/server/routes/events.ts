@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { ErrorBody, HydroplaneError, errorBody } from '../../errors.ts';
 import type { EventOptions, Runtime, RuntimeEvent } from '../../runtimes/runtime.ts';
 import { ProcessEvent } from '../../spec/process-event.ts';
+import type { FeedSlots } from '../feed-slots.ts';
 import { GroupParam, NameParam } from './shared.ts';
 
 /** Longest event id accepted to resume after: far more than any runtime's cursor. */
@@ -56,12 +57,17 @@ export interface EventRouteOptions {
   closing: AbortSignal;
   /** How often a comment line goes out on a quiet stream, in ms, so that proxies and clients see it alive. */
   heartbeatMs: number;
+  /** The runtime feeds this server may hold; a stream that finds none free is refused with 503. */
+  slots: FeedSlots;
 }
+
+/** The default of maxStreams (the config's max_event_streams). */
+export const DEFAULT_MAX_EVENT_STREAMS = 256;
 
 /** How long an EventSource waits before it reconnects, in ms (the stream's `retry:` field). */
 export const RECONNECT_MS = 2000;
 
-export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app, { runtime, closing, heartbeatMs }) => {
+export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app, { runtime, closing, heartbeatMs, slots }) => {
   app.get(
     '/events',
     {
@@ -73,7 +79,7 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
           "(the runtime's cursor) and one line of `data:` holding a ProcessEvent as JSON. A comment line (`: keep-alive`) comes " +
           'on a quiet stream every 15 s. The stream lasts until the client leaves, the server stops or the runtime ends its feed; ' +
           'then reconnect with the Last-Event-ID header (EventSource does it by itself), or last_event_id, to get what was missed, ' +
-          'as far as the runtime still knows it (docs/events.md). An error of the runtime while streaming comes as `event: error` with an ErrorBody, and ends the stream.',
+          'as far as the runtime still knows it (docs/events.md). A server follows at most max_event_streams feeds at once (default 256; waits count too); past that it answers 503 too_many_event_streams. An error of the runtime while streaming comes as `event: error` with an ErrorBody, and ends the stream.',
         tags: ['processes'],
         querystring: EventQuery,
         response: {
@@ -91,8 +97,21 @@ export const eventRoutes: FastifyPluginAsyncZod<EventRouteOptions> = async (app,
       const { group, process, last_event_id } = request.query;
       const after = lastEventIdHeader(request.headers['last-event-id']) ?? last_event_id;
       // The client going away (or the server closing) ends the runtime's feed and releases its connection.
+      // Each stream holds a runtime connection and its file descriptors: a bound, so that no client
+      // exhausts them (the others' streams, every other route's runtime calls).
+      const release = slots.take();
+      if (release === undefined) {
+        throw new HydroplaneError(
+          'too_many_event_streams',
+          `this server already follows ${slots.limit} event feeds, its limit (max_event_streams in the config, docs/events.md); ` +
+            'close one, or follow several processes with one stream (?group=)',
+        );
+      }
       const gone = new AbortController();
-      reply.raw.once('close', () => gone.abort());
+      reply.raw.once('close', () => {
+        release();
+        gone.abort();
+      });
       const signal = AbortSignal.any([gone.signal, closing]);
       const options: EventOptions = { signal, filter: {} };
       if (group !== undefined) options.filter!.group = group;

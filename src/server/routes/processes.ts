@@ -7,6 +7,7 @@ import { MAX_ATTEMPTS, applyProcess } from '../../runtimes/apply.ts';
 import { AppliedProcessInfo, ProcessInfo, StartedProcessInfo } from '../../spec/process-info.ts';
 import { ProcessSpec } from '../../spec/process-spec.ts';
 import { FIELD_VALIDATION, parseWithFieldValidation, type FieldValidation } from '../../spec/validate.ts';
+import type { FeedSlots } from '../feed-slots.ts';
 import { NameParam, NoQuery, StopResult } from './shared.ts';
 
 /** The longest long-poll, in seconds: long enough for most starts, short enough for proxies' idle timeouts. */
@@ -70,11 +71,16 @@ export interface ProcessRouteOptions {
   waitPollMs: number;
   /** Aborts when the server closes: waiting requests answer at once. */
   closing: AbortSignal;
+  /** The runtime feeds this server may hold: a wait that finds none free polls without one. */
+  feedSlots: FeedSlots;
   /** Field validation when a start does not ask for one. */
   fieldValidation: FieldValidation;
 }
 
-export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (app, { runtime, waitPollMs, closing, fieldValidation }) => {
+export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
+  app,
+  { runtime, waitPollMs, closing, feedSlots, fieldValidation },
+) => {
   /** The body as a spec: it comes unvalidated (see buildApp), since which fields it may hold depends on the query. */
   const validSpec = (body: unknown, mode: FieldValidation | undefined) =>
     parseWithFieldValidation(ProcessSpec, body, mode ?? fieldValidation, { subject: 'process spec' });
@@ -142,7 +148,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
         description:
           "Makes the process named in the path run the spec in the body, whose process_name must be the path's (else 422). " +
           'Absent: it is started (201, outcome created). Running or starting from the same spec: nothing is touched (200, outcome unchanged, ' +
-          'the current info). Started from another spec (or by an older server, which recorded none), or EXITED or FAILED: it is stopped ' +
+          'the current info). Started from another spec (or by an older server, which recorded none), or EXITED or FAILED, or past its own expiry: it is stopped ' +
           'and started from this spec (200, outcome replaced). "The same spec" is the same digest (spec_digest: a sha256 over the ' +
           'validated spec, defaults filled in and keys sorted, secrets as their references), which every start, POST /process ' +
           'included, keeps on the container or Deployment, so the server stays stateless. Concurrent applies of one name leave ' +
@@ -218,7 +224,7 @@ export const processRoutes: FastifyPluginAsyncZod<ProcessRouteOptions> = async (
       const stop = AbortSignal.any([gone.signal, closing]);
       // The runtime's feed wakes the wait as soon as the process changes; the slower poll is only a
       // safety net (a runtime without a feed, or a state that the runtime records just after its event).
-      const changes = await ProcessChanges.open(runtime, name, stop);
+      const changes = await ProcessChanges.open(runtime, name, stop, feedSlots);
       const pollMs = changes.open ? waitPollMs * FEED_POLL_FACTOR : waitPollMs;
       try {
         // Asked again once the feed is open: a change between the first get and the feed is not missed.
@@ -266,7 +272,7 @@ const AFTER_EVENT_MS = 200;
 
 /**
  * The changes of one process, from the runtime's event feed, for a wait. Without a feed (the
- * runtime has none, or it failed to open) next() is a plain timer.
+ * runtime has none, it failed to open, or the server holds as many as it may) next() is a plain timer.
  */
 class ProcessChanges {
   readonly open: boolean;
@@ -275,22 +281,30 @@ class ProcessChanges {
   #changed = false;
   #wake: (() => void) | undefined;
 
-  private constructor(open: boolean, controller: AbortController, signal: AbortSignal) {
+  readonly #release: () => void;
+
+  private constructor(open: boolean, controller: AbortController, signal: AbortSignal, release: () => void) {
     this.open = open;
     this.#controller = controller;
     this.#signal = signal;
+    this.#release = release;
   }
 
-  static async open(runtime: Runtime, name: string, signal: AbortSignal): Promise<ProcessChanges> {
+  static async open(runtime: Runtime, name: string, signal: AbortSignal, slots: FeedSlots): Promise<ProcessChanges> {
     const controller = new AbortController();
     const both = AbortSignal.any([signal, controller.signal]);
     let feed: AsyncIterable<unknown> | undefined;
+    let release = slots.take();
     try {
-      feed = await runtime.events({ filter: { processName: name }, signal: both });
+      if (release !== undefined) feed = await runtime.events({ filter: { processName: name }, signal: both });
     } catch {
       feed = undefined;
     }
-    const changes = new ProcessChanges(feed !== undefined, controller, both);
+    if (feed === undefined) {
+      release?.();
+      release = undefined;
+    }
+    const changes = new ProcessChanges(feed !== undefined, controller, both, release ?? (() => {}));
     if (feed !== undefined) void changes.#read(feed);
     return changes;
   }
@@ -329,5 +343,6 @@ class ProcessChanges {
 
   close(): void {
     this.#controller.abort();
+    this.#release();
   }
 }

@@ -1,10 +1,17 @@
 // The feed's ids and replay order (event-feed.ts), without a cluster: a cursor survives the trip
 // through an SSE id whatever the versions are, nothing else parses as one, and a replay is told in
-// etcd's order only when every version is a decimal integer.
+// etcd's order only when every version is a decimal integer; and a follower that does not take its
+// events does not make the feed keep them without bound.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatCursor, parseCursor, replayOrder, versionOrder } from '../../../src/runtimes/kubernetes/event-feed.ts';
+import type { V1Deployment } from '@kubernetes/client-node';
+import { HydroplaneError } from '../../../src/errors.ts';
+import { PROCESS_LABEL } from '../../../src/labels.ts';
+import type { KubeApiClient } from '../../../src/runtimes/kubernetes/api-client.ts';
+import { EventFeed, formatCursor, parseCursor, replayOrder, versionOrder } from '../../../src/runtimes/kubernetes/event-feed.ts';
+import type { ObjectWatchHandlers } from '../../../src/runtimes/kubernetes/object-watch.ts';
+import { SILENT_LOGGER } from '../../../src/runtimes/logger.ts';
 
 describe('event ids: cursors of both watches', () => {
   it('round-trips any two non-empty versions, as opaque strings, in an id fit for SSE', () => {
@@ -59,5 +66,57 @@ describe('replay order', () => {
         }
       }),
     );
+  });
+});
+
+describe('a follower that does not take its events', () => {
+  /** A client whose two watches are driven by the test: empty lists, then the changes it sends. */
+  function drivenClient() {
+    const handlers: { deployments?: ObjectWatchHandlers<V1Deployment> } = {};
+    let stopped = 0;
+    const watch = { stop: () => void stopped++ };
+    const client = {
+      snapshotDeployments: async () => ({ items: [], resourceVersion: '1' }),
+      snapshotPods: async () => ({ items: [], resourceVersion: '1' }),
+      watchDeployments: async (_s: string, _rv: string, h: ObjectWatchHandlers<V1Deployment>) => {
+        handlers.deployments = h;
+        return watch;
+      },
+      watchPods: async () => watch,
+      watchFailure: (err: unknown) => new HydroplaneError('runtime_error', String(err)),
+    };
+    return { client: client as unknown as KubeApiClient, handlers, stopped: () => stopped };
+  }
+  const deployment = (name: string, uid: string): V1Deployment => ({
+    metadata: { name, uid, labels: { [PROCESS_LABEL]: name }, creationTimestamp: new Date(0) },
+  });
+
+  it('keeps at most queueLimit events waiting, then ends with an error and releases its watches', async () => {
+    const { client, handlers, stopped } = drivenClient();
+    const feed = new EventFeed({ client, labelSelector: 'x', logger: SILENT_LOGGER, queueLimit: 50 });
+    await feed.open();
+    const events = feed.iterate();
+    for (let i = 0; i < 20; i++) handlers.deployments!.change('ADDED', deployment(`p${i}`, `u${i}`), String(10 + i));
+    const first = await events.next();
+    assert.equal(first.done, false, 'events under the limit are told');
+    for (let i = 20; i < 200; i++) handlers.deployments!.change('ADDED', deployment(`p${i}`, `u${i}`), String(10 + i));
+    await assert.rejects(events.next(), (err: unknown) => err instanceof HydroplaneError && /did not take its events/.test(err.message));
+    assert.equal(stopped(), 2, 'both watches are stopped');
+  });
+
+  it('tells every event to a follower that keeps up, however many', async () => {
+    const { client, handlers } = drivenClient();
+    const feed = new EventFeed({ client, labelSelector: 'x', logger: SILENT_LOGGER, queueLimit: 50 });
+    await feed.open();
+    const events = feed.iterate();
+    let told = 0;
+    for (let i = 0; i < 500; i++) {
+      handlers.deployments!.change('ADDED', deployment(`p${i}`, `u${i}`), String(10 + i));
+      const next = await events.next();
+      assert.equal(next.done, false);
+      told++;
+    }
+    assert.equal(told, 500);
+    feed.end();
   });
 });
