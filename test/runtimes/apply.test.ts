@@ -104,9 +104,11 @@ describe('apply', () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.constantFrom('nginx', 'nginx:1', 'nginx:2'), { minLength: 2, maxLength: 10 }), async (images) => {
         const runtime = new SlowRemoval();
-        // A pause of 1 ms between looks: with none, twelve looks can all fall within the 3 ms of a
-        // removal on a loaded machine, and the apply gives up (409) as it should then.
-        const results = await Promise.all(images.map((image) => applyProcess(runtime, spec(image), { pauseMs: () => 1 })));
+        // Random pauses that grow, as the default's but ten times shorter: equal pauses keep rivals in
+        // step, replacing each other until one gives up (409, as it should then), and none can fall
+        // entirely within the 3 ms of a removal on a loaded machine.
+        const pauseMs = (attempt: number) => Math.random() * Math.min(100, 5 * 2 ** attempt);
+        const results = await Promise.all(images.map((image) => applyProcess(runtime, spec(image), { pauseMs })));
         assert.equal(runtime.inner.processes.size, 1);
         const left = await runtime.get('web');
         assert.ok(left);
