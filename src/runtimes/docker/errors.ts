@@ -189,9 +189,10 @@ const PORT_IN_USE = /port is already allocated|address already in use/i;
  * start). Every address of the subnet is taken: "no available IPv4 addresses on this network's
  * address pools: NAME (ID)". The Linux bridge has all its ports (1,023; the kernel's BR_MAX_PORTS
  * of 1,024 less port 0): "failed to create endpoint C on network N: adding interface vethX to
- * bridge br-X failed: exchange full" (the kernel's EXFULL).
+ * bridge br-X failed: exchange full" (the kernel's EXFULL). Podman 4.3 says of a full subnet "IPAM
+ * error: failed to find free IP in range: FIRST - LAST".
  */
-const ADDRESSES_EXHAUSTED = /no available IPv4 addresses on this network's address pools/i;
+const ADDRESSES_EXHAUSTED = /no available IPv4 addresses on this network's address pools|IPAM error: failed to find free IP in range/i;
 const BRIDGE_FULL = /to bridge \S+ failed: exchange full/i;
 
 /** Which limit of the network a start ran into, if it was one. */

@@ -306,15 +306,18 @@ describe('translateEngineError', () => {
     );
   });
 
-  it('a full network -> runtime_unavailable naming the network, the limit and the way past it (Engine 20.10, measured)', () => {
+  it('a full network -> runtime_unavailable naming the network, the limit and the way past it (Engine 20.10 and Podman 4.3, measured)', () => {
     // The Engine's own answers to the container's start (HTTP 500), as measured on this machine's
     // Engine 20.10.24: a /28 network with every address taken, and a bridge with all 1,023 ports.
     const addresses =
       "no available IPv4 addresses on this network's address pools: hp-scale-exp28-2414 (4c57369e871ab1ecb362a2b195fcb1124767112af5b4dc04eed93dc578ac7950)";
     const bridge =
       'failed to create endpoint hp-scale-expbr-2414-c1 on network hp-scale-expbr-2414: adding interface veth8540721 to bridge br-3e1daf5fb099 failed: exchange full';
+    // Podman 4.3's answer for a full /30, measured here through scripts/engine-podman.sh.
+    const podmanAddresses = 'IPAM error: failed to find free IP in range: 10.239.92.189 - 10.239.92.190';
     for (const [says, limit, way] of [
       [addresses, /every address of its subnet is taken/, /larger subnet/],
+      [podmanAddresses, /every address of its subnet is taken/, /larger subnet/],
       [bridge, /1,023 containers/, /more networks/],
     ] as const) {
       const err = translated(modemError(500, says), { phase: 'start', network: 'hydroplane' });
