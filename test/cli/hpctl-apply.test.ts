@@ -10,6 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { main } from '../../src/cli/hpctl.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
+import { runHpctl, type HpctlOptions } from '../support/hpctl.ts';
 
 describe('hpctl apply', () => {
   const runtime = new FakeRuntime();
@@ -18,18 +19,7 @@ describe('hpctl apply', () => {
   let close: () => Promise<void>;
   let count = 0;
 
-  const run = async (argv: string[], options: { stdin?: string; terminal?: boolean } = {}) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(['-s', server, ...argv], {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      env: {},
-      stderrIsTerminal: options.terminal ?? false,
-      readStdin: async () => options.stdin ?? '',
-    });
-    return { code, stdout, stderr };
-  };
+  const run = (argv: string[], options: HpctlOptions = {}) => runHpctl(server, argv, options);
   const spec = (name: string, extra: Record<string, unknown> = {}) => ({
     process_name: name,
     container: { image_uri: 'nginx' },

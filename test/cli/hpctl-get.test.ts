@@ -6,11 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
-import { main } from '../../src/cli/hpctl.ts';
 import { safeYaml } from '../../src/cli/terminal-text.ts';
 import { buildApp } from '../../src/server/app.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
+import { runHpctl } from '../support/hpctl.ts';
 
 /** Characters that must never reach a terminal raw (as hpctl's other output). */
 const UNSAFE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
@@ -20,20 +20,7 @@ describe('hpctl get, -o, stop A B C, start -', () => {
   let server = '';
   let close: () => Promise<void>;
 
-  const run = async (argv: string[], stdin?: string) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(['-s', server, ...argv], {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      env: {},
-      readStdin: async () => {
-        if (stdin === undefined) throw new Error('this test gives no standard input');
-        return stdin;
-      },
-    });
-    return { code, stdout, stderr };
-  };
+  const run = (argv: string[], stdin?: string) => runHpctl(server, argv, stdin === undefined ? {} : { stdin });
   const spec = (name: string, group = 'g') => ({
     process_name: name,
     group,
