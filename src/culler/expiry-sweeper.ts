@@ -12,6 +12,7 @@ import { HydroplaneError } from '../errors.ts';
 import type { RuntimeLogger } from '../runtimes/logger.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
+import { Rounds } from './rounds.ts';
 
 /**
  * How often a server sweeps: 20 s. A lifetime is counted in minutes, so a process outlives its
@@ -37,35 +38,27 @@ export function isExpired(process: Pick<ProcessInfo, 'expires'>, now: number): b
 
 export class ExpirySweeper {
   readonly #options: SweeperOptions;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<string[]> | undefined;
+  readonly #rounds: Rounds<string[]>;
   /** Whether the last round could not list: an outage is told once, and its end once. */
   #listFailing = false;
 
   constructor(options: SweeperOptions) {
     this.#options = options;
+    this.#rounds = new Rounds(() => this.#round(), options.intervalMs ?? SWEEP_INTERVAL_MS);
   }
 
   /** Sweeps now (what expired while no server ran), then every interval. */
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#timer = setInterval(() => void this.sweepOnce(), this.#options.intervalMs ?? SWEEP_INTERVAL_MS);
-    this.#timer.unref();
-    void this.sweepOnce();
+    if (this.#rounds.start()) void this.sweepOnce();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
-  /** One round: returns the names it stopped. */
+  /** One round: returns the names it stopped. Rounds never overlap. */
   sweepOnce(): Promise<string[]> {
-    this.#running ??= this.#round().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#rounds.once();
   }
 
   async #round(): Promise<string[]> {

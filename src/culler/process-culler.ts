@@ -5,6 +5,7 @@ import type { RuntimeLogger } from '../runtimes/logger.ts';
 import { HydroplaneError } from '../errors.ts';
 import { GROUP_CONCURRENCY, settleBounded } from '../runtimes/bounded.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
+import { Rounds } from './rounds.ts';
 
 export interface CullerOptions {
   runtime: Runtime;
@@ -15,31 +16,25 @@ export interface CullerOptions {
 }
 
 export class ProcessCuller {
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<string[]> | undefined;
   readonly #options: CullerOptions;
+  readonly #rounds: Rounds<string[]>;
 
   constructor(options: CullerOptions) {
     this.#options = options;
+    this.#rounds = new Rounds(() => this.#round(), options.intervalMs);
   }
 
   start(): void {
-    this.#timer ??= setInterval(() => void this.cullOnce(), this.#options.intervalMs);
-    this.#timer.unref();
+    this.#rounds.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
+  stop(): Promise<void> {
+    return this.#rounds.stop();
   }
 
   /** One round: returns the names it stopped. Rounds never overlap. */
   cullOnce(): Promise<string[]> {
-    this.#running ??= this.#round().finally(() => {
-      this.#running = undefined;
-    });
-    return this.#running;
+    return this.#rounds.once();
   }
 
   async #round(): Promise<string[]> {
