@@ -3,12 +3,14 @@
 // end-to-end tests run these same files; this test names the package when one starts to.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { VERSION } from '../../src/version.ts';
 import { skipOrFail, unbuilt } from '../support/needs.ts';
-import { ROOT } from '../support/server-process.ts';
+import { ROOT, startServerProcess, writeConfig } from '../support/server-process.ts';
 
 const DIST = join(ROOT, 'dist');
 const skip = skipOrFail('bundle tests', [unbuilt(join(DIST, 'cli/hydroplane.js'))]);
@@ -97,4 +99,69 @@ describe('the bundled commands', { skip }, () => {
     }
     assert.match(text, /ssh:\/\/ Docker Engine addresses are not supported/);
   });
+
+  it("start without TLS, HTTP/2 or Node's fetch, which a server on a local Engine never uses", async () => {
+    // Node's own list of the built-in modules it has loaded, read from inside the running server.
+    const dir = mkdtempSync(join(tmpdir(), 'hp-modules-'));
+    const hook = join(dir, 'hook.mjs');
+    const out = join(dir, 'modules.json');
+    writeFileSync(
+      hook,
+      `import { writeFileSync } from 'node:fs';\n` +
+        `process.on('SIGUSR2', () => writeFileSync(${JSON.stringify(out)}, JSON.stringify(process.moduleLoadList)));\n`,
+    );
+    const server = await startServerProcess([], { NODE_OPTIONS: `--import=${hook}`, DOCKER_HOST: `unix://${join(dir, 'no-engine.sock')}` });
+    try {
+      assert.equal((await fetch(`${server.url}/health`)).status, 200);
+      server.child.kill('SIGUSR2');
+      const loaded = await waitForFile(out);
+      const modules = (JSON.parse(loaded) as string[]).filter((m) => m.startsWith('NativeModule '));
+      assert.ok(modules.includes('NativeModule http'), 'the list names the modules loaded');
+      for (const name of ['https', 'http2', 'tls', 'internal/deps/undici/undici']) {
+        assert.ok(!modules.includes(`NativeModule ${name}`), `${name} was loaded at start-up`);
+      }
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('still speak TLS to an https:// Engine, loading it at the first call', async () => {
+    // A TCP listener that records the first bytes it receives: a TLS handshake starts 0x16 0x03.
+    const first: Buffer[] = [];
+    const sockets = new Set<Socket>();
+    const listener = createServer((socket) => {
+      sockets.add(socket);
+      socket.once('data', (data) => {
+        first.push(data);
+        socket.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const address = listener.address();
+    assert.ok(address && typeof address === 'object');
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: https://127.0.0.1:${address.port}\n`);
+    const server = await startServerProcess(['-c', config]);
+    try {
+      const answer = await fetch(`${server.url}/process`);
+      assert.ok(answer.status >= 500, `a list through an Engine that hangs up answers an error, not ${answer.status}`);
+      assert.ok(first.length > 0, 'the server connected to the Engine');
+      assert.deepEqual([...first[0]!.subarray(0, 2)], [0x16, 0x03], 'the first bytes are a TLS handshake');
+      assert.equal((await fetch(`${server.url}/health`)).status, 200);
+    } finally {
+      await server.stop();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => listener.close(resolve));
+    }
+  });
 });
+
+async function waitForFile(path: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  throw new Error(`${path} was not written`);
+}
