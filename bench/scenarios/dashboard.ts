@@ -55,7 +55,10 @@ const INSTRUMENT = `(() => {
   };
 })();`;
 
-export async function dashboardAtScale(ctx: Context, server: ServerChild, count: number): Promise<void> {
+/** What the scenario uses of a bench run: bench/dashboard-fake.ts runs it without an Engine. */
+export type DashboardContext = Pick<Context, 'rows' | 'notes' | 'progress'> & { bench: Pick<Context['bench'], 'onCleanup'> };
+
+export async function dashboardAtScale(ctx: DashboardContext, server: Pick<ServerChild, 'url'>, count: number): Promise<void> {
   const label = `dashboard with ${count} rows`;
   if (!existsSync(CHROMIUM)) {
     ctx.rows.push({ scenario: `${label}: not measured`, raw: '—', hydroplane: `no Chromium at ${CHROMIUM}`, target: '', verdict: 'info' });
