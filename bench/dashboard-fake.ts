@@ -6,30 +6,23 @@
 //
 //   node bench/dashboard-fake.ts [--count=1000]
 import { buildApp } from '../src/server/app.ts';
-import type { ListFilter } from '../src/runtimes/runtime.ts';
-import type { ProcessInfo } from '../src/spec/process-info.ts';
-import { FakeRuntime } from '../test/support/fake-runtime.ts';
+import { ProcessSpec } from '../src/spec/process-spec.ts';
+import { DockerListRuntime } from '../test/support/docker-list-runtime.ts';
 import { dashboardAtScale, type DashboardContext } from './scenarios/dashboard.ts';
 import { renderTable } from './lib/table.ts';
 
 const count = Number(process.argv.find((a) => a.startsWith('--count='))?.slice('--count='.length) ?? 1000);
 if (!Number.isInteger(count) || count < 1) throw new Error(`--count must be a positive whole number, not ${count}`);
 
-/** Lists as Docker's does: without `started` and `finished`, which only GET /process/{name} has. */
-class DockerLikeRuntime extends FakeRuntime {
-  override async list(filter?: ListFilter): Promise<ProcessInfo[]> {
-    return (await super.list(filter)).map(({ started: _started, finished: _finished, ...rest }) => rest);
-  }
-}
-
-const runtime = new DockerLikeRuntime();
+const runtime = new DockerListRuntime();
 for (let i = 0; i < count; i++) {
-  await runtime.start({
-    process_name: `bench-${String(i).padStart(4, '0')}`,
-    group: `group-${i % 10}`,
-    has_public_ip: false,
-    container: { image_uri: 'hydroplane-test/busybox:latest', command: ['sleep', '3600'], ports: [{ container_port: 8080 }] },
-  } as Parameters<FakeRuntime['start']>[0]);
+  await runtime.start(
+    ProcessSpec.parse({
+      process_name: `bench-${String(i).padStart(4, '0')}`,
+      group: `group-${i % 10}`,
+      container: { image_uri: 'hydroplane-test/busybox:latest', command: ['sleep', '3600'], ports: [{ container_port: 8080 }] },
+    }),
+  );
 }
 const app = await buildApp({ runtime, dashboard: {} });
 await app.listen({ host: '127.0.0.1', port: 0 });
