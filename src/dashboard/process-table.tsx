@@ -20,6 +20,11 @@ const HISTORY_GUESS_PX = 120;
  * row finds it there, and a row is mounted a while before it shows.
  */
 const MARGIN_PX = 600;
+/**
+ * How many times in one frame the window may move because rows were measured: each move renders
+ * other rows, which are measured in turn; should a layout never settle, the page still does.
+ */
+const MOVES_PER_FRAME = 4;
 
 function StatusBadge({ process }: { process: ProcessInfo }) {
   const code = process.status === 'EXITED' && process.exit_code != null ? ` (${process.exit_code})` : '';
@@ -253,6 +258,7 @@ export function ProcessTable({
 
   // After each render, before the paint: the rendered rows' heights, then the window for them.
   const reported = useRef<readonly ProcessInfo[]>([]);
+  const moves = useRef(0);
   useLayoutEffect(() => {
     // From each row's top to the next one's (or the spacer's, or the body's end): collapsed borders are shared.
     const known = measured.current;
@@ -274,7 +280,10 @@ export function ProcessTable({
       known.total += height - (known.heights.get(key) ?? 0);
       known.heights.set(key, height);
     });
-    place.current();
+    if (moves.current < MOVES_PER_FRAME) {
+      if (moves.current++ === 0) requestAnimationFrame(() => (moves.current = 0));
+      place.current();
+    }
     const rendered = processes.slice(start, end);
     if (rendered.length !== reported.current.length || rendered.some((p, i) => p !== reported.current[i])) {
       reported.current = rendered;
