@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, api, messageOf, token, type DashboardConfig, type ProcessInfo } from './api.ts';
 import { ConfirmDialog, type Confirmation } from './confirm-dialog.tsx';
 import type { Connection } from './event-stream.ts';
-import { ended } from './format.ts';
+import { ended, timeOfDay } from './format.ts';
 import { LogsPanel } from './logs-panel.tsx';
 import { ProcessTable } from './process-table.tsx';
 import { EXAMPLE_SPEC, SpecEditor } from './spec-editor.tsx';
@@ -18,7 +18,7 @@ function ConnectionState({ connection, updated }: { connection: Connection; upda
     connecting: 'Connecting…',
     live: 'Live',
     reconnecting: 'Reconnecting…',
-    polling: updated ? `Updated ${updated.toLocaleTimeString()} · every ${REFRESH_MS / 1000} s` : 'Loading…',
+    polling: updated ? `Updated ${timeOfDay(updated)} · every ${REFRESH_MS / 1000} s` : 'Loading…',
   };
   const titles: Record<Connection, string> = {
     connecting: 'Opening the event stream (GET /events)',
@@ -125,6 +125,7 @@ export function App() {
     updated,
     listError,
     refresh,
+    rendered,
   } = useProcesses({ ready, group, onList, onFailure: failed });
 
   useEffect(() => {
@@ -321,6 +322,7 @@ export function App() {
                   onLogs={onLogs}
                   onHistory={onHistory}
                   onStop={onStop}
+                  onRendered={rendered}
                 />
               )}
             </section>

@@ -42,6 +42,14 @@ export function ended(process: Pick<ProcessInfo, 'status'>): boolean {
   return process.status === 'EXITED' || process.status === 'FAILED';
 }
 
+/**
+ * "14:03:07": a time of day in the reader's zone, 24-hour. Not toLocaleTimeString: its first call
+ * loads the locale's data, some 50 ms of the main thread that the first render of the list waited for.
+ */
+export function timeOfDay(date: Date): string {
+  return [date.getHours(), date.getMinutes(), date.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
 /** "14:03:07": the time of day of an ISO time, in the reader's zone; the date too when it is not today. */
 export function clockTime(time: string, now = Date.now()): string {
   const date = new Date(time);

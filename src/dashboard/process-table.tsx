@@ -1,10 +1,30 @@
+// The process table: one row per process (its status, group, image, times, addresses, and the
+// buttons for its history, logs and stop), and below a row its history when open. Only the rows in
+// and near the viewport are in the page (row-window.ts); spacers stand for the others, and
+// aria-rowcount and aria-rowindex tell screen readers where each rendered row is in the whole.
 import { Component } from 'preact';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ProcessInfo } from './api.ts';
 import { addressUrl, clockTime, ended, hostPort, timeUntil, twoUnitAge } from './format.ts';
 import type { HistoryEntry } from './history.ts';
+import { ariaRows, rowWindow, sameWindow, spacerHeights, viewBand, type RowWindow } from './row-window.ts';
 
 const NO_HISTORY: readonly HistoryEntry[] = [];
 const COLUMNS = 8;
+/** A row's height until one is measured: a one-line row, as most are. */
+const FIRST_GUESS_PX = 48;
+/** An open history's row, until measured: a few entries. */
+const HISTORY_GUESS_PX = 120;
+/**
+ * Rows this far above and below the viewport are rendered too: a wheel step or a Tab to the next
+ * row finds it there, and a row is mounted a while before it shows.
+ */
+const MARGIN_PX = 600;
+/**
+ * How many times in one frame the window may move because rows were measured: each move renders
+ * other rows, which are measured in turn; should a layout never settle, the page still does.
+ */
+const MOVES_PER_FRAME = 4;
 
 function StatusBadge({ process }: { process: ProcessInfo }) {
   const code = process.status === 'EXITED' && process.exit_code != null ? ` (${process.exit_code})` : '';
@@ -110,6 +130,8 @@ function HistoryList({ name, entries, now }: { name: string; entries: readonly H
 
 interface RowProps {
   process: ProcessInfo;
+  /** The row's aria-rowindex; its history's row is the next. */
+  rowIndex: number;
   now: number;
   selected: boolean;
   canStop: boolean;
@@ -120,11 +142,11 @@ interface RowProps {
   onHistory: (name: string) => void;
 }
 
-function Row({ process, now, selected, canStop, historyOpen, history, onLogs, onStop, onHistory }: RowProps) {
+function Row({ process, rowIndex, now, selected, canStop, historyOpen, history, onLogs, onStop, onHistory }: RowProps) {
   const historyId = `history-${process.process_name}`;
   return (
     <>
-      <tr data-process={process.process_name} class={selected ? 'selected' : undefined}>
+      <tr data-process={process.process_name} aria-rowindex={rowIndex} class={selected ? 'selected' : undefined}>
         <td class="name">{process.process_name}</td>
         <td>
           <StatusBadge process={process} />
@@ -154,7 +176,7 @@ function Row({ process, now, selected, canStop, historyOpen, history, onLogs, on
         </td>
       </tr>
       {historyOpen && (
-        <tr class="history-row" id={historyId} data-history={process.process_name}>
+        <tr class="history-row" id={historyId} data-history={process.process_name} aria-rowindex={rowIndex + 1}>
           <td colSpan={COLUMNS}>
             <HistoryList name={process.process_name} entries={history} now={now} />
           </td>
@@ -175,6 +197,9 @@ class ProcessRow extends Component<RowProps> {
   }
 }
 
+/** The key of a row's measured height: with its history open, it is another height. */
+const heightKey = (name: string, open: boolean) => (open ? `${name}\nopen` : name);
+
 export function ProcessTable({
   processes,
   now,
@@ -185,6 +210,7 @@ export function ProcessTable({
   onLogs,
   onStop,
   onHistory,
+  onRendered,
 }: {
   processes: readonly ProcessInfo[];
   now: number;
@@ -195,11 +221,99 @@ export function ProcessTable({
   onLogs: (name: string) => void;
   onStop: (process: ProcessInfo) => void;
   onHistory: (name: string) => void;
+  /** The processes whose rows are in the page, each time they change. */
+  onRendered?: (rendered: readonly ProcessInfo[]) => void;
 }) {
+  const body = useRef<HTMLTableSectionElement>(null);
+  // Each row's height as last rendered (with its history's row, when open), and their mean as the guess for the others.
+  const measured = useRef({ heights: new Map<string, number>(), total: 0 });
+  const guess = () => (measured.current.heights.size === 0 ? FIRST_GUESS_PX : measured.current.total / measured.current.heights.size);
+  const heightsOf = (rows: readonly ProcessInfo[], open: ReadonlySet<string>) => {
+    const mean = guess();
+    return rows.map((p) => {
+      const isOpen = open.has(p.process_name);
+      return measured.current.heights.get(heightKey(p.process_name, isOpen)) ?? mean + (isOpen ? HISTORY_GUESS_PX : 0);
+    });
+  };
+  const [range, setRange] = useState<RowWindow>(() => {
+    const band = viewBand(0, innerHeight, MARGIN_PX);
+    return rowWindow(heightsOf(processes, historyOpen), band.top, band.bottom);
+  });
+
+  const heights = heightsOf(processes, historyOpen);
+  const start = Math.min(range.start, processes.length);
+  const end = Math.min(Math.max(range.end, start), processes.length);
+  const spacers = spacerHeights(heights, { start, end });
+  const open = processes.map((p) => historyOpen.has(p.process_name));
+  const aria = ariaRows(open);
+
+  // The window for where the body is now; set (and rendered) only when it changes.
+  const place = useRef(() => {});
+  place.current = () => {
+    if (!body.current) return;
+    const band = viewBand(body.current.getBoundingClientRect().top, innerHeight, MARGIN_PX);
+    const next = rowWindow(heightsOf(processes, historyOpen), band.top, band.bottom);
+    setRange((previous) => (sameWindow(previous, next) ? previous : next));
+  };
+
+  // After each render, before the paint: the rendered rows' heights, then the window for them.
+  const reported = useRef<readonly ProcessInfo[]>([]);
+  const moves = useRef(0);
+  useLayoutEffect(() => {
+    // From each row's top to the next one's (or the spacer's, or the body's end): collapsed borders are shared.
+    const known = measured.current;
+    const rows = [...(body.current?.querySelectorAll<HTMLTableRowElement>('tr[data-process]') ?? [])];
+    const tops = rows.map((tr) => tr.getBoundingClientRect().top);
+    rows.forEach((tr, i) => {
+      const name = tr.dataset['process']!;
+      const withHistory = (tr.nextElementSibling as HTMLElement | null)?.dataset['history'] === name;
+      const following =
+        rows[i + 1] === undefined ? (body.current!.querySelector<HTMLElement>('tr.spacer:last-child') ?? body.current!) : undefined;
+      const bottom =
+        following === undefined
+          ? tops[i + 1]!
+          : following === body.current
+            ? following.getBoundingClientRect().bottom
+            : following.getBoundingClientRect().top;
+      const height = bottom - tops[i]!;
+      const key = heightKey(name, withHistory);
+      known.total += height - (known.heights.get(key) ?? 0);
+      known.heights.set(key, height);
+    });
+    if (moves.current < MOVES_PER_FRAME) {
+      if (moves.current++ === 0) requestAnimationFrame(() => (moves.current = 0));
+      place.current();
+    }
+    const rendered = processes.slice(start, end);
+    if (rendered.length !== reported.current.length || rendered.some((p, i) => p !== reported.current[i])) {
+      reported.current = rendered;
+      onRendered?.(rendered);
+    }
+  });
+
+  // Scrolling and resizing move the window, at most once a frame.
+  useEffect(() => {
+    let frame = 0;
+    const onMove = () => {
+      if (frame !== 0) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        place.current();
+      });
+    };
+    addEventListener('scroll', onMove, { passive: true });
+    addEventListener('resize', onMove);
+    return () => {
+      cancelAnimationFrame(frame);
+      removeEventListener('scroll', onMove);
+      removeEventListener('resize', onMove);
+    };
+  }, []);
+
   return (
-    <table class="processes">
+    <table class="processes" aria-rowcount={aria.count} data-rows={processes.length}>
       <thead>
-        <tr>
+        <tr aria-rowindex={1}>
           <th>Process</th>
           <th>Status</th>
           <th>Group</th>
@@ -212,25 +326,36 @@ export function ProcessTable({
           </th>
         </tr>
       </thead>
-      <tbody>
-        {processes.map((process) => {
-          const open = historyOpen.has(process.process_name);
+      <tbody ref={body}>
+        {spacers.before > 0 && (
+          <tr key="before" class="spacer" aria-hidden="true">
+            <td colSpan={COLUMNS} style={{ height: `${spacers.before}px` }} />
+          </tr>
+        )}
+        {processes.slice(start, end).map((process, n) => {
+          const isOpen = open[start + n]!;
           return (
             <ProcessRow
               key={process.process_name}
               process={process}
+              rowIndex={aria.indexes[start + n]!}
               now={now}
               selected={process.process_name === selected}
               canStop={canStop}
-              historyOpen={open}
+              historyOpen={isOpen}
               // Only an open history's entries matter to the row: a closed one is not re-rendered as they change.
-              history={open ? (history.get(process.process_name) ?? NO_HISTORY) : NO_HISTORY}
+              history={isOpen ? (history.get(process.process_name) ?? NO_HISTORY) : NO_HISTORY}
               onLogs={onLogs}
               onStop={onStop}
               onHistory={onHistory}
             />
           );
         })}
+        {spacers.after > 0 && (
+          <tr key="after" class="spacer" aria-hidden="true">
+            <td colSpan={COLUMNS} style={{ height: `${spacers.after}px` }} />
+          </tr>
+        )}
       </tbody>
     </table>
   );

@@ -1,34 +1,20 @@
 // The processes the page shows, kept current: from GET /events when the server has it (the list is
 // read when the stream opens, and again, at most every few seconds, after a process appears or
 // starts, for its addresses), else by reading the list every 3 seconds while the tab is visible.
-// Also the times that a list leaves out (asked per process), and each process's short history.
+// Also the times that a list leaves out (asked per process, for the rows that the table renders),
+// and each process's short history.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, messageOf, type ProcessInfo } from './api.ts';
 import { followEvents, type Connection } from './event-stream.ts';
 import { recordEvent, recordList, type History } from './history.ts';
 import { applyEvents, mergeList, wantsList, type ProcessEvent } from './process-rows.ts';
+import { timesKey, timesToAsk, withTimes } from './process-times.ts';
 
 export const REFRESH_MS = 3000;
 /** The least time between two list reads that events asked for. */
 const LIST_AFTER_EVENTS_MS = 2000;
 /** GET /process/{name} calls in flight at once, for the times a list leaves out. */
 const DETAILS_AT_ONCE = 4;
-
-/** One process in one state: its times do not change until its status does. */
-const detailKey = (p: ProcessInfo) => `${p.process_name}\n${p.created}\n${p.status}`;
-
-// A row and the detail that completes it give the same object each time, so that the row is not re-rendered.
-const completed = new WeakMap<ProcessInfo, { detail: ProcessInfo; out: ProcessInfo }>();
-function withTimesOf(listed: ProcessInfo, detail: ProcessInfo | undefined): ProcessInfo {
-  if (!detail) return listed;
-  const known = completed.get(listed);
-  if (known?.detail === detail) return known.out;
-  const out = { ...listed };
-  if (detail.started !== undefined) out.started = detail.started;
-  if (detail.finished !== undefined) out.finished = detail.finished;
-  completed.set(listed, { detail, out });
-  return out;
-}
 
 export interface Processes {
   /** Sorted by name; undefined until the first list. */
@@ -40,6 +26,23 @@ export interface Processes {
   listError: string | undefined;
   /** Reads the list now (after an action). */
   refresh: () => void;
+  /** The rows that the table renders, each time they change: their times are asked, if the list left them out. */
+  rendered: (rows: readonly ProcessInfo[]) => void;
+}
+
+/** Runs `task` once in the next frame (once a second in a hidden tab, which gets no frames); asking again before then adds nothing. */
+function framed(task: () => void): () => void {
+  let scheduled = false;
+  const run = () => {
+    scheduled = false;
+    task();
+  };
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    if (document.hidden) setTimeout(run, 1000);
+    else requestAnimationFrame(run);
+  };
 }
 
 export function useProcesses({
@@ -58,8 +61,6 @@ export function useProcesses({
 }): Processes {
   const [rows, setRows] = useState<readonly ProcessInfo[]>();
   const rowsNow = useRef<readonly ProcessInfo[] | undefined>(undefined);
-  const [details, setDetails] = useState<ReadonlyMap<string, ProcessInfo>>(new Map());
-  const asked = useRef(new Set<string>());
   const [history, setHistory] = useState<History>(new Map());
   const [connection, setConnection] = useState<Connection>('connecting');
   const [updated, setUpdated] = useState<Date>();
@@ -73,31 +74,71 @@ export function useProcesses({
   }, []);
 
   /**
-   * Asks GET /process/{name} for the times that the list left out, a few at a time, once per
-   * process and status; forgets what is no longer listed, and asks again after a failure.
+   * The times that the list left out, from GET /process/{name}: for the rendered rows only, a few
+   * at a time, once per process and state (timesKey). A failed ask is asked again after the next
+   * list. Answers are applied together, once a frame, so that a run of them renders once.
    */
-  const fillTimes = useCallback(async (list: readonly ProcessInfo[], live: () => boolean) => {
-    const listed = new Set(list.map(detailKey));
-    for (const key of asked.current) if (!listed.has(key)) asked.current.delete(key);
-    setDetails((previous) => (previous.size === 0 ? previous : new Map([...previous].filter(([key]) => listed.has(key)))));
-    const missing = list.filter((p) => p.started === undefined && p.status !== 'STARTING' && !asked.current.has(detailKey(p)));
-    for (const p of missing) asked.current.add(detailKey(p));
-    const answered = new Set<string>();
-    for (let i = 0; i < missing.length && live(); i += DETAILS_AT_ONCE) {
-      const batch = missing.slice(i, i + DETAILS_AT_ONCE);
-      const answers = await Promise.allSettled(batch.map((p) => api.get(p.process_name)));
-      const found: ProcessInfo[] = [];
-      answers.forEach((answer, n) => {
-        if (answer.status === 'fulfilled') found.push(answer.value);
-        else asked.current.delete(detailKey(batch[n]!));
-      });
-      if (!live()) break;
-      for (const p of found) answered.add(detailKey(p));
-      setDetails((previous) => new Map([...previous, ...found.map((p) => [detailKey(p), p] as const)]));
-    }
-    // Left before the end (a newer load took over): what was not answered is asked again next time.
-    if (!live()) for (const p of missing) if (!answered.has(detailKey(p))) asked.current.delete(detailKey(p));
-  }, []);
+  const [times] = useState(() => {
+    const asked = new Set<string>();
+    const failed = new Set<string>();
+    let rendered = new Set<string>();
+    let inFlight = 0;
+    let generation = 0;
+    const answers: ProcessInfo[] = [];
+    const apply = framed(() => {
+      const found = answers.splice(0);
+      const before = rowsNow.current;
+      if (before !== undefined) show(withTimes(before, found));
+    });
+    const pump = () => {
+      if (inFlight >= DETAILS_AT_ONCE) return;
+      const shown = (rowsNow.current ?? []).filter((p) => rendered.has(p.process_name));
+      for (const p of timesToAsk(shown, asked).slice(0, DETAILS_AT_ONCE - inFlight)) {
+        const key = timesKey(p);
+        const mine = generation;
+        asked.add(key);
+        inFlight++;
+        api
+          .get(p.process_name)
+          .then(
+            (answer) => {
+              if (mine !== generation) return;
+              answers.push(answer);
+              apply();
+            },
+            () => failed.add(key),
+          )
+          .finally(() => {
+            if (mine !== generation) return;
+            inFlight--;
+            pump();
+          });
+      }
+    };
+    return {
+      pump,
+      /** The table renders these rows now. */
+      rendered: (rows: readonly ProcessInfo[]) => {
+        rendered = new Set(rows.map((p) => p.process_name));
+        pump();
+      },
+      /** A list was read: what it no longer has is forgotten, and what failed is asked again. */
+      listed: (list: readonly ProcessInfo[]) => {
+        const keys = new Set(list.map(timesKey));
+        for (const key of asked) if (!keys.has(key) || failed.has(key)) asked.delete(key);
+        failed.clear();
+        pump();
+      },
+      /** Signed out: nothing asked is kept, and answers still on their way are dropped. */
+      forget: () => {
+        generation++;
+        asked.clear();
+        failed.clear();
+        answers.length = 0;
+        inFlight = 0;
+      },
+    };
+  });
 
   // One list read at a time; a read asked for meanwhile follows it. Events that come while a list
   // is read may or may not be in it: they are applied on top, and the list is read once more.
@@ -119,7 +160,7 @@ export function useProcesses({
         if (!live()) return;
         const merged = mergeList(rowsNow.current ?? [], list);
         show(merged);
-        void fillTimes(merged, live);
+        times.listed(merged);
         setListError(undefined);
         setUpdated(new Date());
         callbacks.current.onList(merged);
@@ -220,24 +261,15 @@ export function useProcesses({
   useEffect(() => {
     if (ready) return;
     forget();
+    times.forget();
     rowsNow.current = undefined;
     setRows(undefined);
-  }, [ready, forget]);
+  }, [ready, forget, times]);
 
-  const shown = useShown(rows, details);
   // What the rows' own times tell goes into the history too (what happened before the page came).
   useEffect(() => {
-    if (shown !== undefined) setHistory((previous) => recordList(previous, shown));
-  }, [shown]);
+    if (rows !== undefined) setHistory((previous) => recordList(previous, rows));
+  }, [rows]);
   const refresh = useCallback(() => requestList(true), [requestList]);
-  return { rows: shown, history, connection, updated, listError, refresh };
-}
-
-/** The rows with the times asked for them; the same objects as long as nothing changed. */
-function useShown(rows: readonly ProcessInfo[] | undefined, details: ReadonlyMap<string, ProcessInfo>) {
-  const memo = useRef<{ rows: typeof rows; details: typeof details; out: typeof rows }>({ rows: undefined, details, out: undefined });
-  if (memo.current.rows !== rows || memo.current.details !== details) {
-    memo.current = { rows, details, out: rows?.map((p) => (p.started === undefined ? withTimesOf(p, details.get(detailKey(p))) : p)) };
-  }
-  return memo.current.out;
+  return { rows, history, connection, updated, listError, refresh, rendered: times.rendered };
 }
