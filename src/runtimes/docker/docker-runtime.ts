@@ -60,6 +60,12 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 /** States of a container of ours that a new start may replace. */
 const REPLACEABLE = new Set(['exited', 'dead']);
 
+/** What a list keeps of an Engine's entry: its id (for an inspect) and its facts. */
+interface ListedContainer {
+  id: string;
+  facts: ContainerFacts;
+}
+
 export class DockerRuntime implements Runtime {
   readonly type = 'docker';
   readonly #config: DockerRuntimeConfig;
@@ -142,15 +148,22 @@ export class DockerRuntime implements Runtime {
     }
     const [entry] = await this.#containersOf(name, ctx);
     if (entry === undefined) return undefined;
-    const facts = await this.#facts(entry, { times: true });
+    const facts = await this.#facts({ id: entry.Id, facts: factsFromListEntry(entry) }, { times: true });
     return processInfo(facts, await this.#publicHost([facts]));
   }
 
   async list(filter: ListFilter = {}): Promise<ProcessInfo[]> {
     const ctx = this.#context(filter.group === undefined ? 'listing processes' : `listing group '${filter.group}'`);
-    let entries: Dockerode.ContainerInfo[];
+    let entries: ListedContainer[];
     try {
-      entries = await this.#engine.listContainers(dockerLabelFilter(filter.group === undefined ? {} : { group: filter.group }));
+      // Each entry's facts as it arrives; the rest of the entry (mounts, networks, ...) goes.
+      entries = await this.#engine.listContainers(
+        dockerLabelFilter(filter.group === undefined ? {} : { group: filter.group }),
+        (entry) => ({
+          id: entry.Id,
+          facts: factsFromListEntry(entry),
+        }),
+      );
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
@@ -227,17 +240,20 @@ export class DockerRuntime implements Runtime {
 
   async stopGroup(group: string): Promise<string[]> {
     const ctx = this.#context(`stopping group '${group}'`);
-    let entries: Dockerode.ContainerInfo[];
+    let entries: Array<{ id: string; name: string }>;
     try {
-      entries = await this.#engine.listContainers(dockerLabelFilter({ group }));
+      entries = await this.#engine.listContainers(dockerLabelFilter({ group }), (entry) => ({
+        id: entry.Id,
+        name: entry.Labels?.[PROCESS_LABEL] ?? '',
+      }));
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
     // Bounded: a thousand stops at once only queue in the Engine, each holding a connection.
-    const results = await settleBounded(entries, GROUP_CONCURRENCY, (entry) => this.#stopAndRemove(entry.Id, ctx));
+    const results = await settleBounded(entries, GROUP_CONCURRENCY, (entry) => this.#stopAndRemove(entry.id, ctx));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const names = entries.map((entry) => entry.Labels?.[PROCESS_LABEL] ?? '').sort();
+    const names = entries.map((entry) => entry.name).sort();
     this.#logger.info({ group, processes: names }, 'group stopped');
     return names;
   }
@@ -319,7 +335,7 @@ export class DockerRuntime implements Runtime {
   async #containersOf(name: string, ctx: ErrorContext): Promise<Dockerode.ContainerInfo[]> {
     let entries: Dockerode.ContainerInfo[];
     try {
-      entries = await this.#engine.listContainers([`${PROCESS_LABEL}=${name}`]);
+      entries = await this.#engine.listContainers([`${PROCESS_LABEL}=${name}`], (entry) => entry);
     } catch (err) {
       throw translateEngineError(err, ctx);
     }
@@ -335,14 +351,13 @@ export class DockerRuntime implements Runtime {
    * are (the bench holds it to that), and inspects only a created container (rare: a start in
    * flight, or one that failed and could not be removed) for the Engine's error.
    */
-  async #facts(entry: Dockerode.ContainerInfo, options: { times: boolean }): Promise<ContainerFacts> {
-    const facts = factsFromListEntry(entry);
-    if (!options.times && entry.State !== 'created') return facts;
+  async #facts({ id, facts }: ListedContainer, options: { times: boolean }): Promise<ContainerFacts> {
+    if (!options.times && facts.state !== 'created') return facts;
     try {
       // The list has no start and end times either (ProcessInfo.started, .finished).
-      const state = (await this.#engine.inspectContainer(entry.Id)).State;
+      const state = (await this.#engine.inspectContainer(id)).State;
       const timed = state && options.times ? withTimes(facts, state) : facts;
-      return entry.State === 'created' ? withStartError(timed, state?.Error) : timed;
+      return facts.state === 'created' ? withStartError(timed, state?.Error) : timed;
     } catch {
       // Gone or unreadable in between: what the list said stands.
       return facts;

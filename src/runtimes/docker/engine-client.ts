@@ -7,6 +7,7 @@ import type Dockerode from 'dockerode';
 import type DockerModem from 'docker-modem';
 import { parseImageReference } from '../../spec/image-reference.ts';
 import { EngineError, toEngineError } from './errors.ts';
+import { JsonArrayError, JsonArraySplitter } from './json-array-stream.ts';
 import './modem-http.ts';
 
 export interface RegistryAuth {
@@ -31,9 +32,46 @@ export class EngineClient {
     return this.#call({ path: '/_ping?', method: 'GET' });
   }
 
-  /** GET /containers/json?all=true&filters={"label":[...]}: one call. */
-  listContainers(labelFilters: string[]): Promise<Dockerode.ContainerInfo[]> {
-    return this.#call({ path: '/containers/json?', method: 'GET', options: { all: true, filters: { label: labelFilters } } });
+  /**
+   * GET /containers/json?all=true&filters={"label":[...]}: one call, whose answer is read as it
+   * arrives, each entry handed to `keep` as soon as it is complete (json-array-stream.ts): only
+   * what `keep` returns stays. The timeout covers the whole answer.
+   */
+  async listContainers<T>(labelFilters: string[], keep: (entry: Dockerode.ContainerInfo) => T): Promise<T[]> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.#timeoutMs);
+    let stream: IncomingMessage | undefined;
+    try {
+      stream = await new Promise<IncomingMessage>((resolve, reject) => {
+        this.#dial(
+          {
+            path: '/containers/json?',
+            method: 'GET',
+            options: { all: true, filters: { label: labelFilters } },
+            isStream: true,
+            statusCodes: OK,
+            abortSignal: controller.signal,
+          },
+          (err, data) => (err ? reject(err) : resolve(quiet(data as IncomingMessage))),
+        );
+      });
+      const entries = new JsonArraySplitter((entry) => keep(entry as Dockerode.ContainerInfo));
+      for await (const chunk of stream as AsyncIterable<Buffer>) entries.push(chunk);
+      // A connection that closed before the end of the answer ends the iteration quietly.
+      if (!stream.complete) throw new EngineError('unreachable', 'the list ended early', { errno: 'ECONNRESET' });
+      return entries.end();
+    } catch (err) {
+      if (err instanceof JsonArrayError)
+        throw new EngineError('stream', `the Engine's list of containers is not a JSON array: ${err.message}`);
+      throw toEngineError(err, timedOut);
+    } finally {
+      clearTimeout(timer);
+      stream?.destroy();
+    }
   }
 
   inspectContainer(nameOrId: string): Promise<Dockerode.ContainerInspectInfo> {

@@ -10,7 +10,7 @@ export type EngineErrorKind =
   | 'timeout'
   /** The Engine answered with an error status. */
   | 'http'
-  /** An error reported inside a progress stream (a pull), after a 200. */
+  /** After a 200: an error reported inside a progress stream (a pull), or an answer that is not what the API says. */
   | 'stream'
   /** The caller gave up (its client went away, or the server is closing); the call was cancelled. */
   | 'aborted';

@@ -8,6 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { HydroplaneError } from '../../../src/errors.ts';
 import { GROUP_CONCURRENCY } from '../../../src/runtimes/bounded.ts';
 import { DockerRuntime } from '../../../src/runtimes/docker/docker-runtime.ts';
@@ -175,5 +176,105 @@ describe('DockerRuntime against a stand-in Engine', () => {
       }),
     );
     assert.deepEqual(removed, ['c'.repeat(64)]);
+  });
+
+  it('reads a list as the Engine writes it: any entries, in any chunks, give the processes that one answer would', async () => {
+    let body = Buffer.alloc(0);
+    let cuts: number[] = [];
+    const { runtime } = await runtimeOn((req, res) => {
+      const path = new URL(req.url ?? '/', 'http://engine').pathname;
+      if (!path.endsWith('/containers/json')) return json(res, 500, { message: `unexpected ${req.method} ${path}` });
+      // Chunked, cut where the case says, each piece in its own write, a tick apart.
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const pieces: Buffer[] = [];
+      let from = 0;
+      for (const cut of [...cuts, body.length]) {
+        pieces.push(body.subarray(from, cut));
+        from = cut;
+      }
+      const next = () => {
+        const piece = pieces.shift();
+        if (piece === undefined) return void res.end();
+        res.write(piece);
+        setImmediate(next);
+      };
+      next();
+    });
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,20}$/);
+    const entries = fc.uniqueArray(
+      fc.record({
+        name,
+        group: fc.option(name, { nil: undefined }),
+        state: fc.constantFrom('running', 'exited', 'restarting'),
+        note: fc.string({ unit: 'binary' }),
+      }),
+      { selector: (e) => e.name, maxLength: 30 },
+    );
+    await fc.assert(
+      fc.asyncProperty(entries, fc.array(fc.nat(), { maxLength: 12 }), async (made, at) => {
+        const list = made.map((e, i) => ({
+          Id: `${String(i).padStart(4, '0')}${'b'.repeat(60)}`,
+          Names: [`/${e.name}`],
+          Image: 'busybox',
+          Created: 1_700_000_000 + i,
+          State: e.state,
+          Status: e.state === 'exited' ? 'Exited (0) 1 second ago' : 'Up 1 second',
+          Ports: [],
+          // Text in any script, quotes and backslashes: what the splitter must not cut inside.
+          Labels: { 'hydroplane/process-id': e.name, ...(e.group ? { 'hydroplane/group-id': e.group } : {}), note: e.note },
+          Mounts: [],
+          NetworkSettings: { Networks: { 'hp-full': { IPAddress: '172.18.0.2' } } },
+        }));
+        body = Buffer.from(JSON.stringify(list), 'utf8');
+        cuts = [...new Set(at.map((c) => c % (body.length + 1)))].sort((a, b) => a - b);
+        const listed = await runtime.list();
+        assert.deepEqual(
+          listed.map((p) => [p.process_name, p.group, p.status]),
+          [...made]
+            .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+            .map((e) => [e.name, e.group ?? null, e.state === 'exited' ? 'EXITED' : e.state === 'running' ? 'RUNNING' : 'STARTING']),
+        );
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('answers a list that is not a JSON array, or is cut short, with an error that says so', async () => {
+    let answer: (res: ServerResponse) => void = () => {};
+    const { runtime } = await runtimeOn((_req, res) => answer(res));
+    answer = (res) => json(res, 200, { message: 'not a list' });
+    await assert.rejects(
+      runtime.list(),
+      hydroplaneError('runtime_error', (err) => assert.match(err.message, /not a JSON array: expected '\[' at byte 0, found '\{'/)),
+    );
+    answer = (res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[{"Id":"abc","Labels":{"hydroplane/process-id":"a"}},{"Id":');
+      setImmediate(() => res.destroy());
+    };
+    await assert.rejects(runtime.list(), hydroplaneError('runtime_unavailable'));
+  });
+
+  it('times a list out when the Engine stops writing in the middle of it', async () => {
+    const standin = await new EngineStandin().listen();
+    standins.push(standin);
+    standin.handle = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[{"Id":"abc","Labels":{"hydroplane/process-id":"a"}},');
+    };
+    const runtime = new DockerRuntime({
+      config: DockerRuntimeConfig.parse({
+        runtime_type: 'docker',
+        docker_host: `unix://${standin.socketPath}`,
+        request_timeout_seconds: 1,
+      }),
+      secrets,
+    });
+    const began = Date.now();
+    await assert.rejects(
+      runtime.list(),
+      hydroplaneError('runtime_timeout', (err) => assert.match(err.message, /within 1 s while listing processes/)),
+    );
+    assert.ok(Date.now() - began < 5000, `it took ${Date.now() - began} ms`);
   });
 });

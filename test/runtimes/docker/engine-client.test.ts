@@ -1,7 +1,38 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import DockerModem from 'docker-modem';
 import fc from 'fast-check';
-import { pullArguments } from '../../../src/runtimes/docker/engine-client.ts';
+import { EngineClient, pullArguments } from '../../../src/runtimes/docker/engine-client.ts';
+import { EngineStandin } from './engine-standin.ts';
+
+describe('EngineClient.listContainers', () => {
+  it('hands each entry on as soon as it has arrived, before the Engine has written the rest', async () => {
+    const engine = await new EngineStandin().listen();
+    let finish: () => void = () => {};
+    engine.handle = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('[{"Id":"first","Labels":{}},');
+      finish = () => res.end('{"Id":"second","Labels":{}}]');
+    };
+    try {
+      const client = new EngineClient(new DockerModem({ socketPath: engine.socketPath }), 5);
+      const kept: string[] = [];
+      let firstArrived: () => void = () => {};
+      const arrived = new Promise<void>((resolve) => (firstArrived = resolve));
+      const listing = client.listContainers(['hydroplane/process-id'], (entry) => {
+        kept.push(entry.Id);
+        firstArrived();
+        return entry.Id;
+      });
+      await arrived;
+      assert.deepEqual(kept, ['first'], 'the first entry, while the answer is still open');
+      finish();
+      assert.deepEqual(await listing, ['first', 'second']);
+    } finally {
+      await engine.close();
+    }
+  });
+});
 
 describe('pullArguments', () => {
   it("names 'latest' when the reference has neither tag nor digest", () => {
