@@ -9,19 +9,18 @@ import {
   AppsV1Api,
   CoreV1Api,
   Observable,
-  ResponseContext,
   type ConfigurationOptions,
   type KubeConfig,
   type RequestContext,
+  type ResponseContext,
   type V1Deployment,
   type V1Node,
   type V1Pod,
   type V1Secret,
   type V1Service,
 } from '@kubernetes/client-node';
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import type { Dispatcher } from 'undici';
-import { HydroplaneError } from '../../errors.ts';
+import type { HydroplaneError } from '../../errors.ts';
 import { logText, noText, utf8Text } from '../log-text.ts';
 import type { RuntimeType } from '../runtime.ts';
 import { apiFailure, isAlreadyExists, isForbidden, isGone, isNotFound, translateKubeError, type KubeErrorContext } from './errors.ts';
@@ -49,7 +48,7 @@ export interface CallPurpose {
 /** What a create answers: the object made, or, when the name is taken, the error that says so. */
 export type Created<T> = { created: T } | { alreadyExists: HydroplaneError };
 
-type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete' | 'deletecollection';
+type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete';
 
 /** A list's items and the resourceVersion it was read at, for a watch to start from. */
 export interface Snapshot<T> {
@@ -348,65 +347,6 @@ export class KubeApiClient {
         this.#callOptions,
       ),
     );
-  }
-
-  /**
-   * Deletes the Deployment `name` if it matches `labelSelector`, in one call: a deletecollection
-   * narrowed to that name by the field selector `metadata.name` (which every resource supports),
-   * with background propagation so that its pods go too. The API server answers the list of what
-   * it deleted (the generic registry's DeleteCollection), so this answers the Deployment deleted,
-   * or undefined when none of that name matched. client-node types the answer as a Status and
-   * drops the list's items, so the call keeps the answer's text and reads them from it.
-   */
-  async deleteDeploymentIfMatching(name: string, labelSelector: string, purpose: CallPurpose): Promise<V1Deployment | undefined> {
-    const ctx = this.#ctx(purpose, 'deletecollection', 'deployments');
-    const answer: { text?: string } = {};
-    await this.#call(ctx, () =>
-      this.#apps.deleteCollectionNamespacedDeployment(
-        { namespace: this.namespace, labelSelector, fieldSelector: `metadata.name=${name}`, propagationPolicy: 'Background' },
-        this.#keepingAnswer(answer),
-      ),
-    );
-    let items: unknown;
-    try {
-      items = (JSON.parse(answer.text ?? '') as { items?: unknown }).items;
-    } catch {
-      items = undefined;
-    }
-    if (!Array.isArray(items)) {
-      throw new HydroplaneError(
-        'runtime_error',
-        `the ${this.#runtime} runtime's API server at ${this.server} answered a deletecollection of deployments in namespace ` +
-          `'${this.namespace}' without the list of what it deleted, while ${purpose.action}; look at process '${purpose.processName}' again (GET)`,
-      );
-    }
-    const deleted = items.map((item) => ObjectSerializer.deserialize(item, 'V1Deployment', '') as V1Deployment);
-    return deleted.find((d) => d.metadata?.name === name);
-  }
-
-  /** This client's call options, plus keeping the answer's text in `answer` (and giving it on to client-node). */
-  #keepingAnswer(answer: { text?: string }): ConfigurationOptions {
-    return {
-      middleware: [
-        ...(this.#callOptions.middleware ?? []),
-        {
-          pre: (request: RequestContext) => new Observable(Promise.resolve(request)),
-          post: (response: ResponseContext) =>
-            new Observable(
-              response.body.text().then((text) => {
-                answer.text = text;
-                const bytes = Buffer.from(text);
-                return new ResponseContext(response.httpStatusCode, response.headers, {
-                  text: () => Promise.resolve(text),
-                  binary: () => Promise.resolve(bytes),
-                  stream: () => null,
-                });
-              }),
-            ),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
   }
 
   /** Deletes this Service (by uid). */

@@ -72,10 +72,6 @@ function ownObjects<T extends { metadata?: { name?: string; labels?: Record<stri
   return byName;
 }
 
-/** Whether the Deployment's pods pull with the process's own image pull Secret. */
-const usesPullSecret = (deployment: V1Deployment, name: string): boolean =>
-  deployment.spec?.template?.spec?.imagePullSecrets?.some((s) => s.name === pullSecretName(name)) ?? false;
-
 /** A container that has never run has no log yet (the API answers 400 "waiting to start"). */
 function notStartedYet(pod: V1Pod, container: string): boolean {
   const status = pod.status?.containerStatuses?.find((c) => c.name === container);
@@ -179,29 +175,21 @@ export class KubernetesRuntime implements Runtime {
     return this.#collect(labelSelector(filter.group === undefined ? {} : { group: filter.group }), action);
   }
 
-  /**
-   * One round trip when the process has no Service: its Deployment goes by a delete that matches
-   * only one carrying our label (api-client.ts's deleteDeploymentIfMatching), and beside it the
-   * Service is read and, if it is ours, deleted (API servers have long answered a deletecollection
-   * of Services with 405, so theirs is a read, then a delete by uid). A same-named object of someone
-   * else's is left alone; telling which one there is takes a read, only when nothing of ours was found.
-   */
   async stop(name: string): Promise<void> {
     if (!canBeLabel(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     const purpose: CallPurpose = { action: `stopping process '${name}'`, processName: name };
-    const [deployment, service] = await Promise.all([
-      this.#client.deleteDeploymentIfMatching(name, labelSelector({ processName: name }), purpose),
-      this.#removeServiceOf(purpose),
-    ]);
-    if (deployment && usesPullSecret(deployment, name)) await this.#deletePullSecretOf(purpose);
-    if (!deployment && !service.removed) {
-      const foreignDeployment = await this.#client.readDeployment(name, purpose);
-      const foreign = foreignDeployment && !isLabelledFor(foreignDeployment, name) ? 'Deployment' : service.foreign ? 'Service' : undefined;
+    const [deployment, service] = await Promise.all([this.#client.readDeployment(name, purpose), this.#client.readService(name, purpose)]);
+    // Only what carries our label: a same-named object of someone else's is left alone.
+    const ourDeployment = isLabelledFor(deployment, name) ? deployment : undefined;
+    const ourService = isLabelledFor(service, name) ? service : undefined;
+    if (!ourDeployment && !ourService) {
+      const foreign = deployment ?? service;
       const note = foreign
-        ? `: a ${foreign} of that name exists in namespace '${this.namespace}', but Hydroplane does not manage it, so it is left alone`
+        ? `: a ${deployment ? 'Deployment' : 'Service'} of that name exists in namespace '${this.namespace}', but Hydroplane does not manage it, so it is left alone`
         : '';
       throw new HydroplaneError('process_not_found', `no process named '${name}'${note}`);
     }
+    await this.#remove(name, ourDeployment, ourService, purpose.action);
     this.#logger.info({ process: name, namespace: this.namespace }, 'process stopped');
   }
 
@@ -445,20 +433,12 @@ export class KubernetesRuntime implements Runtime {
   /** Deletes what a process has; each object was checked to be ours, and the uid precondition keeps it so. */
   async #remove(name: string, deployment: V1Deployment | undefined, service: V1Service | undefined, action: string): Promise<void> {
     const purpose: CallPurpose = { action, processName: name };
+    const usesPullSecret = deployment?.spec?.template?.spec?.imagePullSecrets?.some((s) => s.name === pullSecretName(name)) ?? false;
     await Promise.all([
       deployment ? this.#client.deleteDeployment(deployment, purpose) : undefined,
       service ? this.#client.deleteService(service, purpose) : undefined,
-      deployment && usesPullSecret(deployment, name) ? this.#deletePullSecretOf(purpose) : undefined,
+      usesPullSecret ? this.#deletePullSecretOf(purpose) : undefined,
     ]);
-  }
-
-  /** The process's Service, deleted if it is ours; whether it was, and whether a foreign one of that name is there. */
-  async #removeServiceOf(purpose: CallPurpose): Promise<{ removed: boolean; foreign: boolean }> {
-    const service = await this.#client.readService(purpose.processName, purpose);
-    if (!service) return { removed: false, foreign: false };
-    if (!isLabelledFor(service, purpose.processName)) return { removed: false, foreign: true };
-    await this.#client.deleteService(service, purpose);
-    return { removed: true, foreign: false };
   }
 
   async #deletePullSecretOf(purpose: CallPurpose): Promise<void> {

@@ -110,50 +110,6 @@ describe('Kubernetes API client', () => {
     assert.equal((await client.readSecret(name, purpose(name)))?.metadata?.uid, namesake.created.metadata?.uid, 'the namesake stays');
   });
 
-  it('deletes a Deployment in one call only if it matches the label selector, answering the one deleted', async () => {
-    const name = uniqueName('dc');
-    const made = await client.createDeployment(deployment(name), purpose(name));
-    assert.ok('created' in made);
-    api.controls.resetRequests();
-    assert.equal(await client.deleteDeploymentIfMatching(name, 'hydroplane/process-id=someone-else', purpose(name)), undefined);
-    assert.ok(await client.readDeployment(name, purpose(name)), 'a Deployment the selector does not match stays');
-    const deleted = await client.deleteDeploymentIfMatching(name, `hydroplane/process-id=${name}`, purpose(name));
-    assert.equal(deleted?.metadata?.uid, made.created.metadata?.uid);
-    // A typed object, as a read answers: client-node's model, dates as Dates.
-    assert.ok(deleted?.metadata?.creationTimestamp instanceof Date);
-    assert.deepEqual(
-      deleted?.spec?.template.spec?.containers.map((c) => c.name),
-      [name],
-    );
-    assert.equal(await client.readDeployment(name, purpose(name)), undefined);
-    assert.equal(await client.deleteDeploymentIfMatching(name, `hydroplane/process-id=${name}`, purpose(name)), undefined);
-    assert.deepEqual(
-      api.controls.requests({ verb: 'deletecollection' }).map((r) => [r.resource, r.labelSelector]),
-      [
-        ['deployments', 'hydroplane/process-id=someone-else'],
-        ['deployments', `hydroplane/process-id=${name}`],
-        ['deployments', `hydroplane/process-id=${name}`],
-      ],
-    );
-  });
-
-  it('refuses an answer to a deletecollection that does not say what it deleted', async () => {
-    const name = uniqueName('dcstatus');
-    await client.createDeployment(deployment(name), purpose(name));
-    // A Status with code 200 instead of the list: what was deleted, if anything, cannot be told.
-    const fault = api.controls.injectFault({ verb: 'deletecollection', resource: 'deployments' }, { status: 200, message: 'done' });
-    try {
-      await rejectsWith(
-        client.deleteDeploymentIfMatching(name, `hydroplane/process-id=${name}`, purpose(name)),
-        'runtime_error',
-        /answered a deletecollection of deployments in namespace 'default' without the list of what it deleted, while testing '/,
-      );
-    } finally {
-      fault.remove();
-    }
-    await client.deleteDeploymentIfMatching(name, `hydroplane/process-id=${name}`, purpose(name));
-  });
-
   it('replaces a Secret only at the version it read', async () => {
     const name = uniqueName('replace');
     const made = await client.createSecret(secret(name), purpose(name));

@@ -1,7 +1,7 @@
 // The Kubernetes runtime's stop and get against the API stand-in (issue 17): which API calls each
-// makes (a constant few, the stop's Deployment in one call, its Service beside it), and that
-// neither takes a same-named object of someone else's for the process, for every arrangement of
-// ours, foreign and missing objects.
+// makes (a constant few: get reads by name, stop reads then deletes by uid), and that neither takes
+// a same-named object of someone else's for the process, for every arrangement of ours, foreign
+// and missing objects.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -20,8 +20,8 @@ const IMAGE = 'nginxdemos/hello:plain-text';
 const spec = (input: Omit<ProcessSpecInput, 'container'> & { container?: Partial<ProcessSpecInput['container']> }) =>
   ProcessSpec.parse({ ...input, container: { image_uri: IMAGE, ...input.container } });
 
-function runtimeOn(api: KubeStandin, requestTimeoutMs = 5000): KubernetesRuntime {
-  return new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), { namespace: 'default', requestTimeoutMs });
+function runtimeOn(api: KubeStandin): KubernetesRuntime {
+  return new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), { namespace: 'default', requestTimeoutMs: 5000 });
 }
 
 /** The requests since the last reset, as "verb resource", sorted. */
@@ -69,7 +69,7 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
     return calls(api);
   };
 
-  it('stops in one deletecollection of the Deployment and, beside it, a read of the Service (and its delete when there is one), at any number of processes', async () => {
+  it('stops by reading the Deployment and the Service, then deleting what is ours, at any number of processes', async () => {
     const group = uniqueName('many');
     const counted: string[][] = [];
     for (const total of [3, 20]) {
@@ -85,42 +85,15 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
       assert.equal((await apiError(k8s.apps.readNamespacedDeployment({ namespace: 'default', name: withPort }))).code, 404);
       assert.equal((await apiError(k8s.core.readNamespacedService({ namespace: 'default', name: withPort }))).code, 404);
     }
-    const withService = ['delete services', 'deletecollection deployments', 'get services'];
-    const withoutService = ['deletecollection deployments', 'get services'];
+    const withService = ['delete deployments', 'delete services', 'get deployments', 'get services'];
+    const withoutService = ['delete deployments', 'get deployments', 'get services'];
     assert.deepEqual(counted, [withService, withoutService, withService, withoutService]);
     await runtime.stopGroup(group);
   });
 
-  it('reads the Deployment only to say what is there when nothing of the process was found', async () => {
+  it('deletes nothing when nothing of the process was found', async () => {
     const name = uniqueName('none');
-    assert.deepEqual(await callsOf(() => rejectsWith(runtime.stop(name), 'process_not_found')), [
-      'deletecollection deployments',
-      'get deployments',
-      'get services',
-    ]);
-  });
-
-  it("sends the Deployment's delete without waiting for the Service's read", async () => {
-    const quick = runtimeOn(api, 300);
-    const name = uniqueName('beside');
-    await quick.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } }));
-    await api.controls.settle();
-    api.controls.resetRequests();
-    const hang = api.controls.injectFault({ verb: 'get', resource: 'services', name }, { hang: true });
-    try {
-      const stopping = quick.stop(name);
-      // The Service's read gets no answer; the Deployment's delete went out all the same.
-      await waitFor(() => api.controls.count({ verb: 'deletecollection', resource: 'deployments' }) === 1, 'the deletecollection');
-      assert.equal(hang.hits, 1);
-      await rejectsWith(stopping, 'runtime_timeout', /get services/);
-      assert.equal((await apiError(k8s.apps.readNamespacedDeployment({ namespace: 'default', name }))).code, 404);
-    } finally {
-      hang.remove();
-      await quick.close();
-    }
-    // Stopping again finishes the job: the Service is ours, with no Deployment left.
-    await runtime.stop(name);
-    assert.equal((await apiError(k8s.core.readNamespacedService({ namespace: 'default', name }))).code, 404);
+    assert.deepEqual(await callsOf(() => rejectsWith(runtime.stop(name), 'process_not_found')), ['get deployments', 'get services']);
   });
 
   it('gets by reading the Deployment and Service by name and listing the pods of its label, at any number of processes', async () => {
@@ -151,27 +124,7 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
     await k8s.core.deleteNamespacedService({ namespace: 'default', name });
   });
 
-  it('says which refused call it was when RBAC does not allow deletecollection on deployments', async () => {
-    const name = uniqueName('rbac');
-    await runtime.start(spec({ process_name: name }));
-    const fault = api.controls.injectFault({ verb: 'deletecollection', resource: 'deployments' }, { status: 403 });
-    try {
-      const err = await rejectsWith(
-        runtime.stop(name),
-        'runtime_forbidden',
-        /^the kubernetes runtime may not deletecollection deployments in namespace 'default': RBAC refused it while stopping process '/,
-        /the 'deletecollection' verb on 'deployments'/,
-        /cannot deletecollection resource "deployments" in API group "apps"/,
-      );
-      assert.equal(err.status, 502);
-    } finally {
-      fault.remove();
-    }
-    assert.ok(await runtime.get(name), 'the process is still there');
-    await runtime.stop(name);
-  });
-
-  it('deletes the pull Secret of a stopped process that logged in to its registry, after its Deployment', async () => {
+  it('deletes the pull Secret of a stopped process that logged in to its registry, once its Deployment was read', async () => {
     const withSecret = new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
       namespace: 'default',
       resolveSecret: async () => 'token',
@@ -185,14 +138,15 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
     );
     assert.ok(await k8s.core.readNamespacedSecret({ namespace: 'default', name }));
     assert.deepEqual(await callsOf(() => withSecret.stop(name)), [
+      'delete deployments',
       'delete secrets',
-      'deletecollection deployments',
+      'get deployments',
       'get secrets',
       'get services',
     ]);
-    // It is the deleted Deployment that says whether the process pulled with a Secret of its own.
+    // It is the Deployment read that says whether the process pulled with a Secret of its own.
     const order = api.controls.requests().map((r) => `${r.verb} ${r.resource}`);
-    assert.ok(order.indexOf('get secrets') > order.indexOf('deletecollection deployments'), order.join(', '));
+    assert.ok(order.indexOf('get secrets') > order.indexOf('get deployments'), order.join(', '));
     assert.equal((await apiError(k8s.core.readNamespacedSecret({ namespace: 'default', name }))).code, 404);
     await withSecret.close();
   });
