@@ -147,10 +147,26 @@ export class KubernetesRuntime implements Runtime {
     }
   }
 
+  /**
+   * The Deployment and the Service read by name and the pods listed by the process's label, at
+   * once: the same answer as the list's for this name (a label list of Deployments and Services
+   * scans every one in the namespace on the API server; a read by name is one key).
+   */
   async get(name: string): Promise<ProcessInfo | undefined> {
     if (!canBeLabel(name)) return undefined;
-    const infos = await this.#collect(labelSelector({ processName: name }), `looking up process '${name}'`);
-    return infos.find((p) => p.process_name === name);
+    const purpose: CallPurpose = { action: `looking up process '${name}'`, processName: name };
+    const [deployment, pods, service] = await Promise.all([
+      this.#client.readDeployment(name, purpose),
+      this.#client.listPods(labelSelector({ processName: name }), purpose.action),
+      this.#client.readService(name, purpose),
+    ]);
+    if (!deployment || !isLabelledFor(deployment, name)) return undefined;
+    const ourService = isLabelledFor(service, name) ? service : undefined;
+    const nodes = new Map<string, V1Node>();
+    if (isPublic(ourService) && pods.some((p) => p.spec?.nodeName)) {
+      for (const node of await this.#nodes(purpose.action)) if (node.metadata?.name) nodes.set(node.metadata.name, node);
+    }
+    return processInfo({ deployment, pods, service: ourService }, nodes);
   }
 
   async list(filter: ListFilter = {}): Promise<ProcessInfo[]> {

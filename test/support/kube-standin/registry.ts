@@ -9,6 +9,7 @@ import {
   badRequest,
   conflict,
   failure,
+  fieldErrorMessage,
   invalid,
   invalidObject,
   notFound,
@@ -152,11 +153,18 @@ export class Registry {
         throw badRequest(`"${f.field}" is not a known field selector: only ${supported.map((s) => `"${s}"`).join(', ')}`);
       }
     }
-    let items = this.store.list(
-      res,
-      namespace,
-      (o) => matchesLabels(labels, o.metadata.labels) && fields.every((f) => (fieldValue(o, f.field) === f.value) !== f.negate),
-    );
+    const matches = (o: KubeObject) =>
+      matchesLabels(labels, o.metadata.labels) && fields.every((f) => (fieldValue(o, f.field) === f.value) !== f.negate);
+    // A selector that requires one name reads that one key, as the API server's store does
+    // (ListPredicate's MatchesSingle): its cost does not grow with the objects of the namespace.
+    const single = fields.find((f) => f.field === 'metadata.name' && !f.negate);
+    let items: KubeObject[];
+    if (single !== undefined && (namespace !== undefined || !res.namespaced)) {
+      const obj = this.store.get(res, namespace, single.value);
+      items = obj !== undefined && matches(obj) ? [obj] : [];
+    } else {
+      items = this.store.list(res, namespace, matches);
+    }
     const metadata: Json = { resourceVersion: this.store.resourceVersion };
     if (options.continue) {
       let after: string;
@@ -376,7 +384,29 @@ export class Registry {
     return { code: 200, body: success({ name, ...(res.group ? { group: res.group } : {}), kind: res.plural, uid: obj.metadata.uid }) };
   }
 
+  /**
+   * DELETE on a collection (the generic registry's DeleteCollection): the objects that the list of
+   * the same selectors answers, each deleted as by DELETE with the same options; answers that list,
+   * the objects as they were before their deletion. Invalid options are refused before anything
+   * is deleted, as the API's validation of DeleteOptions does.
+   */
   deleteCollection(res: ResourceType, namespace: string | undefined, list: ListOptions, options: DeleteOptions): Json {
+    const policy = options.propagationPolicy;
+    if (policy !== undefined && !['Orphan', 'Background', 'Foreground'].includes(policy)) {
+      // The handler's check of the options, before the registry: an Invalid DeleteOptions.
+      const error: FieldError = {
+        type: 'FieldValueNotSupported',
+        field: 'propagationPolicy',
+        value: policy,
+        supported: ['Foreground', 'Background', 'Orphan'],
+      };
+      throw failure(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: ${fieldErrorMessage(error)}`, {
+        name: '',
+        group: 'meta.k8s.io',
+        kind: 'DeleteOptions',
+        causes: [{ reason: error.type, message: fieldErrorMessage(error), field: error.field }],
+      });
+    }
     const matched = this.list(res, namespace, list);
     for (const item of matched.items) {
       try {
