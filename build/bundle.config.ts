@@ -6,6 +6,7 @@
 // - the Kubernetes, AWS and Google clients: large, and loaded only when the config picks such a
 //   runtime (src/runtimes/index.ts imports them lazily);
 // - swagger-ui-dist: static files, served from the package's folder.
+// And what is never run here stands in by a stub: ssh2 (build/no-ssh2.cjs) and glob (no-glob.cjs).
 // A bundled package must not look for files next to its own code (__dirname, __filename):
 // test/build/bundle.test.ts checks the built server for that.
 import { chmod } from 'node:fs/promises';
@@ -89,7 +90,12 @@ export default defineConfig({
   },
   platform: 'node',
   external: isExternal,
-  resolve: { alias: { ssh2: fileURLToPath(new URL('./no-ssh2.cjs', import.meta.url)) } },
+  resolve: {
+    alias: {
+      ssh2: fileURLToPath(new URL('./no-ssh2.cjs', import.meta.url)),
+      glob: fileURLToPath(new URL('./no-glob.cjs', import.meta.url)),
+    },
+  },
   plugins: [requiredBuiltins, executableEntries],
   output: {
     dir: 'dist',

@@ -76,7 +76,7 @@ describe('the bundled commands', { skip }, () => {
     );
   });
 
-  it('leave the Kubernetes and cloud clients and Swagger UI in node_modules, and ssh2 out', () => {
+  it('leave the Kubernetes and cloud clients and Swagger UI in node_modules, and ssh2 and glob out', () => {
     const text = bundledFiles()
       .map((f) => readFileSync(f, 'utf8'))
       .join('\n');
@@ -87,6 +87,7 @@ describe('the bundled commands', { skip }, () => {
       'google-auth-library',
       'swagger-ui-dist',
       'ssh2',
+      'glob',
     ]) {
       assert.doesNotMatch(text, new RegExp(`^// node_modules/${pkg.replace('/', '\\/')}/`, 'm'), `${pkg} is bundled`);
     }
@@ -98,6 +99,7 @@ describe('the bundled commands', { skip }, () => {
       );
     }
     assert.match(text, /ssh:\/\/ Docker Engine addresses are not supported/);
+    assert.match(text, /glob is not part of the bundled server/);
   });
 
   it("start without TLS, HTTP/2 or Node's fetch, which a server on a local Engine never uses", async () => {
