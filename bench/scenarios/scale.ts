@@ -3,7 +3,9 @@
 // in the same run. Processes are made raw, with Hydroplane's labels (to Hydroplane they are its
 // own), a bounded number at a time; each size is filled twice, since both sides' group stops need
 // all of them present.
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { ProcessCuller } from '../../src/culler/process-culler.ts';
 import { PROCESS_LABEL, labelSelector } from '../../src/labels.ts';
@@ -39,6 +41,8 @@ interface Backend {
   /** How many processes of the group the backend holds, asked raw. */
   rawCount(group: string): Promise<number>;
   rawGet(handle: string, name: string): Promise<unknown>;
+  /** The same read through a bare Node server that only forwards it (bench/lib/bare-hop.ts), where there is one. */
+  hopGet?(handle: string): Promise<unknown>;
   rawStart(spec: ProcessSpecInput): Promise<string>;
   rawStop(handle: string): Promise<void>;
   /** One pass of the culler over every process (nothing old enough to stop), in this process. */
@@ -208,6 +212,23 @@ async function measureSize(
     () => server.client.get(pick().name),
   );
   push(ratioRow(`${backend.label}: get with ${at} present, p50 of ${calls}`, median(get.raw), median(get.hp), 1.3, noise(get.raw, get.hp)));
+  if (backend.hopGet) {
+    const hopGet = backend.hopGet;
+    const hop = await alternate(
+      calls,
+      () => hopGet(pick().handle),
+      () => server.client.get(pick().name),
+    );
+    push(
+      ratioRow(
+        `${backend.label}: get with ${at} present vs the same inspect through a bare Node server (the hop alone), p50 of ${calls}`,
+        median(hop.raw),
+        median(hop.hp),
+        undefined,
+        noise(hop.raw, hop.hp),
+      ),
+    );
+  }
   const rssAfter = await server.rssMb();
   const fdsAfter = openFds(server.pid);
   push({
@@ -352,6 +373,7 @@ async function measureSize(
 export async function scaleDocker(ctx: Context): Promise<void> {
   const { bench, sizes } = ctx;
   const server = await bench.spawnServer();
+  const hop = await startBareHop(bench);
   const runtime = new DockerRuntime({
     config: DockerRuntimeConfig.parse({ runtime_type: 'docker', network: bench.network, stop_grace_seconds: 0 }),
     secrets: new MemorySecretStore(),
@@ -369,6 +391,7 @@ export async function scaleDocker(ctx: Context): Promise<void> {
     rawList: (group) => bench.rawList(group),
     rawCount: async (group) => (await bench.rawList(group)).length,
     rawGet: (handle) => bench.docker.getContainer(handle).inspect(),
+    ...(hop ? { hopGet: (handle: string) => fetch(`${hop.url}/containers/${handle}/json`).then((r) => r.json()) } : {}),
     rawStart: (spec) => bench.rawStart(spec),
     rawStop: (handle) => bench.rawStop(handle),
     cullerPass: () => culler.cullOnce(),
@@ -382,7 +405,33 @@ export async function scaleDocker(ctx: Context): Promise<void> {
     }
   } finally {
     await server.stop();
+    hop?.stop();
   }
+}
+
+/**
+ * bench/lib/bare-hop.ts as a child process, as the server is one: on the Engine's unix socket only
+ * (DOCKER_HOST unix://..., or the default socket); undefined for an Engine over TCP.
+ */
+async function startBareHop(bench: Context['bench']): Promise<{ url: string; stop(): void } | undefined> {
+  const host = process.env['DOCKER_HOST'];
+  if (host !== undefined && !host.startsWith('unix://')) return undefined;
+  const socket = host === undefined ? '/var/run/docker.sock' : host.slice('unix://'.length);
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../lib/bare-hop.ts'), socket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const stop = () => void child.kill();
+  bench.onCleanup(async () => stop());
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bench/lib/bare-hop.ts exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop };
 }
 
 /** The scale scenario on the Kubernetes API stand-in (in this process), against the same calls made raw with client-node. */
