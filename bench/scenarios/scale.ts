@@ -42,7 +42,7 @@ interface Backend {
   rawCount(group: string): Promise<number>;
   rawGet(handle: string, name: string): Promise<unknown>;
   /** The same read through a bare Node server that only forwards it (bench/lib/bare-hop.ts), where there is one. */
-  hopGet?(handle: string): Promise<unknown>;
+  hopGet?: (handle: string) => Promise<unknown>;
   rawStart(spec: ProcessSpecInput): Promise<string>;
   rawStop(handle: string): Promise<void>;
   /** One pass of the culler over every process (nothing old enough to stop), in this process. */
