@@ -2,6 +2,7 @@
 // runtime that accepts connections but never answers.
 import { join } from 'node:path';
 import { build } from 'rolldown';
+import { requiredBuiltins } from '../../build/required-builtins.ts';
 import { ApiError } from '../../src/client.ts';
 import { startSilentSocket } from '../../test/support/engine-proxy.ts';
 import type { Context } from '../lib/context.ts';
@@ -14,7 +15,7 @@ const BARE_NODE = (port: number) => [
   `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end('{"status":"ok"}'); }).listen(${port}, '127.0.0.1')`,
 ];
 
-/** bench/lib/fastify-floor.ts, bundled into the run's temp folder as the commands are. */
+/** bench/lib/fastify-floor.ts, bundled into the run's temp folder as the commands are (node:http without its facade, https and http2 lazily). */
 async function bundleFastifyFloor(dir: string): Promise<string> {
   // .mjs: the temp folder has no package.json saying "type": "module", and Node would otherwise
   // parse the file twice (as CommonJS first), which costs it 7 MB.
@@ -23,6 +24,7 @@ async function bundleFastifyFloor(dir: string): Promise<string> {
     input: join(import.meta.dirname, '../lib/fastify-floor.ts'),
     platform: 'node',
     logLevel: 'silent',
+    plugins: [requiredBuiltins],
     output: { file, format: 'esm' },
   });
   return file;
