@@ -65,9 +65,11 @@ export class EngineClient {
       if (!stream.complete) throw new EngineError('unreachable', 'the list ended early', { errno: 'ECONNRESET' });
       return entries.end();
     } catch (err) {
+      // The timeout first: the answer that it cut may end quietly, and look like a reset.
+      if (timedOut) throw new EngineError('timeout', 'no answer in time');
       if (err instanceof JsonArrayError)
         throw new EngineError('stream', `the Engine's list of containers is not a JSON array: ${err.message}`);
-      throw toEngineError(err, timedOut);
+      throw toEngineError(err);
     } finally {
       clearTimeout(timer);
       stream?.destroy();
