@@ -9,25 +9,12 @@ import { after, before, describe, it } from 'node:test';
 import { main, type Io } from '../../src/cli/hpctl.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
+import { runHpctl } from '../support/hpctl.ts';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/** A spec with an invalid port and a misspelt field, for `start -`. */
+const BAD_SPEC = '{"process_name": "x", "container": {"image_uri": "nginx", "ports": [{"container_port": 99999}]}, "grup": 1}';
 
-async function hpctl(server: string, argv: string[], io: Partial<Io> = {}): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const code = await main(['-s', server, ...argv], {
-    stdout: (t) => void (stdout += t),
-    stderr: (t) => void (stderr += t),
-    env: {},
-    readStdin: async () => '{"process_name": "x", "container": {"image_uri": "nginx", "ports": [{"container_port": 99999}]}, "grup": 1}',
-    ...io,
-  });
-  return { code, stdout, stderr };
-}
+const hpctl = (server: string, argv: string[], io: Partial<Io> = {}) => runHpctl(server, argv, { stdin: BAD_SPEC, io });
 
 const person: Partial<Io> = { stdoutIsTerminal: true, stderrIsTerminal: true };
 

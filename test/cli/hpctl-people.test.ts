@@ -10,6 +10,7 @@ import { buildApp } from '../../src/server/app.ts';
 import type { ProcessInfo } from '../../src/spec/process-info.ts';
 import type { ProcessSpec } from '../../src/spec/process-spec.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
+import { runHpctl } from '../support/hpctl.ts';
 
 const NOW = Date.parse('2026-11-27T12:00:00Z');
 
@@ -45,17 +46,7 @@ describe('hpctl for people', () => {
     startAs = undefined;
   });
 
-  async function run(argv: string[], extra: Partial<Io> = {}) {
-    let stdout = '';
-    let stderr = '';
-    const code = await main(['-s', server, ...argv], {
-      stdout: (t) => void (stdout += t),
-      stderr: (t) => void (stderr += t),
-      env: {},
-      ...extra,
-    });
-    return { code, stdout, stderr };
-  }
+  const run = (argv: string[], io: Partial<Io> = {}) => runHpctl(server, argv, { io });
 
   const specFile = async (file: string, spec: unknown) => {
     const path = join(dir, file);

@@ -1,6 +1,6 @@
 // Running hpctl's main() in a test against a server, with its output collected: the one way the
 // hpctl tests call it, so that a change to main()'s IO seam is made here once.
-import { main } from '../../src/cli/hpctl.ts';
+import { main, type Io } from '../../src/cli/hpctl.ts';
 
 export interface HpctlResult {
   code: number;
@@ -13,6 +13,8 @@ export interface HpctlOptions {
   stdin?: string;
   /** Whether stderr plays a terminal (errors for people rather than JSON). */
   terminal?: boolean;
+  /** Any other part of main()'s IO seam (terminals, the clock), over the defaults above. */
+  io?: Partial<Io>;
 }
 
 /** `hpctl -s SERVER ARGV...`, with an empty environment. */
@@ -28,6 +30,7 @@ export async function runHpctl(server: string, argv: string[], options: HpctlOpt
       if (options.stdin === undefined) throw new Error('this test gives no standard input');
       return options.stdin;
     },
+    ...options.io,
   });
   return { code, stdout, stderr };
 }
