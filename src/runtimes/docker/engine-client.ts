@@ -38,12 +38,7 @@ export class EngineClient {
    * what `keep` returns stays. The timeout covers the whole answer.
    */
   async listContainers<T>(labelFilters: string[], keep: (entry: Dockerode.ContainerInfo) => T): Promise<T[]> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.#timeoutMs);
+    const limit = deadline(this.#timeoutMs);
     let stream: IncomingMessage | undefined;
     try {
       stream = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -54,7 +49,7 @@ export class EngineClient {
             options: { all: true, filters: { label: labelFilters } },
             isStream: true,
             statusCodes: OK,
-            abortSignal: controller.signal,
+            abortSignal: limit.signal,
           },
           (err, data) => (err ? reject(err) : resolve(quiet(data as IncomingMessage))),
         );
@@ -66,12 +61,12 @@ export class EngineClient {
       return entries.end();
     } catch (err) {
       // The timeout first: the answer that it cut may end quietly, and look like a reset.
-      if (timedOut) throw new EngineError('timeout', 'no answer in time');
+      if (limit.timedOut()) throw new EngineError('timeout', 'no answer in time');
       if (err instanceof JsonArrayError)
         throw new EngineError('stream', `the Engine's list of containers is not a JSON array: ${err.message}`);
       throw toEngineError(err);
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       stream?.destroy();
     }
   }
@@ -123,13 +118,8 @@ export class EngineClient {
     const { fromImage, tag } = pullArguments(image);
     const query: Record<string, string> = { fromImage };
     if (tag !== undefined) query.tag = tag;
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, options.timeoutMs);
-    const abortSignal = options.signal ? AbortSignal.any([options.signal, controller.signal]) : controller.signal;
+    const limit = deadline(options.timeoutMs, options.signal);
+    const abortSignal = limit.signal;
     const dial: DockerModem.DialOptions = {
       path: '/images/create?',
       method: 'POST',
@@ -143,7 +133,11 @@ export class EngineClient {
     const onAbort = () => stream?.destroy();
     abortSignal.addEventListener('abort', onAbort, { once: true });
     const failure = (err: unknown) =>
-      timedOut ? new EngineError('timeout', 'the pull did not finish in time') : abortSignal.aborted ? aborted() : toEngineError(err);
+      limit.timedOut()
+        ? new EngineError('timeout', 'the pull did not finish in time')
+        : abortSignal.aborted
+          ? aborted()
+          : toEngineError(err);
     try {
       if (abortSignal.aborted) throw aborted();
       stream = await new Promise<IncomingMessage>((resolve, reject) => {
@@ -169,7 +163,7 @@ export class EngineClient {
     } catch (err) {
       throw failure(err);
     } finally {
-      clearTimeout(timer);
+      limit.clear();
       abortSignal.removeEventListener('abort', onAbort);
       stream?.destroy();
     }
@@ -192,13 +186,7 @@ export class EngineClient {
   }
 
   #openStream(path: string, query: object, signal: AbortSignal | undefined): Promise<IncomingMessage> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.#timeoutMs);
-    const abortSignal = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    const limit = deadline(this.#timeoutMs, signal);
     return new Promise<IncomingMessage>((resolve, reject) => {
       this.#dial(
         {
@@ -207,11 +195,11 @@ export class EngineClient {
           options: query,
           isStream: true,
           statusCodes: { 200: true },
-          abortSignal,
+          abortSignal: limit.signal,
         },
         (err, data) => {
-          clearTimeout(timer);
-          if (err) reject(toEngineError(err, timedOut));
+          limit.clear();
+          if (err) reject(toEngineError(err, limit.timedOut()));
           else resolve(quiet(data as IncomingMessage));
         },
       );
@@ -240,16 +228,11 @@ export class EngineClient {
   }
 
   #call<T>(dial: DockerModem.DialOptions, extraMs = 0): Promise<T> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, this.#timeoutMs + extraMs);
+    const limit = deadline(this.#timeoutMs + extraMs);
     return new Promise<T>((resolve, reject) => {
-      this.#dial({ statusCodes: OK, ...dial, abortSignal: controller.signal }, (err, data) => {
-        clearTimeout(timer);
-        if (err) reject(toEngineError(err, timedOut));
+      this.#dial({ statusCodes: OK, ...dial, abortSignal: limit.signal }, (err, data) => {
+        limit.clear();
+        if (err) reject(toEngineError(err, limit.timedOut()));
         else resolve(data as T);
       });
     });
@@ -262,6 +245,21 @@ export class EngineClient {
       callback(err as Error, null);
     }
   }
+}
+
+/** A signal that aborts after `ms`, or with `signal`; and whether it was the time that ran out. */
+function deadline(ms: number, signal?: AbortSignal): { signal: AbortSignal; timedOut(): boolean; clear(): void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, ms);
+  return {
+    signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal,
+    timedOut: () => timedOut,
+    clear: () => clearTimeout(timer),
+  };
 }
 
 /**
