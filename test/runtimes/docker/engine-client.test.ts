@@ -24,7 +24,12 @@ describe('EngineClient.listContainers', () => {
         firstArrived();
         return entry.Id;
       });
-      await arrived;
+      // A client that waits for the whole answer never hands the first entry on: fail, not hang.
+      let waited: NodeJS.Timeout | undefined;
+      const tooLong = new Promise<never>((_, reject) => {
+        waited = setTimeout(() => reject(new Error('the first entry was not handed on while the answer was open')), 5000);
+      });
+      await Promise.race([arrived, tooLong]).finally(() => clearTimeout(waited));
       assert.deepEqual(kept, ['first'], 'the first entry, while the answer is still open');
       finish();
       assert.deepEqual(await listing, ['first', 'second']);
