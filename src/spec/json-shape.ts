@@ -2,19 +2,12 @@
 // megabyte of tiny values builds an object graph ten times its size, so a spec with far more
 // values than any spec within the limits can hold is refused on its text alone.
 import { HydroplaneError } from '../errors.ts';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from './json-syntax.ts';
 
 /** Items (array items and object fields, counted as the commas between them) and containers. */
 export const JSON_ITEMS_MAX = 20_000;
 /** How deep arrays and objects nest; a spec nests 5 deep (container.env[].value.secret_name). */
 export const JSON_DEPTH_MAX = 32;
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
 
 /**
  * What is wrong with the shape of `text`, or undefined: more than `itemsMax` items and containers,

@@ -13,20 +13,14 @@
 //
 // Pure: no I/O. Malformed input throws JsonArrayError, saying what and at which byte.
 
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../../spec/json-syntax.ts';
+
 export class JsonArrayError extends Error {
   override readonly name = 'JsonArrayError';
 }
 
 /** What may come next at the array's top level. */
 type Expect = 'open' | 'value-or-close' | 'value' | 'comma-or-close' | 'nothing';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
 
 function isWhitespace(byte: number): boolean {
   return byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09;
