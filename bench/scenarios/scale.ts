@@ -163,6 +163,9 @@ async function measureSize(
   }
   const at = n === size ? `${size}` : `${n} of ${size} (${made.limit})`;
   const push = (row: Row) => ctx.rows.push(row);
+  // A figure measured on both sides: p50 against p50, judged by `limit` (undefined: information).
+  const pushPair = (scenario: string, pair: { raw: number[]; hp: number[] }, limit: number | undefined) =>
+    push(ratioRow(scenario, median(pair.raw), median(pair.hp), limit, noise(pair.raw, pair.hp)));
 
   // Warm both sides at this size.
   for (let i = 0; i < 2; i++) await Promise.all([server.client.list(), backend.rawList()]);
@@ -178,29 +181,13 @@ async function measureSize(
     () => backend.rawList(),
     () => server.client.list(),
   );
-  push(
-    ratioRow(
-      `${backend.label}: list at ${at} processes, p50 of ${calls}`,
-      median(list.raw),
-      median(list.hp),
-      1.3,
-      noise(list.raw, list.hp),
-    ),
-  );
+  pushPair(`${backend.label}: list at ${at} processes, p50 of ${calls}`, list, 1.3);
   const groupList = await alternate(
     calls,
     () => backend.rawList(group),
     () => server.client.list(group),
   );
-  push(
-    ratioRow(
-      `${backend.label}: group list of ${at}, p50 of ${calls}`,
-      median(groupList.raw),
-      median(groupList.hp),
-      1.3,
-      noise(groupList.raw, groupList.hp),
-    ),
-  );
+  pushPair(`${backend.label}: group list of ${at}, p50 of ${calls}`, groupList, 1.3);
   let k = 0;
   const pick = () => made.handles[(k++ * 7919) % n]!;
   const get = await alternate(
@@ -211,7 +198,7 @@ async function measureSize(
     },
     () => server.client.get(pick().name),
   );
-  push(ratioRow(`${backend.label}: get with ${at} present, p50 of ${calls}`, median(get.raw), median(get.hp), 1.3, noise(get.raw, get.hp)));
+  pushPair(`${backend.label}: get with ${at} present, p50 of ${calls}`, get, 1.3);
   if (backend.hopGet) {
     const hopGet = backend.hopGet;
     const hop = await alternate(
@@ -219,14 +206,10 @@ async function measureSize(
       () => hopGet(pick().handle),
       () => server.client.get(pick().name),
     );
-    push(
-      ratioRow(
-        `${backend.label}: get with ${at} present vs the same inspect through a bare Node server (the hop alone), p50 of ${calls}`,
-        median(hop.raw),
-        median(hop.hp),
-        undefined,
-        noise(hop.raw, hop.hp),
-      ),
+    pushPair(
+      `${backend.label}: get with ${at} present vs the same inspect through a bare Node server (the hop alone), p50 of ${calls}`,
+      hop,
+      undefined,
     );
   }
   const rssAfter = await server.rssMb();
@@ -253,29 +236,13 @@ async function measureSize(
       hpNames.push(spec.process_name);
     },
   );
-  push(
-    ratioRow(
-      `${backend.label}: start with ${at} present, p50 of ${sizes.scaleStartStops}`,
-      median(starts.raw),
-      median(starts.hp),
-      1.05,
-      noise(starts.raw, starts.hp),
-    ),
-  );
+  pushPair(`${backend.label}: start with ${at} present, p50 of ${sizes.scaleStartStops}`, starts, 1.05);
   const stops = await alternate(
     sizes.scaleStartStops,
     () => backend.rawStop(rawIds.shift()!),
     () => server.client.stop(hpNames.shift()!),
   );
-  push(
-    ratioRow(
-      `${backend.label}: stop with ${at} present, p50 of ${sizes.scaleStartStops}`,
-      median(stops.raw),
-      median(stops.hp),
-      1.05,
-      noise(stops.raw, stops.hp),
-    ),
-  );
+  pushPair(`${backend.label}: stop with ${at} present, p50 of ${sizes.scaleStartStops}`, stops, 1.05);
 
   ctx.progress(`${tag}: the culler's pass and /metrics`);
   const culler = await alternate(
@@ -283,15 +250,7 @@ async function measureSize(
     () => backend.rawList(),
     () => backend.cullerPass(),
   );
-  push({
-    ...ratioRow(
-      `${backend.label}: the culler's pass over ${at} (nothing to stop) vs a raw list, p50 of ${calls}`,
-      median(culler.raw),
-      median(culler.hp),
-      undefined,
-      noise(culler.raw, culler.hp),
-    ),
-  });
+  pushPair(`${backend.label}: the culler's pass over ${at} (nothing to stop) vs a raw list, p50 of ${calls}`, culler, undefined);
   const metrics: number[] = [];
   for (let i = 0; i < calls; i++) {
     metrics.push(
@@ -307,14 +266,10 @@ async function measureSize(
   // A scrape is one list of the runtime (for the process gauges) and the text: beside a raw list.
   const rawLists: number[] = [];
   for (let i = 0; i < calls; i++) rawLists.push((await timed(() => backend.rawList())).ms);
-  push(
-    ratioRow(
-      `${backend.label}: /metrics answer with ${at} present (one list inside) vs a raw list, p50 of ${calls}`,
-      median(rawLists),
-      median(metrics),
-      undefined,
-      noise(rawLists, metrics),
-    ),
+  pushPair(
+    `${backend.label}: /metrics answer with ${at} present (one list inside) vs a raw list, p50 of ${calls}`,
+    { raw: rawLists, hp: metrics },
+    undefined,
   );
   if (index === 0)
     await descriptorCosts(
