@@ -1,6 +1,7 @@
 // The one interface that every runtime implements. Credentials, clients and their refresh stay
 // inside each backend; errors leave a backend only as HydroplaneErrors from the catalogue.
 import type { RuntimeConfig } from '../config/schema.ts';
+import { HydroplaneError } from '../errors.ts';
 import type { ProcessEvent } from '../spec/process-event.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import type { ProcessSpec } from '../spec/process-spec.ts';
@@ -105,4 +106,12 @@ export interface Runtime {
 
   /** Releases connections and timers. */
   close(): Promise<void>;
+}
+
+/** The answer to a resume id that this runtime's feed never gives; `form` is what its ids look like. */
+export function foreignEventId(runtime: RuntimeType, form: string): HydroplaneError {
+  return new HydroplaneError(
+    'invalid_request',
+    `the event id to resume after is not one that the ${runtime} runtime gives (${form}): reconnect without Last-Event-ID to follow from now`,
+  );
 }

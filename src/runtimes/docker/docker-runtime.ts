@@ -12,7 +12,15 @@ import { type ProcessInfo, byProcessName } from '../../spec/process-info.ts';
 import type { ProcessSpec } from '../../spec/process-spec.ts';
 import { GROUP_CONCURRENCY, settleBounded } from '../bounded.ts';
 import { logText, noText, textLines, utf8Text } from '../log-text.ts';
-import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, StartOptions } from '../runtime.ts';
+import {
+  foreignEventId,
+  type EventOptions,
+  type ListFilter,
+  type LogOptions,
+  type Runtime,
+  type RuntimeEvent,
+  type StartOptions,
+} from '../runtime.ts';
 import { describeEngine, engineConnection } from './connection.ts';
 import {
   type ContainerFacts,
@@ -268,11 +276,7 @@ export class DockerRuntime implements Runtime {
     const { filter = {}, signal } = options;
     const cursor = options.after === undefined ? undefined : parseCursor(options.after);
     if (options.after !== undefined && cursor === undefined) {
-      throw new HydroplaneError(
-        'invalid_request',
-        'the event id to resume after is not one that the docker runtime gives (<timeNano>-<container id>-<action>): ' +
-          'reconnect without Last-Event-ID to follow from now',
-      );
+      throw foreignEventId(this.type, '<timeNano>-<container id>-<action>');
     }
     const ctx = this.#context('following the Engine events');
     const filters: Record<string, string[]> = {

@@ -14,7 +14,15 @@ import { byProcessName, type ProcessInfo } from '../../spec/process-info.ts';
 import type { ProcessSecret, ProcessSpec } from '../../spec/process-spec.ts';
 import { GROUP_CONCURRENCY, settleBounded } from '../bounded.ts';
 import { noText } from '../log-text.ts';
-import type { EventOptions, ListFilter, LogOptions, Runtime, RuntimeEvent, RuntimeType } from '../runtime.ts';
+import {
+  foreignEventId,
+  type EventOptions,
+  type ListFilter,
+  type LogOptions,
+  type Runtime,
+  type RuntimeEvent,
+  type RuntimeType,
+} from '../runtime.ts';
 import { KubeApiClient, type CallPurpose, type WatchTuning } from './api-client.ts';
 import { EventFeed, parseCursor } from './event-feed.ts';
 import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
@@ -263,10 +271,7 @@ export class KubernetesRuntime implements Runtime {
     const { filter = {}, signal } = options;
     const after = options.after === undefined ? undefined : parseCursor(options.after);
     if (options.after !== undefined && after === undefined) {
-      throw new HydroplaneError(
-        'invalid_request',
-        `the event id to resume after is not one that the ${this.type} runtime gives (k8s.<cursor>): reconnect without Last-Event-ID to follow from now`,
-      );
+      throw foreignEventId(this.type, 'k8s.<cursor>');
     }
     // A name or group that cannot be a label names no process: a feed that stays quiet.
     if (
