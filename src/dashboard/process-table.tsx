@@ -1,13 +1,14 @@
 // The process table: one row per process (its status, group, image, times, addresses, and the
 // buttons for its history, logs and stop), and below a row its history when open. Only the rows in
-// and near the viewport are in the page (row-window.ts); spacers stand for the others, and
+// and near the viewport, and the one that holds the keyboard focus, are in the page
+// (row-window.ts); spacers stand for the others, and
 // aria-rowcount and aria-rowindex tell screen readers where each rendered row is in the whole.
 import { Component } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { ProcessInfo } from './api.ts';
 import { addressUrl, clockTime, ended, hostPort, timeUntil, twoUnitAge } from './format.ts';
 import type { HistoryEntry } from './history.ts';
-import { ariaRows, rowWindow, sameWindow, spacerHeights, viewBand, type RowWindow } from './row-window.ts';
+import { ariaRows, bodyParts, renderedRows, rowWindow, sameWindow, viewBand, type RowWindow } from './row-window.ts';
 
 const NO_HISTORY: readonly HistoryEntry[] = [];
 const COLUMNS = 8;
@@ -240,10 +241,12 @@ export function ProcessTable({
     return rowWindow(heightsOf(processes, historyOpen), band.top, band.bottom);
   });
 
+  // The process whose row holds the keyboard focus: it stays in the page wherever the viewport is.
+  const [focused, setFocused] = useState<string | undefined>(undefined);
   const heights = heightsOf(processes, historyOpen);
-  const start = Math.min(range.start, processes.length);
-  const end = Math.min(Math.max(range.end, start), processes.length);
-  const spacers = spacerHeights(heights, { start, end });
+  const focusedIndex = focused === undefined ? undefined : processes.findIndex((p) => p.process_name === focused);
+  const rendered = renderedRows(range, focusedIndex, processes.length);
+  const parts = bodyParts(heights, rendered);
   const open = processes.map((p) => historyOpen.has(p.process_name));
   const aria = ariaRows(open);
 
@@ -266,15 +269,10 @@ export function ProcessTable({
     const tops = rows.map((tr) => tr.getBoundingClientRect().top);
     rows.forEach((tr, i) => {
       const name = tr.dataset['process']!;
-      const withHistory = (tr.nextElementSibling as HTMLElement | null)?.dataset['history'] === name;
-      const following =
-        rows[i + 1] === undefined ? (body.current!.querySelector<HTMLElement>('tr.spacer:last-child') ?? body.current!) : undefined;
-      const bottom =
-        following === undefined
-          ? tops[i + 1]!
-          : following === body.current
-            ? following.getBoundingClientRect().bottom
-            : following.getBoundingClientRect().top;
+      let following = tr.nextElementSibling as HTMLElement | null;
+      const withHistory = following?.dataset['history'] === name;
+      if (withHistory) following = following!.nextElementSibling as HTMLElement | null;
+      const bottom = (following ?? body.current!).getBoundingClientRect()[following ? 'top' : 'bottom'];
       const height = bottom - tops[i]!;
       const key = heightKey(name, withHistory);
       known.total += height - (known.heights.get(key) ?? 0);
@@ -284,12 +282,31 @@ export function ProcessTable({
       if (moves.current++ === 0) requestAnimationFrame(() => (moves.current = 0));
       place.current();
     }
-    const rendered = processes.slice(start, end);
-    if (rendered.length !== reported.current.length || rendered.some((p, i) => p !== reported.current[i])) {
-      reported.current = rendered;
-      onRendered?.(rendered);
+    const shown = rendered.map((i) => processes[i]!);
+    if (shown.length !== reported.current.length || shown.some((p, i) => p !== reported.current[i])) {
+      reported.current = shown;
+      onRendered?.(shown);
     }
   });
+
+  // Which row holds the focus: set as the focus comes into a row, cleared as it leaves the table.
+  useEffect(() => {
+    const tbody = body.current!;
+    const rowName = (target: EventTarget | null) => {
+      const tr = target instanceof Element ? target.closest<HTMLElement>('tr[data-process], tr[data-history]') : null;
+      return tr ? (tr.dataset['process'] ?? tr.dataset['history']) : undefined;
+    };
+    const onIn = (event: FocusEvent) => setFocused(rowName(event.target));
+    const onOut = (event: FocusEvent) => {
+      if (!(event.relatedTarget instanceof Node && tbody.contains(event.relatedTarget))) setFocused(undefined);
+    };
+    tbody.addEventListener('focusin', onIn);
+    tbody.addEventListener('focusout', onOut);
+    return () => {
+      tbody.removeEventListener('focusin', onIn);
+      tbody.removeEventListener('focusout', onOut);
+    };
+  }, []);
 
   // Scrolling and resizing move the window, at most once a frame.
   useEffect(() => {
@@ -327,18 +344,21 @@ export function ProcessTable({
         </tr>
       </thead>
       <tbody ref={body}>
-        {spacers.before > 0 && (
-          <tr key="before" class="spacer" aria-hidden="true">
-            <td colSpan={COLUMNS} style={{ height: `${spacers.before}px` }} />
-          </tr>
-        )}
-        {processes.slice(start, end).map((process, n) => {
-          const isOpen = open[start + n]!;
+        {parts.map((part, k) => {
+          if ('spacer' in part)
+            return (
+              // At most three: above everything, between the focused row and the window, below everything.
+              <tr key={k === 0 ? 'before' : k === parts.length - 1 ? 'after' : 'between'} class="spacer" aria-hidden="true">
+                <td colSpan={COLUMNS} style={{ height: `${part.spacer}px` }} />
+              </tr>
+            );
+          const process = processes[part.row]!;
+          const isOpen = open[part.row]!;
           return (
             <ProcessRow
               key={process.process_name}
               process={process}
-              rowIndex={aria.indexes[start + n]!}
+              rowIndex={aria.indexes[part.row]!}
               now={now}
               selected={process.process_name === selected}
               canStop={canStop}
@@ -351,11 +371,6 @@ export function ProcessTable({
             />
           );
         })}
-        {spacers.after > 0 && (
-          <tr key="after" class="spacer" aria-hidden="true">
-            <td colSpan={COLUMNS} style={{ height: `${spacers.after}px` }} />
-          </tr>
-        )}
       </tbody>
     </table>
   );

@@ -1,5 +1,5 @@
-// Which rows of a long table to put in the page: those in (and near) the viewport, with the height
-// of the others kept by one spacer above and one below, so that the scrollbar stays true. Mounting
+// Which rows of a long table to put in the page: those in (and near) the viewport, and the one that
+// holds the focus, with the height of the others kept by spacers, so that the scrollbar stays true. Mounting
 // 1,000 rows took the page over half a second (issue 17); a window of a few dozen takes a few
 // milliseconds. Also the rows' places for screen readers (aria-rowindex), which the DOM no longer
 // tells. Pure: heights and positions in CSS pixels, from the table body's top.
@@ -28,15 +28,45 @@ export function rowWindow(heights: readonly number[], top: number, bottom: numbe
   return { start, end };
 }
 
-/** The heights of the spacers that stand for the rows before and after the window. */
-export function spacerHeights(heights: readonly number[], window: RowWindow): { before: number; after: number } {
-  let before = 0;
-  let after = 0;
-  heights.forEach((h, i) => {
-    if (i < window.start) before += h;
-    else if (i >= window.end) after += h;
-  });
-  return { before, after };
+/**
+ * The rows to put in the page: the window's, and the row that holds the keyboard focus with the
+ * rows on either side of it, wherever the viewport is. A focused row scrolled far away (by the
+ * mouse wheel, say) stays in the page, so the focus is not lost with it, and Tab and Shift+Tab from
+ * it reach the rows next to it as they would in a whole table. Sorted, each once, all < count.
+ */
+export function renderedRows(window: RowWindow, focused: number | undefined, count: number): number[] {
+  const end = Math.min(window.end, count);
+  const rows: number[] = [];
+  for (let i = Math.min(window.start, end); i < end; i++) rows.push(i);
+  if (focused === undefined || focused < 0 || focused >= count) return rows;
+  const kept = [focused - 1, focused, focused + 1].filter((i) => i >= 0 && i < count && (i < window.start || i >= end));
+  return [...rows, ...kept].sort((a, b) => a - b);
+}
+
+/** A part of the table's body, top to bottom: a rendered row, or a spacer for the rows between. */
+export type BodyPart = { row: number } | { spacer: number };
+
+/**
+ * The body for these rendered rows (sorted, each once): each row, and before, between and after
+ * them a spacer as high as the rows it stands for, so that the body keeps its whole height.
+ */
+export function bodyParts(heights: readonly number[], rendered: readonly number[]): BodyPart[] {
+  const parts: BodyPart[] = [];
+  let next = 0;
+  let gap = 0;
+  const flush = () => {
+    if (gap > 0) parts.push({ spacer: gap });
+    gap = 0;
+  };
+  for (const row of rendered) {
+    while (next < row) gap += heights[next++]!;
+    flush();
+    parts.push({ row });
+    next = row + 1;
+  }
+  while (next < heights.length) gap += heights[next++]!;
+  flush();
+  return parts;
 }
 
 export function sameWindow(a: RowWindow, b: RowWindow): boolean {

@@ -188,6 +188,68 @@ describe('the dashboard with 1,000 processes', { skip }, () => {
     await runtime.stop(fresh);
   });
 
+  it('keeps the focused row in the page when the wheel scrolls it far away, and Tab goes on from it', async () => {
+    const { page, problems } = await openPage();
+    const focusedRow = () => page.evaluate<string | null>(`document.activeElement?.closest('tr')?.getAttribute('data-process') ?? null`);
+    const name = nameOf(3);
+    await row(page, name).getByRole('button', { name: 'Logs' }).focus();
+    assert.equal(await focusedRow(), name);
+
+    // The wheel, as a user scrolls: to the end of the list, far past the window's margin.
+    await page.mouse.move(640, 400);
+    await eventually(
+      async () => {
+        await page.mouse.wheel(0, 20_000);
+        return rendered(page);
+      },
+      (names) => names.includes(nameOf(COUNT - 1)),
+      'the last rows after the wheel',
+    );
+    // The focused row and its neighbours are still in the page, at their places, and hold the focus.
+    const names = await rendered(page);
+    for (const kept of [nameOf(2), name, nameOf(4)]) assert.ok(names.includes(kept), `${kept} kept in ${names.slice(0, 8).join(' ')}…`);
+    assert.ok(
+      !names.includes(nameOf(1)) && !names.includes(nameOf(5)),
+      `only the focused row's neighbours: ${names.slice(0, 8).join(' ')}…`,
+    );
+    assert.equal(await rowIndex(page, name), 5);
+    assert.equal(await focusedRow(), name);
+    assert.equal(await page.evaluate<string | null>('document.activeElement?.textContent ?? null'), 'Logs');
+    assert.equal(await page.locator('tr.spacer').count(), 2);
+    // The spacers keep every row where it would be in the whole table: the focused row's place
+    // and the page's height are those of a table without a window.
+    const { top, rowHeight, scrollHeight } = await page.evaluate<{ top: number; rowHeight: number; scrollHeight: number }>(
+      `(() => { const r = document.querySelector('tr[data-process="${name}"]').getBoundingClientRect(); const b = document.querySelector('tbody').getBoundingClientRect(); return { top: r.top - b.top, rowHeight: r.height, scrollHeight: document.documentElement.scrollHeight }; })()`,
+    );
+    assert.ok(Math.abs(top - 3 * rowHeight) < rowHeight / 2, `the focused row ${top} px below the body's top, rows of ${rowHeight} px`);
+    assert.ok(scrollHeight >= COUNT * rowHeight * 0.9, `page ${scrollHeight} px for rows of ${rowHeight} px`);
+
+    // Tab from it reaches the next control of its own row, then the next row's first, and the page
+    // scrolls back to them; Shift+Tab walks back.
+    await page.keyboard.press('Tab');
+    assert.equal(await focusedRow(), name);
+    await page.keyboard.press('Tab');
+    await eventually(focusedRow, (focused) => focused === nameOf(4), 'the focus in the next row');
+    assert.equal(await page.evaluate<string | null>('document.activeElement?.textContent ?? null'), 'History');
+    await eventually(
+      () => row(page, nameOf(4)).isVisible(),
+      (visible) => visible,
+      'the next row scrolled into view',
+    );
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Shift+Tab');
+    await eventually(focusedRow, (focused) => focused === name, 'the focus back in its row');
+    assert.equal(await page.evaluate<string | null>('document.activeElement?.textContent ?? null'), 'Logs');
+
+    // Out of the table: the row goes with the window.
+    await page.evaluate('document.activeElement.blur()');
+    await scrollTo(page, 'document.documentElement.scrollHeight');
+    await row(page, name).waitFor({ state: 'detached' });
+    assert.equal(await page.locator('tr.spacer').count(), 1);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   it('opens a history and stops a process at the end of the list, and Tab walks on past the window', async () => {
     const { page, problems } = await openPage();
     const total = runtime.processes.size;
