@@ -75,6 +75,15 @@ async function openPage(
   return { page, requests, problems };
 }
 
+/**
+ * Closes a page whose list route may be in the middle of a call: the page polls the list every
+ * few seconds, and a route.fetch cut by the close would reject after the test has ended.
+ */
+async function closePage(page: Page): Promise<void> {
+  await page.unrouteAll({ behavior: 'ignoreErrors' });
+  await page.close();
+}
+
 async function startServer(env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const config = await writeConfig(`runtime:\n  runtime_type: docker\n  network: ${run.network}\n  stop_grace_seconds: 1\n`);
   return startServerProcess(['-c', config], env);
@@ -319,7 +328,7 @@ describe('the dashboard, with an API token', { skip }, () => {
     for (const r of requests.filter((r) => new URL(r.url).pathname.startsWith('/dashboard/')))
       assert.equal(r.authorization, undefined, r.url);
     assert.deepEqual(problems, []);
-    await page.close();
+    await closePage(page);
   });
 });
 
@@ -364,7 +373,7 @@ describe('the dashboard, without an API token', { skip }, () => {
     assert.equal(search(page).get('group'), p.group);
     assert.equal((await client(server)('GET', `/process/${p.name}`)).status, 404);
     assert.deepEqual(problems, []);
-    await page.close();
+    await closePage(page);
   });
 
   it('has the API documentation at /docs: Swagger UI renders the OpenAPI document, within the page policy', async () => {
@@ -373,7 +382,7 @@ describe('the dashboard, without an API token', { skip }, () => {
     await page.locator('.opblock-summary-path', { hasText: '/process/{process_name}/logs' }).first().waitFor();
     // A refused script or style would be a console error.
     assert.deepEqual(problems, []);
-    await page.close();
+    await closePage(page);
   });
 });
 
@@ -458,7 +467,7 @@ describe('the dashboard, live from the event stream', { skip }, () => {
     await anchorHistory.locator('li[data-type="running"]', { hasText: 'started' }).waitFor();
     await anchorHistory.locator('li[data-type="created"]').waitFor();
     assert.deepEqual(problems, []);
-    await page.close();
+    await closePage(page);
   });
 
   it('reads the list every 3 seconds when the server has no event stream', async () => {
@@ -476,7 +485,7 @@ describe('the dashboard, live from the event stream', { skip }, () => {
     assert.equal((await api('DELETE', `/process/${late.name}`)).status, 200);
     await row(page, late.name).waitFor({ state: 'detached' });
     assert.deepEqual(problems, []);
-    await page.close();
+    await closePage(page);
   });
 
   it("applies a spec from its editor: the server's messages beside their lines, then created, unchanged, replaced", async () => {
@@ -578,7 +587,7 @@ describe('the dashboard, live from the event stream', { skip }, () => {
     assert.match(await text.inputValue(), /echo replaced/);
     assert.equal((await api('DELETE', `/process/${name}`)).status, 200);
     assert.deepEqual(problems, []);
-    await page.close();
+    await closePage(page);
   });
 
   it('reconnects when the stream ends, resuming after the last event id, and reads the list when the stream keeps failing', async () => {
@@ -628,7 +637,7 @@ describe('the dashboard, live from the event stream', { skip }, () => {
       .waitFor({ timeout: 30_000 });
     await row(page, anchor.name).locator('.badge', { hasText: 'RUNNING' }).waitFor();
     assert.ok(attempts.length >= 5, String(attempts.length));
-    await page.close();
+    await closePage(page);
   });
 
   it('offers the editor only to a page that may change processes: signed in, or a server on loopback without a token', async () => {
@@ -640,6 +649,6 @@ describe('the dashboard, live from the event stream', { skip }, () => {
     await page.getByRole('button', { name: 'Forget token' }).click();
     await page.getByLabel('API token').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Start / apply' }).count(), 0);
-    await page.close();
+    await closePage(page);
   });
 });
