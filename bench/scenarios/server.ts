@@ -10,7 +10,7 @@ import { cv, median, sleep, timed } from '../lib/stats.ts';
 import { mb, ms, ratioRow } from '../lib/table.ts';
 
 /** The floor: Node itself, answering /health with nothing else loaded. */
-const BARE_NODE = (port: number) => [
+export const BARE_NODE = (port: number) => [
   '-e',
   `require('node:http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end('{"status":"ok"}'); }).listen(${port}, '127.0.0.1')`,
 ];
