@@ -163,6 +163,23 @@ async function spawnServer(bin: string, dir: string, cpuProf: string | undefined
   };
 }
 
+/** bench/lib/bare-hop.ts as a child process, on the default Engine socket. */
+async function startHop(): Promise<{ url: string; stop(): void }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'lib/bare-hop.ts'), '/var/run/docker.sock'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`bench/lib/bare-hop.ts exited with ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, stop: () => void child.kill() };
+}
+
 async function measure(): Promise<void> {
   const bins = positional.length > 0 ? positional : [HYDROPLANE_BIN];
   const rounds = Number(flag('rounds', '4'));
@@ -174,6 +191,14 @@ async function measure(): Promise<void> {
   const label = group === undefined ? [PROCESS_LABEL] : [PROCESS_LABEL, `hydroplane/group-id=${group}`];
   const rawList = () => docker.listContainers({ all: true, filters: { label } });
   const hpList = (client: HydroplaneClient) => client.list(group);
+  // --hop: a third side, the raw list through a bare Node server that only forwards it (bench/lib/bare-hop.ts).
+  const hop = flags.has('hop') ? await startHop() : undefined;
+  const query = `all=true&filters=${encodeURIComponent(JSON.stringify({ label }))}`;
+  const hopList = async () => {
+    const res = await fetch(`${hop!.url}/containers/json?${query}`);
+    if (!res.ok) throw new Error(`the bare hop answered ${res.status}`);
+    return res.json();
+  };
   const dir = mkdtempSync(join(tmpdir(), 'hp-listprobe-'));
   const results = new Map<string, { ratio: number[]; raw: number[]; hp: number[]; rss: number[]; cpu: number[] }>();
   for (let round = 0; round < rounds; round++) {
@@ -186,6 +211,7 @@ async function measure(): Promise<void> {
       await rawList();
       const raw: number[] = [];
       const hp: number[] = [];
+      const hopped: number[] = [];
       // CPU: the server's over the lists, this process's over each side's calls.
       const serverCpu0 = cpuMs(server.pid);
       let rawCpu = 0;
@@ -208,6 +234,7 @@ async function measure(): Promise<void> {
               ),
             ),
         ];
+        if (hop) sides.splice(i % 3, 0, async () => hopped.push((await timed(hopList)).ms));
         if (i % 2 === 1) sides.reverse();
         for (const side of sides) await side();
       }
@@ -231,11 +258,13 @@ async function measure(): Promise<void> {
       console.log(
         `round ${round} ${bin} (${n} listed): raw p50 ${median(raw).toFixed(1)} ms (cv ${(cv(raw) * 100).toFixed(0)}%), ` +
           `hydroplane p50 ${median(hp).toFixed(1)} ms (cv ${(cv(hp) * 100).toFixed(0)}%), ratio ${(median(hp) / median(raw)).toFixed(2)}\n` +
+          (hop ? `  through the bare hop: p50 ${median(hopped).toFixed(1)} ms (cv ${(cv(hopped) * 100).toFixed(0)}%)\n` : '') +
           `  CPU per list: server ${serverCpu.toFixed(1)} ms (user ${serverUser.toFixed(1)}, system ${serverSystem.toFixed(1)}); here, raw side ${(rawCpu / calls).toFixed(1)} ms, hydroplane side (the client) ${(hpClientCpu / calls).toFixed(1)} ms\n` +
           `  idle:  ${fmt(idle)}\n  after: ${fmt(after)}\n  RSS +${(after.rss - idle.rss).toFixed(1)} MB`,
       );
     }
   }
+  hop?.stop();
   for (const [bin, r] of results) {
     const span = (xs: number[], digits = 2) =>
       `${Math.min(...xs).toFixed(digits)}-${Math.max(...xs).toFixed(digits)} (median ${median(xs).toFixed(digits)})`;
