@@ -519,8 +519,9 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * The address reported for public ports, looked up only when one of these containers has one:
-   * the lookup walks every network interface, and Docker adds one per running container.
+   * The address reported for public ports, looked up only when one of these containers has one,
+   * and then at most once per 30 s (cachedPublicHost): the lookup walks every network interface,
+   * and Docker adds one per running container.
    */
   async #publicHost(facts: readonly ContainerFacts[]): Promise<string> {
     return facts.some(needsPublicHost) ? this.#publicHostOf() : '';
