@@ -1,7 +1,8 @@
 // The floor of any server between a client and the Engine: a bare Node HTTP server that only
-// forwards GET /containers/{id}/json to the Engine's socket and its answer back, nothing parsed,
-// checked or logged. The scale scenario times a get through it beside Hydroplane's get and the raw
-// inspect, so that a reader sees what of a get's cost is the hop itself and what is Hydroplane's.
+// forwards GET /containers/{id}/json (an inspect) and GET /containers/json?... (a list) to the
+// Engine's socket and its answer back, nothing parsed, checked or logged. The scale scenario times
+// a get through it beside Hydroplane's get and the raw inspect, so that a reader sees what of a
+// get's cost is the hop itself and what is Hydroplane's; bench/list-probe.ts does so for the list.
 //   node bench/lib/bare-hop.ts ENGINE_SOCKET   (prints "listening PORT" once it listens)
 import http from 'node:http';
 
@@ -10,7 +11,7 @@ if (!socketPath) throw new Error('usage: bare-hop.ts ENGINE_SOCKET');
 
 const server = http.createServer((req, res) => {
   const path = req.url ?? '/';
-  if (req.method !== 'GET' || !/^\/containers\/[^/]+\/json$/.test(path)) {
+  if (req.method !== 'GET' || !/^\/containers\/(?:[^/?]+\/json|json\?[^/]*)$/.test(path)) {
     res.writeHead(404).end();
     return;
   }

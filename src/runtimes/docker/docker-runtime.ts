@@ -47,7 +47,7 @@ import {
   isRemovalInProgress,
   translateEngineError,
 } from './errors.ts';
-import { publicHostFor } from './host-address.ts';
+import { cachedPublicHost } from './host-address.ts';
 import { SILENT_LOGGER, type RuntimeLogger } from '../logger.ts';
 import { parseImageReference } from '../../spec/image-reference.ts';
 import { demultiplexedText } from './log-stream.ts';
@@ -81,7 +81,8 @@ export class DockerRuntime implements Runtime {
   readonly #logger: RuntimeLogger;
   readonly #engine: EngineClient;
   readonly #endpoint: string;
-  readonly #remoteHost: string | undefined;
+  /** The address reported for ports published on every interface (host-address.ts). */
+  readonly #publicHostOf: () => Promise<string>;
   readonly #network: ProcessNetwork;
 
   constructor(options: DockerRuntimeOptions) {
@@ -91,12 +92,12 @@ export class DockerRuntime implements Runtime {
     if (options.docker) {
       const described = describeEngine(options.docker.modem);
       this.#endpoint = described.endpoint;
-      this.#remoteHost = described.remoteHost;
+      this.#publicHostOf = cachedPublicHost(described.remoteHost);
       this.#engine = new EngineClient(options.docker.modem, options.config.request_timeout_seconds);
     } else {
       const connection = engineConnection(options.config.docker_host);
       this.#endpoint = connection.endpoint;
-      this.#remoteHost = connection.remoteHost;
+      this.#publicHostOf = cachedPublicHost(connection.remoteHost);
       this.#engine = new EngineClient(new DockerModem(connection.options), options.config.request_timeout_seconds);
     }
     this.#network = new ProcessNetwork(this.#engine, options.config.network, this.#logger);
@@ -518,11 +519,12 @@ export class DockerRuntime implements Runtime {
   }
 
   /**
-   * The address reported for public ports, looked up only when one of these containers has one:
-   * the lookup walks every network interface, and Docker adds one per running container.
+   * The address reported for public ports, looked up only when one of these containers has one,
+   * and then at most once per 30 s (cachedPublicHost): the lookup walks every network interface,
+   * and Docker adds one per running container.
    */
   async #publicHost(facts: readonly ContainerFacts[]): Promise<string> {
-    return facts.some(needsPublicHost) ? publicHostFor(this.#remoteHost) : '';
+    return facts.some(needsPublicHost) ? this.#publicHostOf() : '';
   }
 }
 

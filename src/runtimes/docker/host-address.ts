@@ -55,3 +55,35 @@ export async function publicHostFor(remoteHost: string | undefined): Promise<str
     return remoteHost;
   }
 }
+
+/** How long a resolved public host is used again before it is asked anew. */
+export const PUBLIC_HOST_TTL_MS = 30_000;
+
+/**
+ * publicHostFor, asked at most once per `ttlMs` (calls meanwhile share its answer, also while it is
+ * in flight). Every container on a bridge network gives the host a network interface (its veth),
+ * and os.networkInterfaces() reads them all: with 500 containers it took 14 ms of CPU (half of it
+ * in the kernel) and 55 ms on a loaded 2-core VM, for every list, get and start that names a
+ * public port (bench/README.md, "What bounds each figure"). The host's address changes rarely; a
+ * failure is not kept, so that the next call asks again.
+ */
+export function cachedPublicHost(
+  remoteHost: string | undefined,
+  options: { ttlMs?: number; now?: () => number; resolve?: (remoteHost: string | undefined) => Promise<string> } = {},
+): () => Promise<string> {
+  const ttlMs = options.ttlMs ?? PUBLIC_HOST_TTL_MS;
+  const now = options.now ?? (() => performance.now());
+  const resolve = options.resolve ?? publicHostFor;
+  let cached: { host: Promise<string>; at: number } | undefined;
+  return () => {
+    const at = now();
+    if (cached === undefined || at - cached.at >= ttlMs) {
+      const host = resolve(remoteHost);
+      cached = { host, at };
+      host.catch(() => {
+        if (cached?.host === host) cached = undefined;
+      });
+    }
+    return cached.host;
+  };
+}
