@@ -37,6 +37,23 @@ const executableEntries: Plugin = {
   },
 };
 
+/**
+ * The bundle as ASCII only: `charset: 'ascii'` escapes non-ASCII characters in the code, JSDoc and
+ * annotation comments are left out, and this escapes them in the licence comments that stay (one
+ * author's name, today). A single non-ASCII character anywhere makes Node decode the whole 1.8 MB
+ * file as UTF-8 and V8 hold and scan it as a two-byte string, at every start (bench/README.md,
+ * "Cold start"). test/build/bundle.test.ts checks that the built files are ASCII.
+ */
+const asciiLicenceComments: Plugin = {
+  name: 'ascii-licence-comments',
+  renderChunk(code) {
+    if (!/[^\x00-\x7f]/.test(code)) return null;
+    return code.replace(/\/\*![\s\S]*?\*\//g, (comment) =>
+      comment.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`),
+    );
+  },
+};
+
 export default defineConfig({
   input: {
     hydroplane: 'src/cli/entry/hydroplane.ts',
@@ -51,10 +68,12 @@ export default defineConfig({
       glob: fileURLToPath(new URL('./no-glob.cjs', import.meta.url)),
     },
   },
-  plugins: [requiredBuiltins, executableEntries],
+  plugins: [requiredBuiltins, executableEntries, asciiLicenceComments],
   output: {
     dir: 'dist',
     format: 'esm',
+    charset: 'ascii',
+    comments: { legal: true, annotation: false, jsdoc: false },
     entryFileNames: 'cli/[name].js',
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: true,

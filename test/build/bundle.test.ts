@@ -58,6 +58,20 @@ describe('the bundled commands', { skip }, () => {
     assert.deepEqual(offenders, []);
   });
 
+  it('are ASCII only, so that Node reads each as a one-byte string', () => {
+    const offenders: string[] = [];
+    // The commands' code, which Node loads; not the browser's files that the server serves.
+    for (const file of bundledFiles().filter((f) => /^(cli|chunks)\//.test(relative(DIST, f)))) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((line, i) => {
+        const at = line.search(/[^\x00-\x7f]/u);
+        if (at >= 0)
+          offenders.push(`${relative(ROOT, file)}:${i + 1} (${packageAt(lines, i)}): ${line.slice(Math.max(0, at - 40), at + 40).trim()}`);
+      });
+    }
+    assert.deepEqual(offenders, []);
+  });
+
   it('run as programs: each is executable and starts with its shebang, as the bin links of npm and npx run them', () => {
     // The project's Node first on PATH, as npm puts node_modules/.bin there for npx and npm run.
     const env = { ...process.env, PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env['PATH'] ?? ''}` };
