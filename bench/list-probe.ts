@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startBareHopChild } from './lib/bare-hop-child.ts';
 import Dockerode from 'dockerode';
 import { HydroplaneClient } from '../src/client.ts';
 import { DockerRuntimeConfig } from '../src/config/schema.ts';
@@ -164,21 +165,7 @@ async function spawnServer(bin: string, dir: string, cpuProf: string | undefined
 }
 
 /** bench/lib/bare-hop.ts as a child process, on the default Engine socket. */
-async function startHop(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'lib/bare-hop.ts'), '/var/run/docker.sock'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`bench/lib/bare-hop.ts exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop: () => void child.kill() };
-}
+const startHop = () => startBareHopChild('/var/run/docker.sock');
 
 async function measure(): Promise<void> {
   const bins = positional.length > 0 ? positional : [HYDROPLANE_BIN];

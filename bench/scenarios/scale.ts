@@ -3,9 +3,8 @@
 // in the same run. Processes are made raw, with Hydroplane's labels (to Hydroplane they are its
 // own), a bounded number at a time; each size is filled twice, since both sides' group stops need
 // all of them present.
-import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { startBareHopChild } from '../lib/bare-hop-child.ts';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment } from '@kubernetes/client-node';
 import { ProcessCuller } from '../../src/culler/process-culler.ts';
 import { PROCESS_LABEL, labelSelector } from '../../src/labels.ts';
@@ -372,21 +371,9 @@ async function startBareHop(bench: Context['bench']): Promise<{ url: string; sto
   const host = process.env['DOCKER_HOST'];
   if (host !== undefined && !host.startsWith('unix://')) return undefined;
   const socket = host === undefined ? '/var/run/docker.sock' : host.slice('unix://'.length);
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../lib/bare-hop.ts'), socket], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stop = () => void child.kill();
-  bench.onCleanup(async () => stop());
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`bench/lib/bare-hop.ts exited with ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, stop };
+  const hop = await startBareHopChild(socket);
+  bench.onCleanup(async () => hop.stop());
+  return hop;
 }
 
 /** The scale scenario on the Kubernetes API stand-in (in this process), against the same calls made raw with client-node. */
