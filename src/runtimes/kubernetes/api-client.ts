@@ -37,6 +37,8 @@ export interface KubeApiClientOptions {
   pageSize?: number;
   /** How long calls share one dispatcher before the newest takes over; default POOL_LIFETIME_MS. */
   poolLifetimeMs?: number;
+  /** The clock that the pool's lifetime is counted on, in ms; Date.now by default (tests set their own). */
+  now?: () => number;
 }
 
 /** Why a call about one process is made, for its error: "starting process 'web'", and 'web'. */
@@ -110,6 +112,7 @@ export class KubeApiClient {
   readonly #timeoutMs: number;
   readonly #pageSize: number;
   readonly #poolLifetimeMs: number;
+  readonly #now: () => number;
   readonly #kubeConfig: KubeConfig;
   readonly #apps: AppsV1Api;
   readonly #core: CoreV1Api;
@@ -124,6 +127,7 @@ export class KubeApiClient {
     this.#timeoutMs = options.timeoutMs;
     this.#pageSize = options.pageSize ?? LIST_PAGE;
     this.#poolLifetimeMs = options.poolLifetimeMs ?? POOL_LIFETIME_MS;
+    this.#now = options.now ?? Date.now;
     this.#kubeConfig = kubeConfig;
     this.#apps = kubeConfig.makeApiClient(AppsV1Api);
     this.#core = kubeConfig.makeApiClient(CoreV1Api);
@@ -158,7 +162,7 @@ export class KubeApiClient {
     const fresh = request.getDispatcher();
     // None: the call goes through Node's global dispatcher, which already pools its connections.
     if (fresh === undefined) return;
-    const now = Date.now();
+    const now = this.#now();
     if (this.#shared === undefined || now - this.#shared.since >= this.#poolLifetimeMs) {
       const replaced = this.#shared?.dispatcher;
       this.#shared = { dispatcher: fresh, since: now };

@@ -57,18 +57,25 @@ describe('Kubernetes API client', () => {
   });
 
   it("takes client-node's newest dispatcher after the pool's lifetime, and closes the one it replaces", async () => {
+    // The pool's lifetime on a clock of the test's own, so that a slow machine cannot make a batch
+    // outlive it (it did in CI, with a real lifetime of 50 ms: 4 connections for 5 calls).
+    let clock = 0;
     const renewing = new KubeApiClient(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
       runtime: 'kubernetes',
       namespace: 'default',
       timeoutMs: 5000,
-      poolLifetimeMs: 50,
+      poolLifetimeMs: 60_000,
+      now: () => clock,
     });
     const before = api.controls.connections();
     for (let i = 0; i < 5; i++) await renewing.readDeployment(uniqueName('none'), purpose('none'));
     const first = api.controls.connections().accepted - before.accepted;
     // A call sent as the one before it ends may find its connection not yet free, and open a second.
     assert.ok(first >= 1 && first <= 2, `${first} connections for 5 calls`);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    clock += 59_999;
+    await renewing.readDeployment(uniqueName('none'), purpose('none'));
+    assert.equal(api.controls.connections().accepted - before.accepted, first, 'a new connection before the lifetime ended');
+    clock += 1;
     for (let i = 0; i < 5; i++) await renewing.readDeployment(uniqueName('none'), purpose('none'));
     const second = api.controls.connections().accepted - before.accepted - first;
     assert.ok(second >= 1 && second <= 2, `${second} new connections after the lifetime`);
