@@ -12,7 +12,7 @@
 import { chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineConfig, type Plugin } from 'rolldown';
+import { defineConfig, RolldownMagicString, type Plugin } from 'rolldown';
 import { BUILTIN_PREFIX, isRequiredBuiltin, requiredBuiltins } from './required-builtins.ts';
 
 const EXTERNAL_PACKAGES = ['@kubernetes/client-node', 'google-auth-library', 'swagger-ui-dist'];
@@ -48,9 +48,15 @@ const asciiLicenceComments: Plugin = {
   name: 'ascii-licence-comments',
   renderChunk(code) {
     if (!/[^\x00-\x7f]/.test(code)) return null;
-    return code.replace(/\/\*![\s\S]*?\*\//g, (comment) =>
-      comment.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`),
-    );
+    // Through rolldown's MagicString, which keeps the chunk's source map true (offsets in UTF-16).
+    const edited = new RolldownMagicString(code);
+    for (const comment of code.matchAll(/\/\*![\s\S]*?\*\//g)) {
+      for (const letter of comment[0].matchAll(/[^\x00-\x7f]/gu)) {
+        const at = comment.index + letter.index;
+        edited.overwrite(at, at + letter[0].length, `\\u{${letter[0].codePointAt(0)!.toString(16)}}`);
+      }
+    }
+    return edited;
   },
 };
 
