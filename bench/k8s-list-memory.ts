@@ -8,7 +8,7 @@
 //   HYDROPLANE_NODE_ARGS=--max-semi-space-size=16 node bench/k8s-list-memory.ts   (V8 flags for the server)
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,12 +18,7 @@ import { ProcessSpec } from '../src/spec/process-spec.ts';
 import { startKubeStandin } from '../test/support/kube-standin/index.ts';
 import { freePort } from '../test/support/net.ts';
 import { HYDROPLANE_BIN } from './lib/harness.ts';
-
-interface Report {
-  rss: number;
-  memory: NodeJS.MemoryUsage;
-  spaces: Record<string, { size: number; used: number }>;
-}
+import { MEMORY_REPORT_HOOK, memoryReport, type MemoryReport as Report } from './lib/memory-report.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const count = Number(option('count', '500'));
@@ -59,11 +54,14 @@ try {
   const reportFile = join(dir, 'memory.json');
   const port = await freePort();
   const nodeArgs = (process.env.HYDROPLANE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const preload = new URL('./lib/memory-report.ts', import.meta.url).pathname;
-  const server = spawn(process.execPath, [...nodeArgs, '--expose-gc', '--import', preload, bin, '-c', config, '-p', String(port)], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, MEMORY_REPORT_FILE: reportFile, LOG_LEVEL: 'warn' },
-  });
+  const server = spawn(
+    process.execPath,
+    [...nodeArgs, '--expose-gc', '--import', MEMORY_REPORT_HOOK, bin, '-c', config, '-p', String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, MEMORY_REPORT_FILE: reportFile, LOG_LEVEL: 'warn' },
+    },
+  );
   process.on('exit', () => server.kill('SIGKILL'));
   const url = `http://127.0.0.1:${port}`;
   for (;;) {
@@ -75,17 +73,7 @@ try {
     if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
     await sleep(50);
   }
-  const report = async (gc: boolean): Promise<Report> => {
-    await writeFile(reportFile, '');
-    if (gc) await writeFile(`${reportFile}.gc`, '');
-    else await rm(`${reportFile}.gc`, { force: true });
-    server.kill('SIGUSR2');
-    for (;;) {
-      await sleep(50);
-      const text = await readFile(reportFile, 'utf8');
-      if (text !== '') return JSON.parse(text) as Report;
-    }
-  };
+  const report = (gc: boolean) => memoryReport(server.pid!, reportFile, { gc });
   const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
   const show = (label: string, r: Report) => {
     const s = (name: string) => `${mb(r.spaces[name]?.size ?? 0)}/${mb(r.spaces[name]?.used ?? 0)}`;

@@ -25,6 +25,7 @@ import { containerCreateOptions } from '../src/runtimes/docker/container-options
 import { ProcessSpec } from '../src/spec/process-spec.ts';
 import { freePort } from '../test/support/net.ts';
 import { HYDROPLANE_BIN, IMAGE } from './lib/harness.ts';
+import { MEMORY_REPORT_HOOK, memoryReport } from './lib/memory-report.ts';
 import { cv, median, pool, sleep, timed } from './lib/stats.ts';
 
 const PREFIX = 'hp-listprobe-';
@@ -93,37 +94,18 @@ function procMemory(pid: number): { rss: number; anon: number; file: number } {
   return { rss: kb('Rss'), anon: kb('Anonymous'), file: kb('Rss') - kb('Anonymous') };
 }
 
-// Loaded into the server with --import: on SIGUSR2 it writes process.memoryUsage() to $PROBE_MEMORY_FILE.
-const MEMORY_HOOK = `
-import { writeFileSync } from 'node:fs';
-import v8 from 'node:v8';
-process.on('SIGUSR2', () => {
-  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]));
-  writeFileSync(process.env.PROBE_MEMORY_FILE, JSON.stringify({ ...process.memoryUsage(), spaces }));
-});
-`;
-
+/** The server's memory as it sees it, in MB: V8's heap, buffers, and the resident parts of its young and old generations. */
 async function serverMemory(pid: number, file: string): Promise<Record<string, number>> {
-  writeFileSync(file, '');
-  process.kill(pid, 'SIGUSR2');
-  for (let i = 0; i < 100; i++) {
-    await sleep(10);
-    const text = readFileSync(file, 'utf8');
-    if (text !== '') {
-      const m = JSON.parse(text) as Record<string, number> & { spaces: Record<string, number> };
-      const mb = (n: number | undefined) => Math.round((n ?? Number.NaN) / 1e5) / 10;
-      return {
-        heapUsed: mb(m.heapUsed),
-        heapTotal: mb(m.heapTotal),
-        external: mb(m.external),
-        arrayBuffers: mb(m.arrayBuffers),
-        // Resident (physical) sizes of V8's young and old generations.
-        newResident: mb(m.spaces['new_space']),
-        oldResident: mb(m.spaces['old_space']),
-      };
-    }
-  }
-  throw new Error('the server did not write its memory');
+  const { memory, spaces } = await memoryReport(pid, file);
+  const mb = (n: number | undefined) => Math.round((n ?? Number.NaN) / 1e5) / 10;
+  return {
+    heapUsed: mb(memory.heapUsed),
+    heapTotal: mb(memory.heapTotal),
+    external: mb(memory.external),
+    arrayBuffers: mb(memory.arrayBuffers),
+    newResident: mb(spaces['new_space']?.resident),
+    oldResident: mb(spaces['old_space']?.resident),
+  };
 }
 
 async function spawnServer(bin: string, dir: string, cpuProf: string | undefined, env: Record<string, string>) {
@@ -136,13 +118,20 @@ async function spawnServer(bin: string, dir: string, cpuProf: string | undefined
       runtime: { runtime_type: 'docker', network: NETWORK, stop_grace_seconds: 0 },
     }),
   );
-  const hook = join(dir, 'hook.mjs');
-  writeFileSync(hook, MEMORY_HOOK);
   const memoryFile = join(dir, 'memory.json');
-  const args = ['--import', hook, ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), bin, '-c', config, '-p', String(port)];
+  const args = [
+    '--import',
+    MEMORY_REPORT_HOOK,
+    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []),
+    bin,
+    '-c',
+    config,
+    '-p',
+    String(port),
+  ];
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn', PROBE_MEMORY_FILE: memoryFile, ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', MEMORY_REPORT_FILE: memoryFile, ...env },
   });
   const url = `http://127.0.0.1:${port}`;
   for (;;) {

@@ -1,3 +1,6 @@
+// The Docker runtime's public host, asked at most once per time to live (cachedPublicHost in
+// src/runtimes/docker/host-address.ts): calls within it and calls in flight share one answer, a
+// failure is not kept, and a local Engine resolves to an address of this machine.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { cachedPublicHost } from '../../../src/runtimes/docker/host-address.ts';
