@@ -14,8 +14,14 @@ if (!other) {
 }
 const runs = Number(process.argv[3] ?? 15);
 const sides = [
-  { label: resolve(other), bin: join(resolve(other), 'dist/cli/hydroplane.js'), ready: [] as number[], rss: [] as number[] },
-  { label: 'this checkout', bin: HYDROPLANE_BIN, ready: [] as number[], rss: [] as number[] },
+  {
+    label: resolve(other),
+    bin: join(resolve(other), 'dist/cli/hydroplane.js'),
+    ready: [] as number[],
+    cpu: [] as number[],
+    rss: [] as number[],
+  },
+  { label: 'this checkout', bin: HYDROPLANE_BIN, ready: [] as number[], cpu: [] as number[], rss: [] as number[] },
 ];
 const bench = new Bench();
 process.once('SIGINT', () => void bench.cleanup().finally(() => process.exit(130)));
@@ -25,6 +31,7 @@ try {
     for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
       const server = await bench.spawnServer({ bin: side.bin });
       side.ready.push(server.readyMs);
+      side.cpu.push(server.readyCpuMs);
       await sleep(1000);
       side.rss.push(await server.rssMb());
       await server.stop();
@@ -33,6 +40,7 @@ try {
   for (const side of sides) {
     console.log(
       `${side.label}: cold start median ${median(side.ready).toFixed(0)} ms (p10 ${percentile(side.ready, 10).toFixed(0)}, p90 ${percentile(side.ready, 90).toFixed(0)}); ` +
+        `CPU time at the first answer median ${median(side.cpu).toFixed(0)} ms (p10 ${percentile(side.cpu, 10).toFixed(0)}, p90 ${percentile(side.cpu, 90).toFixed(0)}); ` +
         `idle RSS median ${median(side.rss).toFixed(1)} MB; ${runs} runs`,
     );
   }

@@ -2,7 +2,7 @@
 // processes, unique names, and cleanup of everything the run made, also after failures and Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -25,6 +25,11 @@ export interface ServerChild {
   client: HydroplaneClient;
   /** From spawn to the first 200 on /health (or the spawn's readyPath). */
   readyMs: number;
+  /**
+   * The CPU time its threads had used at that first answer (cpuMs): unlike readyMs, barely moved
+   * by other processes on the machine, so a start-up change shows in it through a busy machine's noise.
+   */
+  readyCpuMs: number;
   output(): string;
   rssMb(): Promise<number>;
   stop(): Promise<void>;
@@ -59,6 +64,24 @@ export async function rssMb(pid: number): Promise<number> {
   const kb = /^VmRSS:\s+(\d+) kB/m.exec(status);
   if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return (Number(kb[1]) * 1024) / 1e6;
+}
+
+/**
+ * The CPU time a live process's threads have run, in ms: the sum of each thread's run time in
+ * /proc/PID/task/TID/schedstat (its first field, in ns, the scheduler's own account, not ticks).
+ * A thread that has already ended is not counted; Node's own threads (V8's workers, libuv's pool)
+ * live as long as the process.
+ */
+export async function cpuMs(pid: number): Promise<number> {
+  let ns = 0;
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    try {
+      ns += Number((await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8')).split(' ')[0]);
+    } catch {
+      // the thread ended between the two reads
+    }
+  }
+  return ns / 1e6;
 }
 
 export class Bench {
@@ -181,11 +204,13 @@ export class Bench {
       }
     }
     const pid = child.pid!;
+    const readyCpuMs = await cpuMs(pid);
     return {
       pid,
       url,
       client: new HydroplaneClient(url),
       readyMs,
+      readyCpuMs,
       output: () => output,
       rssMb: () => rssMb(pid),
       stop: async () => {
