@@ -1,6 +1,5 @@
 // Optional bearer-token access. The API can start any container, which is root on the host, so a
 // server reachable from other machines must not be open to anyone who finds it.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { HydroplaneError, errorBody } from '../errors.ts';
 
@@ -10,13 +9,18 @@ import { HydroplaneError, errorBody } from '../errors.ts';
  */
 const OPEN_ROUTES = new Set(['/health', '/ready', '/', '/dashboard/*', '/dashboard/config']);
 
+// node:crypto is loaded at the first use, not with the server: it is some twenty of Node's own
+// modules, a part of every start that a server without a token never needs (bench/README.md,
+// "Cold start").
+const crypto = () => process.getBuiltinModule('node:crypto');
+
 function digest(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
+  return crypto().createHash('sha256').update(value, 'utf8').digest();
 }
 
 /** Constant-time comparison, also when the lengths differ (both sides are hashed first). */
 export function tokenMatches(expected: string, presented: string): boolean {
-  return timingSafeEqual(digest(expected), digest(presented));
+  return crypto().timingSafeEqual(digest(expected), digest(presented));
 }
 
 export function installTokenAuth(app: FastifyInstance, token: string): void {

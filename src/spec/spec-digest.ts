@@ -8,7 +8,6 @@
 // no field where null means anything else). Arrays keep their order: ports, env and command in
 // another order are another spec. A secret is its reference ({secret_name, key}); its value is
 // never read, so a changed secret value does not change the digest. Pure.
-import { createHash } from 'node:crypto';
 import type { ProcessSpec } from './process-spec.ts';
 
 /** How a digest is written: `sha256:` and 64 lowercase hex digits, as OCI writes image digests. */
@@ -16,6 +15,8 @@ export const SPEC_DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /** The digest of a validated spec, as `sha256:<hex>`. */
 export function specDigest(spec: ProcessSpec): string {
+  // node:crypto at the first digest rather than at the server's start (as in server/auth.ts).
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return `sha256:${createHash('sha256').update(canonicalJson(spec), 'utf8').digest('hex')}`;
 }
 

@@ -124,7 +124,7 @@ describe('the bundled commands', { skip }, () => {
     assert.match(text, /glob is not part of the bundled server/);
   });
 
-  it("start without TLS, HTTP/2 or Node's fetch, which a server on a local Engine never uses", async () => {
+  it("start without TLS, HTTP/2, Node's fetch or crypto, which a server on a local Engine with no secret store or token never uses", async () => {
     // Node's own list of the built-in modules it has loaded, read from inside the running server.
     const dir = mkdtempSync(join(tmpdir(), 'hp-modules-'));
     const hook = join(dir, 'hook.mjs');
@@ -141,7 +141,7 @@ describe('the bundled commands', { skip }, () => {
       const loaded = await waitForFile(out);
       const modules = (JSON.parse(loaded) as string[]).filter((m) => m.startsWith('NativeModule '));
       assert.ok(modules.includes('NativeModule http'), 'the list names the modules loaded');
-      for (const name of ['https', 'http2', 'tls', 'internal/deps/undici/undici']) {
+      for (const name of ['https', 'http2', 'tls', 'internal/deps/undici/undici', 'crypto']) {
         assert.ok(!modules.includes(`NativeModule ${name}`), `${name} was loaded at start-up`);
       }
     } finally {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { HydroplaneError } from '../../src/errors.ts';
-import { LocalSecretStore, NoneSecretStore, openSecretStore } from '../../src/secrets/index.ts';
+import { NoneSecretStore, openSecretStore } from '../../src/secrets/index.ts';
+import { LocalSecretStore } from '../../src/secrets/local-secret-store.ts';
 import { tempDir } from './helpers.ts';
 
 const root = await tempDir();
