@@ -50,6 +50,14 @@ export interface CallPurpose {
 /** What a create answers: the object made, or, when the name is taken, the error that says so. */
 export type Created<T> = { created: T } | { alreadyExists: HydroplaneError };
 
+/** An object to delete: its name, and the uid that the delete's precondition holds it to. */
+export interface ObjectRef {
+  metadata?: { name?: string; uid?: string };
+}
+
+/** What a delete by uid found: the object, deleted; nothing of that name; or another object of that name, left alone. */
+export type DeleteOutcome = 'deleted' | 'gone' | 'replaced';
+
 type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'delete';
 
 /** A list's items and the resourceVersion it was read at, for a watch to start from. */
@@ -343,7 +351,7 @@ export class KubeApiClient {
   }
 
   /** Deletes this Deployment (by uid) and, in the background, its pods. */
-  deleteDeployment(deployment: V1Deployment, purpose: CallPurpose): Promise<void> {
+  deleteDeployment(deployment: ObjectRef, purpose: CallPurpose): Promise<DeleteOutcome> {
     const name = deployment.metadata?.name ?? '';
     return this.#delete(this.#ctx(purpose, 'delete', 'deployments'), () =>
       this.#apps.deleteNamespacedDeployment(
@@ -354,7 +362,7 @@ export class KubeApiClient {
   }
 
   /** Deletes this Service (by uid). */
-  deleteService(service: V1Service, purpose: CallPurpose): Promise<void> {
+  deleteService(service: ObjectRef, purpose: CallPurpose): Promise<DeleteOutcome> {
     const name = service.metadata?.name ?? '';
     return this.#delete(this.#ctx(purpose, 'delete', 'services'), () =>
       this.#core.deleteNamespacedService(
@@ -365,7 +373,7 @@ export class KubeApiClient {
   }
 
   /** Deletes this Secret (by uid). */
-  deleteSecret(secret: V1Secret, purpose: CallPurpose): Promise<void> {
+  deleteSecret(secret: ObjectRef, purpose: CallPurpose): Promise<DeleteOutcome> {
     const name = secret.metadata?.name ?? '';
     return this.#delete(this.#ctx(purpose, 'delete', 'secrets'), () =>
       this.#core.deleteNamespacedSecret(
@@ -435,14 +443,19 @@ export class KubeApiClient {
     }
   }
 
-  /** A delete for which "already gone" (404) and "replaced by another object" (uid precondition, 409) are success. */
-  async #delete(ctx: KubeErrorContext, call: () => Promise<unknown>): Promise<void> {
+  /**
+   * A delete by uid, for which "already gone" (404) and "replaced by another object" (the uid
+   * precondition failed: 409) are not errors: the object deleted is no longer there either way.
+   * Which of the three it was is the answer.
+   */
+  async #delete(ctx: KubeErrorContext, call: () => Promise<unknown>): Promise<DeleteOutcome> {
     try {
       await call();
+      return 'deleted';
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return 'gone';
       const f = apiFailure(err);
-      if (f.code === 409 && /precondition/i.test(f.text)) return;
+      if (f.code === 409 && /precondition/i.test(f.text)) return 'replaced';
       throw translateKubeError(err, ctx);
     }
   }

@@ -25,7 +25,8 @@ import {
 } from '../runtime.ts';
 import { KubeApiClient, type CallPurpose, type WatchTuning } from './api-client.ts';
 import { EventFeed, parseCursor } from './event-feed.ts';
-import { processManifests, pullSecretName, resolveRegistryCredentials, type RegistryCredentials } from './manifests.ts';
+import { KnownProcesses, type KnownProcess } from './known-processes.ts';
+import { processManifests, pullSecretName, resolveRegistryCredentials, usesOwnPullSecret, type RegistryCredentials } from './manifests.ts';
 import { currentPod, isPublic, processInfo } from './process-status.ts';
 import { startRecord } from '../start-record.ts';
 
@@ -111,6 +112,8 @@ export class KubernetesRuntime implements Runtime {
   readonly #logger: RuntimeLogger;
   readonly #watchTuning: WatchTuning;
   readonly #feeds = new Set<EventFeed>();
+  /** The uids a stop can delete by at once (known-processes.ts). */
+  readonly #known = new KnownProcesses();
   #warnedNodes = false;
 
   constructor(kubeConfig: KubeConfig, options: KubernetesRuntimeOptions) {
@@ -135,11 +138,12 @@ export class KubernetesRuntime implements Runtime {
     try {
       if (manifests.pullSecret) {
         const created = await this.#createPullSecret(manifests.pullSecret, purpose);
-        if (created) undo.push({ what: `Secret '${name}'`, run: () => this.#client.deleteSecret(created, purpose) });
+        if (created) undo.push({ what: `Secret '${name}'`, run: async () => void (await this.#client.deleteSecret(created, purpose)) });
       }
       const deployment = await this.#createDeployment(manifests.deployment, purpose);
-      undo.push({ what: `Deployment '${name}'`, run: () => this.#client.deleteDeployment(deployment, purpose) });
+      undo.push({ what: `Deployment '${name}'`, run: async () => void (await this.#client.deleteDeployment(deployment, purpose)) });
       const service = manifests.service ? await this.#createService(manifests.service, deployment, purpose) : undefined;
+      this.#known.remember(name, deployment, service);
       this.#logger.info({ process: name, namespace: this.namespace, image: spec.container.image_uri }, 'process started');
       return processInfo({ deployment, pods: [], service }, new Map());
     } catch (err) {
@@ -170,6 +174,7 @@ export class KubernetesRuntime implements Runtime {
     ]);
     if (!deployment || !isLabelledFor(deployment, name)) return undefined;
     const ourService = isLabelledFor(service, name) ? service : undefined;
+    this.#known.remember(name, deployment, ourService);
     const nodes = new Map<string, V1Node>();
     if (isPublic(ourService) && pods.some((p) => p.spec?.nodeName)) {
       for (const node of await this.#nodes(purpose.action)) if (node.metadata?.name) nodes.set(node.metadata.name, node);
@@ -186,11 +191,18 @@ export class KubernetesRuntime implements Runtime {
   async stop(name: string): Promise<void> {
     if (!canBeLabel(name)) throw new HydroplaneError('process_not_found', `no process named '${name}'`);
     const purpose: CallPurpose = { action: `stopping process '${name}'`, processName: name };
+    // Seen by this server as its own: one delete per object, by uid, and no read.
+    const known = this.#known.take(name);
+    const removedKnown = known ? await this.#removeKnown(known, purpose) : 'nothing';
+    if (removedKnown === 'all') {
+      this.#logger.info({ process: name, namespace: this.namespace }, 'process stopped');
+      return;
+    }
     const [deployment, service] = await Promise.all([this.#client.readDeployment(name, purpose), this.#client.readService(name, purpose)]);
     // Only what carries our label: a same-named object of someone else's is left alone.
     const ourDeployment = isLabelledFor(deployment, name) ? deployment : undefined;
     const ourService = isLabelledFor(service, name) ? service : undefined;
-    if (!ourDeployment && !ourService) {
+    if (!ourDeployment && !ourService && removedKnown === 'nothing') {
       const foreign = deployment ?? service;
       const note = foreign
         ? `: a ${deployment ? 'Deployment' : 'Service'} of that name exists in namespace '${this.namespace}', but Hydroplane does not manage it, so it is left alone`
@@ -324,6 +336,7 @@ export class KubernetesRuntime implements Runtime {
       const name = processOf(deployment);
       return name === undefined ? [] : [{ name, deployment }];
     });
+    for (const { name, deployment } of ours) this.#known.remember(name, deployment, serviceOf.get(name));
     const nodes = new Map<string, V1Node>();
     const needNodes = ours.some(({ name }) => isPublic(serviceOf.get(name)) && (podsOf.get(name) ?? []).some((p) => p.spec?.nodeName));
     if (needNodes) for (const node of await this.#nodes(action)) if (node.metadata?.name) nodes.set(node.metadata.name, node);
@@ -438,12 +451,30 @@ export class KubernetesRuntime implements Runtime {
   /** Deletes what a process has; each object was checked to be ours, and the uid precondition keeps it so. */
   async #remove(name: string, deployment: V1Deployment | undefined, service: V1Service | undefined, action: string): Promise<void> {
     const purpose: CallPurpose = { action, processName: name };
-    const usesPullSecret = deployment?.spec?.template?.spec?.imagePullSecrets?.some((s) => s.name === pullSecretName(name)) ?? false;
+    this.#known.forget(name);
+    const usesPullSecret = usesOwnPullSecret(name, deployment);
     await Promise.all([
       deployment ? this.#client.deleteDeployment(deployment, purpose) : undefined,
       service ? this.#client.deleteService(service, purpose) : undefined,
       usesPullSecret ? this.#deletePullSecretOf(purpose) : undefined,
     ]);
+  }
+
+  /**
+   * Deletes a process's objects by the uids this server saw, at once. 'all' when its Deployment was
+   * still that one (and is deleted now, with its Service and pull Secret); else what the stop must
+   * still look at: 'nothing' was deleted, or 'some' (the Service, whose Deployment had gone).
+   */
+  async #removeKnown(known: KnownProcess, purpose: CallPurpose): Promise<'all' | 'some' | 'nothing'> {
+    const name = purpose.processName;
+    const [deployment, service] = await Promise.all([
+      this.#client.deleteDeployment({ metadata: { name, uid: known.deploymentUid } }, purpose),
+      known.serviceUid === undefined ? undefined : this.#client.deleteService({ metadata: { name, uid: known.serviceUid } }, purpose),
+    ]);
+    if (deployment !== 'deleted') return service === 'deleted' ? 'some' : 'nothing';
+    // A Service that is gone or another one now is not this process's any more: left as it is.
+    if (known.usesPullSecret) await this.#deletePullSecretOf(purpose);
+    return 'all';
   }
 
   async #deletePullSecretOf(purpose: CallPurpose): Promise<void> {

@@ -55,6 +55,11 @@ export function pullSecretName(processName: string): string {
   return processName;
 }
 
+/** Whether a process's pods pull with its own image pull Secret (which its stop deletes too). */
+export function usesOwnPullSecret(processName: string, deployment: V1Deployment | undefined): boolean {
+  return deployment?.spec?.template?.spec?.imagePullSecrets?.some((s) => s.name === pullSecretName(processName)) ?? false;
+}
+
 export function deploymentManifest(
   spec: ProcessSpec,
   namespace: string,

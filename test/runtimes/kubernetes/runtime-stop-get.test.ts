@@ -1,7 +1,8 @@
 // The Kubernetes runtime's stop and get against the API stand-in (issue 17): which API calls each
-// makes (a constant few: get reads by name, stop reads then deletes by uid), and that neither takes
-// a same-named object of someone else's for the process, for every arrangement of ours, foreign
-// and missing objects.
+// makes (a constant few: get reads by name; stop deletes by uid, reading first unless this runtime
+// has seen the process as its own, known-processes.ts), and that neither takes a same-named object
+// of someone else's for the process, for every arrangement of ours, foreign and missing objects,
+// also when what the runtime saw of the name is out of date.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -69,7 +70,7 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
     return calls(api);
   };
 
-  it('stops by reading the Deployment and the Service, then deleting what is ours, at any number of processes', async () => {
+  it('stops what it started, listed or looked up with one delete per object, at any number of processes', async () => {
     const group = uniqueName('many');
     const counted: string[][] = [];
     for (const total of [3, 20]) {
@@ -85,10 +86,62 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
       assert.equal((await apiError(k8s.apps.readNamespacedDeployment({ namespace: 'default', name: withPort }))).code, 404);
       assert.equal((await apiError(k8s.core.readNamespacedService({ namespace: 'default', name: withPort }))).code, 404);
     }
-    const withService = ['delete deployments', 'delete services', 'get deployments', 'get services'];
-    const withoutService = ['delete deployments', 'get deployments', 'get services'];
+    const withService = ['delete deployments', 'delete services'];
+    const withoutService = ['delete deployments'];
     assert.deepEqual(counted, [withService, withoutService, withService, withoutService]);
+    // Started by another server (or before a restart): seen in a list or a get, it is known too.
+    const other = runtimeOn(api);
+    const listed = uniqueName('listed');
+    const looked = uniqueName('looked');
+    for (const name of [listed, looked])
+      await other.start(spec({ process_name: name, group, container: { ports: [{ container_port: 80 }] } }));
+    await runtime.list({ group });
+    await runtime.get(looked);
+    assert.deepEqual(await callsOf(() => runtime.stop(listed)), withService);
+    assert.deepEqual(await callsOf(() => runtime.stop(looked)), withService);
+    await other.close();
     await runtime.stopGroup(group);
+  });
+
+  it('stops a process it has not seen by reading the Deployment and the Service, then deleting what is ours', async () => {
+    const other = runtimeOn(api);
+    const withPort = uniqueName('port');
+    const without = uniqueName('noport');
+    await other.start(spec({ process_name: withPort, container: { ports: [{ container_port: 80 }] } }));
+    await other.start(spec({ process_name: without }));
+    assert.deepEqual(await callsOf(() => runtime.stop(withPort)), [
+      'delete deployments',
+      'delete services',
+      'get deployments',
+      'get services',
+    ]);
+    assert.deepEqual(await callsOf(() => runtime.stop(without)), ['delete deployments', 'get deployments', 'get services']);
+    assert.equal((await apiError(k8s.core.readNamespacedService({ namespace: 'default', name: withPort }))).code, 404);
+    await other.close();
+  });
+
+  it('stops the process that now has the name when the one it saw was replaced through another server', async () => {
+    const other = runtimeOn(api);
+    const name = uniqueName('replaced');
+    await runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } }));
+    await other.stop(name);
+    await other.start(spec({ process_name: name, container: { ports: [{ container_port: 81 }] } }));
+    // The deletes by the old uids are refused (409); then it reads, and deletes the new objects.
+    assert.deepEqual(await callsOf(() => runtime.stop(name)), [
+      'delete deployments',
+      'delete deployments',
+      'delete services',
+      'delete services',
+      'get deployments',
+      'get services',
+    ]);
+    assert.equal((await apiError(k8s.apps.readNamespacedDeployment({ namespace: 'default', name }))).code, 404);
+    assert.equal((await apiError(k8s.core.readNamespacedService({ namespace: 'default', name }))).code, 404);
+    // Stopped through another server: the delete finds nothing (404), and the stop says so.
+    await runtime.start(spec({ process_name: name }));
+    await other.stop(name);
+    await rejectsWith(runtime.stop(name), 'process_not_found');
+    await other.close();
   });
 
   it('deletes nothing when nothing of the process was found', async () => {
@@ -125,12 +178,12 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
   });
 
   it('deletes the pull Secret of a stopped process that logged in to its registry, once its Deployment was read', async () => {
-    const withSecret = new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), {
-      namespace: 'default',
-      resolveSecret: async () => 'token',
-    });
+    const options = { namespace: 'default', resolveSecret: async () => 'token' };
+    const withSecret = new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), options);
+    // Started by another server: this one learns from the Deployment that the process has a pull Secret.
+    const starter = new KubernetesRuntime(kubeConfigFor({ kubeconfig: api.kubeconfigPath }), options);
     const name = uniqueName('private');
-    await withSecret.start(
+    await starter.start(
       spec({
         process_name: name,
         container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } },
@@ -148,6 +201,17 @@ describe('Kubernetes runtime: stop and get (issue 17)', () => {
     const order = api.controls.requests().map((r) => `${r.verb} ${r.resource}`);
     assert.ok(order.indexOf('get secrets') > order.indexOf('get deployments'), order.join(', '));
     assert.equal((await apiError(k8s.core.readNamespacedSecret({ namespace: 'default', name }))).code, 404);
+    // Started by this server: it knows, and reads only the Secret.
+    const again = uniqueName('private');
+    await withSecret.start(
+      spec({
+        process_name: again,
+        container: { image_uri: 'ghcr.io/org/app:1', username: 'robot', password: { secret_name: 'registry', key: 'token' } },
+      }),
+    );
+    assert.deepEqual(await callsOf(() => withSecret.stop(again)), ['delete deployments', 'delete secrets', 'get secrets']);
+    assert.equal((await apiError(k8s.core.readNamespacedSecret({ namespace: 'default', name: again }))).code, 404);
+    await starter.close();
     await withSecret.close();
   });
 });
@@ -176,19 +240,30 @@ describe('Kubernetes runtime: stop and get over every arrangement of objects (ge
 
   it('get answers what the list says of the name; stop deletes only ours and says what it left', async () => {
     await fc.assert(
-      fc.asyncProperty(kind, kind, fc.boolean(), async (dep, svc, pub) => {
+      fc.asyncProperty(kind, kind, fc.boolean(), fc.boolean(), fc.boolean(), async (dep, svc, pub, seenBefore, lookFirst) => {
         const name = uniqueName('arr');
         const ns = { namespace: 'default' };
+        if (seenBefore) {
+          // The runtime started a process of that name, which was then removed behind its back:
+          // what it remembers of the name is out of date, and must change no outcome.
+          await runtime.start(spec({ process_name: name, container: { ports: [{ container_port: 80 }] } }));
+          await k8s.apps.deleteNamespacedDeployment({ ...ns, name });
+          await k8s.core.deleteNamespacedService({ ...ns, name });
+        }
         if (dep === 'ours')
           await k8s.apps.createNamespacedDeployment({ ...ns, body: deploymentManifest(spec({ process_name: name }), 'default') });
         else if (dep !== 'none') await k8s.apps.createNamespacedDeployment({ ...ns, body: deployment(name, labelsOf(dep, name)) });
         if (svc !== 'none') await k8s.core.createNamespacedService({ ...ns, body: service(name, labelsOf(svc, name), pub) });
         await api.controls.settle();
 
-        const got = await runtime.get(name);
-        const listed = (await runtime.list()).find((p) => p.process_name === name);
-        assert.deepEqual(got, listed);
-        assert.equal(got !== undefined, dep === 'ours');
+        // A get and a list first make the runtime see the objects as they are now; without them, the
+        // stop acts on what it saw at the start, if anything.
+        if (lookFirst) {
+          const got = await runtime.get(name);
+          const listed = (await runtime.list()).find((p) => p.process_name === name);
+          assert.deepEqual(got, listed);
+          assert.equal(got !== undefined, dep === 'ours');
+        }
 
         const ours = dep === 'ours' || svc === 'ours';
         if (ours) {
@@ -214,7 +289,7 @@ describe('Kubernetes runtime: stop and get over every arrangement of objects (ge
         if (dep !== 'none' && dep !== 'ours') await k8s.apps.deleteNamespacedDeployment({ ...ns, name });
         if (svc !== 'none' && svc !== 'ours') await k8s.core.deleteNamespacedService({ ...ns, name });
       }),
-      { numRuns: 40 },
+      { numRuns: 64 },
     );
   });
 });
