@@ -7,8 +7,7 @@
 //   node bench/k8s-list-memory.ts [--count=500] [--lists=20] [--bin=dist/cli/hydroplane.js]
 //   HYDROPLANE_NODE_ARGS=--max-semi-space-size=16 node bench/k8s-list-memory.ts   (V8 flags for the server)
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,9 +15,9 @@ import { labelSelector } from '../src/labels.ts';
 import { deploymentManifest } from '../src/runtimes/kubernetes/manifests.ts';
 import { ProcessSpec } from '../src/spec/process-spec.ts';
 import { startKubeStandin } from '../test/support/kube-standin/index.ts';
-import { freePort } from '../test/support/net.ts';
 import { HYDROPLANE_BIN } from './lib/harness.ts';
-import { MEMORY_REPORT_HOOK, memoryReport, type MemoryReport as Report } from './lib/memory-report.ts';
+import type { MemoryReport as Report } from './lib/memory-report.ts';
+import { startReportingServer } from './lib/reporting-server.ts';
 
 const option = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const count = Number(option('count', '500'));
@@ -48,32 +47,18 @@ try {
   }
   await standin.controls.settle();
 
-  const config = join(dir, 'config.yml');
   const runtime = { runtime_type: 'kubernetes', kubeconfig: standin.kubeconfigPath, namespace: 'default' };
-  await writeFile(config, JSON.stringify({ secret_store: { secret_store_type: 'none' }, runtime }));
-  const reportFile = join(dir, 'memory.json');
-  const port = await freePort();
-  const nodeArgs = (process.env.HYDROPLANE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = spawn(
-    process.execPath,
-    [...nodeArgs, '--expose-gc', '--import', MEMORY_REPORT_HOOK, bin, '-c', config, '-p', String(port)],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, MEMORY_REPORT_FILE: reportFile, LOG_LEVEL: 'warn' },
-    },
-  );
-  process.on('exit', () => server.kill('SIGKILL'));
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    const up = await fetch(`${url}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
-    await sleep(50);
-  }
-  const report = (gc: boolean) => memoryReport(server.pid!, reportFile, { gc });
+  const nodeArgs = [...(process.env.HYDROPLANE_NODE_ARGS ?? '').split(' ').filter(Boolean), '--expose-gc'];
+  const server = await startReportingServer({ bin, runtime, dir, nodeArgs });
+  process.on('exit', () => {
+    try {
+      process.kill(server.pid, 'SIGKILL');
+    } catch {
+      // it has already ended
+    }
+  });
+  const url = server.url;
+  const report = (gc: boolean) => server.memory({ gc });
   const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
   const show = (label: string, r: Report) => {
     const s = (name: string) => `${mb(r.spaces[name]?.size ?? 0)}/${mb(r.spaces[name]?.used ?? 0)}`;
@@ -108,7 +93,7 @@ try {
     `${count} processes (label ${labelSelector({ group })}): VmRSS +${mb(after.rss - idle.rss)} MB after ${lists} lists and ` +
       `${lists} group lists; their p50 ${times[times.length >> 1]!.toFixed(1)} ms`,
   );
-  server.kill('SIGTERM');
+  await server.stop();
 } finally {
   await standin.close();
   await rm(dir, { recursive: true, force: true });

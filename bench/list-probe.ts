@@ -10,8 +10,7 @@
 //
 // BIN is a dist/cli/hydroplane.js (this checkout's by default). The containers carry the name
 // prefix below; `clean` finds them by it.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBareHopChild } from './lib/bare-hop-child.ts';
@@ -24,8 +23,9 @@ import { PROCESS_LABEL } from '../src/labels.ts';
 import { containerCreateOptions } from '../src/runtimes/docker/container-options.ts';
 import { ProcessSpec } from '../src/spec/process-spec.ts';
 import { freePort } from '../test/support/net.ts';
-import { HYDROPLANE_BIN, IMAGE } from './lib/harness.ts';
-import { MEMORY_REPORT_HOOK, memoryReport } from './lib/memory-report.ts';
+import { HYDROPLANE_BIN, IMAGE, removeProbeContainers } from './lib/harness.ts';
+import type { MemoryReport } from './lib/memory-report.ts';
+import { startReportingServer } from './lib/reporting-server.ts';
 import { cv, median, pool, sleep, timed } from './lib/stats.ts';
 
 const PREFIX = 'hp-listprobe-';
@@ -72,13 +72,7 @@ async function addPublic(): Promise<void> {
 }
 
 async function clean(): Promise<void> {
-  const ids = (await docker.listContainers({ all: true, filters: { name: [PREFIX] } })).map((c) => c.Id);
-  await pool(ids, 16, (id) => docker.getContainer(id).remove({ force: true, v: true }));
-  await docker
-    .getNetwork(NETWORK)
-    .remove()
-    .catch(() => {});
-  console.log(`${ids.length} removed`);
+  console.log(`${await removeProbeContainers(docker, PREFIX, NETWORK)} removed`);
 }
 
 /** CPU time (user + system) of a process, in ms, from /proc (clock ticks of 10 ms). */
@@ -95,8 +89,7 @@ function procMemory(pid: number): { rss: number; anon: number; file: number } {
 }
 
 /** The server's memory as it sees it, in MB: V8's heap, buffers, and the resident parts of its young and old generations. */
-async function serverMemory(pid: number, file: string): Promise<Record<string, number>> {
-  const { memory, spaces } = await memoryReport(pid, file);
+function inMb({ memory, spaces }: MemoryReport): Record<string, number> {
   const mb = (n: number | undefined) => Math.round((n ?? Number.NaN) / 1e5) / 10;
   return {
     heapUsed: mb(memory.heapUsed),
@@ -109,48 +102,14 @@ async function serverMemory(pid: number, file: string): Promise<Record<string, n
 }
 
 async function spawnServer(bin: string, dir: string, cpuProf: string | undefined, env: Record<string, string>) {
-  const port = await freePort();
-  const config = join(dir, 'config.yml');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      secret_store: { secret_store_type: 'none' },
-      runtime: { runtime_type: 'docker', network: NETWORK, stop_grace_seconds: 0 },
-    }),
-  );
-  const memoryFile = join(dir, 'memory.json');
-  const args = [
-    '--import',
-    MEMORY_REPORT_HOOK,
-    ...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []),
+  const server = await startReportingServer({
     bin,
-    '-c',
-    config,
-    '-p',
-    String(port),
-  ];
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: { ...process.env, LOG_LEVEL: 'warn', MEMORY_REPORT_FILE: memoryFile, ...env },
+    runtime: { runtime_type: 'docker', network: NETWORK, stop_grace_seconds: 0 },
+    dir,
+    nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [],
+    env,
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (;;) {
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      await sleep(20);
-    }
-  }
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    pid: child.pid!,
-    client: new HydroplaneClient(url),
-    memory: () => serverMemory(child.pid!, memoryFile),
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return { ...server, client: new HydroplaneClient(server.url), memory: async () => inMb(await server.memory()) };
 }
 
 /** bench/lib/bare-hop.ts as a child process, on the default Engine socket. */

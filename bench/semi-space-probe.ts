@@ -12,12 +12,12 @@
 //
 // A setting is the server's Node options, space-separated ('' for none). Each setting has its own
 // compile-cache folder (XDG_CACHE_HOME), filled by one unmeasured start, so that every measured
-// start finds its code cached, as a user's second start does, whatever flags change V8's cache key. Docker: the containers are made raw with Hydroplane's labels and the
-// name prefix below (16 in flight) on the local Engine, in a network of their own, and removed at
-// the end unless --keep. Kubernetes: the test stand-in in this process, filled with Deployments.
+// start finds its code cached, as a user's second start does, whatever flags change V8's cache
+// key. Docker: the containers are made raw with Hydroplane's labels and the name prefix below (16
+// in flight) on the local Engine, in a network of their own, and removed at the end unless
+// --keep. Kubernetes: the test stand-in in this process, filled with Deployments.
 import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
-import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -25,9 +25,9 @@ import { containerCreateOptions } from '../src/runtimes/docker/container-options
 import { deploymentManifest } from '../src/runtimes/kubernetes/manifests.ts';
 import { ProcessSpec } from '../src/spec/process-spec.ts';
 import { startKubeStandin } from '../test/support/kube-standin/index.ts';
-import { freePort } from '../test/support/net.ts';
-import { HYDROPLANE_BIN, IMAGE } from './lib/harness.ts';
-import { MEMORY_REPORT_HOOK, memoryReport, type MemoryReport } from './lib/memory-report.ts';
+import { HYDROPLANE_BIN, IMAGE, removeProbeContainers } from './lib/harness.ts';
+import type { MemoryReport } from './lib/memory-report.ts';
+import { startReportingServer } from './lib/reporting-server.ts';
 import { median, pool, sleep } from './lib/stats.ts';
 
 const PREFIX = 'hp-semispace-';
@@ -78,14 +78,7 @@ async function dockerFill(): Promise<Fill> {
 }
 
 async function cleanDocker(): Promise<void> {
-  const docker = new Dockerode();
-  const ids = (await docker.listContainers({ all: true, filters: { name: [PREFIX] } })).map((c) => c.Id);
-  await pool(ids, 16, (id) => docker.getContainer(id).remove({ force: true, v: true }));
-  await docker
-    .getNetwork(NETWORK)
-    .remove()
-    .catch(() => {});
-  console.log(`${ids.length} containers removed`);
+  console.log(`${await removeProbeContainers(new Dockerode(), PREFIX, NETWORK)} containers removed`);
 }
 
 async function kubernetesFill(): Promise<Fill> {
@@ -134,36 +127,19 @@ interface Run {
 }
 
 async function runServer(fill: Fill, setting: string, measure: boolean): Promise<Omit<Run, 'runtime' | 'size' | 'round'> | undefined> {
-  const config = join(dir, 'config.yml');
-  writeFileSync(config, JSON.stringify({ secret_store: { secret_store_type: 'none' }, runtime: fill.runtime }));
-  const reportFile = join(dir, 'memory.json');
-  const port = await freePort();
-  const cache = join(dir, `cache-${settings.indexOf(setting)}`);
-  const started = performance.now();
-  const server = spawn(
-    process.execPath,
-    [...setting.split(' ').filter(Boolean), '--import', MEMORY_REPORT_HOOK, bin, '-c', config, '-p', String(port)],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, MEMORY_REPORT_FILE: reportFile, LOG_LEVEL: 'warn', XDG_CACHE_HOME: cache },
-    },
-  );
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
+  const server = await startReportingServer({
+    bin,
+    runtime: fill.runtime,
+    dir,
+    nodeArgs: setting.split(' ').filter(Boolean),
+    env: { XDG_CACHE_HOME: join(dir, `cache-${settings.indexOf(setting)}`) },
+  });
+  const url = server.url;
   try {
-    for (;;) {
-      const up = await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (up) break;
-      if (server.exitCode !== null) throw new Error(`the server exited with ${server.exitCode}`);
-      await sleep(5);
-    }
-    const coldMs = performance.now() - started;
+    const coldMs = server.readyMs;
     if (!measure) return undefined;
     await sleep(1000);
-    const idle = await memoryReport(server.pid!, reportFile);
+    const idle = await server.memory();
     const list = async (path: string) => {
       const answer = await fetch(url + path);
       const body = (await answer.json()) as unknown[];
@@ -184,19 +160,18 @@ async function runServer(fill: Fill, setting: string, measure: boolean): Promise
         await Promise.all(Array.from({ length: concurrency }, () => timedList(path)));
       }
     }
-    const after = await memoryReport(server.pid!, reportFile);
+    const after = await server.memory();
     // V8's memory reducer, which runs once the server is idle, is what a server left alone gets.
     const settled: { seconds: number; report: MemoryReport }[] = [];
     for (const seconds of settle) {
       await sleep((seconds - (settled.at(-1)?.seconds ?? 0)) * 1000);
-      settled.push({ seconds, report: await memoryReport(server.pid!, reportFile) });
+      settled.push({ seconds, report: await server.memory() });
     }
     // --gc: and after a full GC, where the server has one (a setting with --expose-gc, or an --import that sets globalThis.gc).
-    const afterGc = fullGc ? await memoryReport(server.pid!, reportFile, { gc: true }) : undefined;
+    const afterGc = fullGc ? await server.memory({ gc: true }) : undefined;
     return { setting, coldMs, listed, listP50: median(times), idle, after, settled, ...(afterGc ? { afterGc } : {}) };
   } finally {
-    server.kill('SIGTERM');
-    await exited;
+    await server.stop();
   }
 }
 

@@ -84,6 +84,21 @@ export async function cpuMs(pid: number): Promise<number> {
   return ns / 1e6;
 }
 
+/**
+ * For the probes that fill an Engine outside a Bench (list-probe, semi-space-probe): removes every
+ * container whose name has `prefix`, 16 at a time, then their network; the number removed.
+ */
+export async function removeProbeContainers(docker: Dockerode, prefix: string, network: string): Promise<number> {
+  const ids = (await docker.listContainers({ all: true, filters: { name: [prefix] } })).map((c) => c.Id);
+  await pool(ids, 16, (id) => docker.getContainer(id).remove({ force: true, v: true }));
+  // Docker 20.10 may refuse an emptied network ("has active endpoints"): left, as the bench's own.
+  await docker
+    .getNetwork(network)
+    .remove()
+    .catch(() => {});
+  return ids.length;
+}
+
 export class Bench {
   readonly id = randomBytes(4).toString('hex');
   /** Every container and network of this run is named with it. */
