@@ -1,8 +1,9 @@
 // A server's memory as it sees it itself, for the probes that look into a server
-// (bench/k8s-list-memory.ts, bench/list-probe.ts, bench/semi-space-probe.ts; started by reporting-server.ts). This file is loaded into the server with
-// --import (MEMORY_REPORT_HOOK): on SIGUSR2 it writes VmRSS, process.memoryUsage() and V8's heap
-// spaces to $MEMORY_REPORT_FILE, after a full GC when $MEMORY_REPORT_FILE.gc exists (the server
-// runs with --expose-gc). memoryReport() asks for one from the bench's side.
+// (bench/k8s-list-memory.ts, bench/list-probe.ts, bench/semi-space-probe.ts, which start it with
+// reporting-server.ts). This file is loaded into the server with --import (MEMORY_REPORT_HOOK): on
+// SIGUSR2 it writes VmRSS, process.memoryUsage() and V8's heap spaces to $MEMORY_REPORT_FILE, after
+// a full GC when $MEMORY_REPORT_FILE.gc exists (the server runs with --expose-gc). memoryReport()
+// asks for one from the bench's side.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
