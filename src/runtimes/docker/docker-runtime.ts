@@ -41,6 +41,7 @@ import {
   type ErrorContext,
   EngineError,
   boundedText,
+  isAmbiguousIdPrefix,
   isImageMissing,
   isNameInUse,
   isNotFound,
@@ -376,7 +377,8 @@ export class DockerRuntime implements Runtime {
       // The Engine also matches an ID prefix; only a container with this very name counts.
       return container.Name === `/${name}` ? container : undefined;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      // The Engine tries the name first: a prefix of several IDs means no container has the name.
+      if (isNotFound(err) || isAmbiguousIdPrefix(err)) return undefined;
       throw translateEngineError(err, ctx);
     }
   }

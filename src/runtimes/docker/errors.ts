@@ -93,6 +93,16 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
+ * A lookup by name that matched no name and the start of several container IDs: Docker looks a
+ * name up first, then takes it as an ID prefix, and says so when the prefix is ambiguous (Engine
+ * 20.10: 500; 26.1: 400; Podman answers 404, "more than one result for container ID"). With a few
+ * hundred containers, most two-letter hex names are such a prefix.
+ */
+export function isAmbiguousIdPrefix(err: unknown): boolean {
+  return err instanceof EngineError && /multiple IDs found with provided prefix/i.test(err.message);
+}
+
+/**
  * A 409 from removing a container that another request is already removing. (Podman has no such
  * answer: the racing removals get 204, 204 and 404, and a 404 is tolerated anyway.)
  */

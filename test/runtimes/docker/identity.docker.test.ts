@@ -212,6 +212,33 @@ describe('one identity per process', { skip }, () => {
     }
   });
 
+  it('takes a name that starts several container IDs for a name: no process yet, then the one started under it', async () => {
+    // The Engine looks a name up, then takes it as an ID prefix, and refuses an ambiguous one
+    // (20.10: 500, 26.1: 400, Podman: 404). With a few hundred containers most two-letter hex names
+    // are such a prefix; here, containers made by hand until two IDs begin alike.
+    const byPrefix = new Map<string, number>();
+    let prefix: string | undefined;
+    for (let i = 0; i < 100 && prefix === undefined; i++) {
+      const id = await container(run.name('amb'), undefined, ['true'], false);
+      const start = id.slice(0, 2);
+      byPrefix.set(start, (byPrefix.get(start) ?? 0) + 1);
+      if (byPrefix.get(start)! > 1) prefix = start;
+    }
+    assert.ok(prefix, 'two of 100 IDs begin with the same two characters');
+    assert.equal(await runtime.get(prefix), undefined);
+    await assert.rejects(runtime.stop(prefix), notFound);
+    await assert.rejects(runtime.logs(prefix), notFound);
+    try {
+      const started = await runtime.start(ProcessSpec.parse({ process_name: prefix, container: { image_uri: TEST_IMAGE, command: IDLE } }));
+      assert.equal(started.process_name, prefix);
+      assert.equal((await runtime.get(prefix))?.process_name, prefix);
+      await runtime.stop(prefix);
+      assert.equal(await runtime.get(prefix), undefined);
+    } finally {
+      await runtime.stop(prefix).catch(() => {});
+    }
+  });
+
   it('get is one Engine call (the container of its name, with its times), stop four, logs three', async () => {
     const { docker, requests } = countingDocker();
     const counted = run.runtime({ docker });
