@@ -42,6 +42,7 @@ import {
   EngineError,
   boundedText,
   isAmbiguousIdPrefix,
+  isMarkedForRemoval,
   isImageMissing,
   isNameInUse,
   isNotFound,
@@ -475,7 +476,8 @@ export class DockerRuntime implements Runtime {
           await this.#network.repair(err, ctx);
           continue;
         }
-        if (isNotFound(err) && NO_SUCH_CONTAINER.test(err instanceof Error ? err.message : ''))
+        // Another request's stop (an apply replacing the process) removed the new container, or is removing it.
+        if ((isNotFound(err) && NO_SUCH_CONTAINER.test(err instanceof Error ? err.message : '')) || isMarkedForRemoval(err))
           throw replacedWhileStarting(spec.process_name);
         throw translateEngineError(err, { ...ctx, phase: 'start' });
       }

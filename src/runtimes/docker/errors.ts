@@ -93,6 +93,14 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
+ * A start of a container that another request is removing (Docker: 409, "container is marked for
+ * removal and cannot be started"); once the removal is done, the start's answer is a 404 instead.
+ */
+export function isMarkedForRemoval(err: unknown): boolean {
+  return err instanceof EngineError && err.status === 409 && /marked for removal/i.test(err.message);
+}
+
+/**
  * A lookup by name that matched no name and the start of several container IDs: Docker looks a
  * name up first, then takes it as an ID prefix, and says so when the prefix is ambiguous (Engine
  * 20.10: 500; 26.1: 400; Podman answers 404, "more than one result for container ID"). With a few

@@ -394,6 +394,35 @@ describe('DockerRuntime', { skip }, () => {
     assert.deepEqual(calls, ['POST /containers/create', 'POST /containers/ID/start', 'GET /containers/ID/json']);
   });
 
+  it('says process_exists when another request is removing the new container as it is started (an apply replacing it)', async () => {
+    const docker = new Dockerode();
+    const name = run.name('removing');
+    const dial = docker.modem.dial.bind(docker.modem);
+    let removed = false;
+    // The other request's removal is under way when this start reaches the Engine: the Engine
+    // answers 409 "container is marked for removal and cannot be started" (seen on 20.10 in about
+    // half of such races; the rest, a 404 once it is gone, is the test above). That moment cannot
+    // be held open, so the removal is awaited, then the start gets the Engine's answer for it.
+    docker.modem.dial = (options: DockerModem.DialOptions, callback: DockerModem.RequestCallback) => {
+      if (removed || !/^\/containers\/[0-9a-f]{64}\/start/.test(options.path ?? '')) return dial(options, callback);
+      removed = true;
+      const message = 'container is marked for removal and cannot be started';
+      void run.docker
+        .getContainer(name)
+        .remove({ force: true })
+        .then(() =>
+          callback(Object.assign(new Error(`(HTTP code 409) unexpected - ${message} `), { statusCode: 409, json: { message } }), null),
+        );
+    };
+    const racing = run.runtime({ docker });
+    await assert.rejects(
+      racing.start(spec({ process_name: name, container: { command: IDLE } })),
+      hydroplaneError('process_exists', (err) => assert.match(err.message, /stopped or replaced by another request while it was starting/)),
+    );
+    assert.ok(removed);
+    assert.equal(await runtime.get(name), undefined, 'nothing is left');
+  });
+
   for (const after of ['create', 'start'] as const) {
     it(`says process_exists when another request removes the new container after its ${after} (an apply replacing it)`, async () => {
       const docker = new Dockerode();
