@@ -134,14 +134,14 @@ export class KubernetesRuntime implements Runtime {
     const purpose: CallPurpose = { action: `starting process '${name}'`, processName: name };
     const credentials = await this.#credentials(spec);
     const manifests = processManifests(spec, this.namespace, credentials, startRecord(spec, new Date()));
-    const undo: Array<{ what: string; run: () => Promise<void> }> = [];
+    const undo: Array<{ what: string; run: () => Promise<unknown> }> = [];
     try {
       if (manifests.pullSecret) {
         const created = await this.#createPullSecret(manifests.pullSecret, purpose);
-        if (created) undo.push({ what: `Secret '${name}'`, run: async () => void (await this.#client.deleteSecret(created, purpose)) });
+        if (created) undo.push({ what: `Secret '${name}'`, run: () => this.#client.deleteSecret(created, purpose) });
       }
       const deployment = await this.#createDeployment(manifests.deployment, purpose);
-      undo.push({ what: `Deployment '${name}'`, run: async () => void (await this.#client.deleteDeployment(deployment, purpose)) });
+      undo.push({ what: `Deployment '${name}'`, run: () => this.#client.deleteDeployment(deployment, purpose) });
       const service = manifests.service ? await this.#createService(manifests.service, deployment, purpose) : undefined;
       this.#known.remember(name, deployment, service);
       this.#logger.info({ process: name, namespace: this.namespace, image: spec.container.image_uri }, 'process started');
