@@ -120,7 +120,12 @@ function firstProblems(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], i
       // Zod leaves the value out of its issues; a missing value and a value of the wrong type
       // need different words.
       const value = valueAt(input, issue.path);
-      const message = value === undefined ? 'is required' : `expected ${withArticle(issue.expected)}, got ${kindOf(value)}`;
+      const message =
+        value === undefined
+          ? 'is required'
+          : typeof value === 'number' && !Number.isFinite(value) && issue.expected === 'number'
+            ? `expected a finite number, got ${String(value)}`
+            : `expected ${withArticle(issue.expected)}, got ${kindOf(value)}`;
       problems.push({ path: formatPath(issue.path), message });
     } else {
       problems.push({ path: formatPath(issue.path), message: shown(issue.message, MESSAGE_MAX) });

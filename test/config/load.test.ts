@@ -3,8 +3,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
 import { HydroplaneError } from '../../src/errors.ts';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
+import { formatPath } from '../../src/spec/validate.ts';
 
 function refusal(text: string): string {
   try {
@@ -81,5 +84,75 @@ describe('config file', () => {
     await writeFile(join(dir, 'ok.yml'), 'runtime: {runtime_type: docker, docker_host: "unix:///tmp/x.sock"}\n');
     const config = await loadConfig(join(dir, 'ok.yml'));
     assert.equal(config.runtime.runtime_type === 'docker' && config.runtime.docker_host, 'unix:///tmp/x.sock');
+  });
+
+  // Values only YAML's explicit tags make, and numbers JSON cannot write, anywhere in a valid
+  // config: each is refused by name at its own key, never taken for something else or thrown as a crash.
+  it('refuses tagged YAML values and non-finite numbers at any key, naming the key', () => {
+    const bases: Record<string, unknown>[] = [
+      {
+        secret_store: { secret_store_type: 'local', store_location: '/tmp/hp-secrets' },
+        runtime: { runtime_type: 'docker', network: 'hydroplane', stop_grace_seconds: 3 },
+        process_culling: { max_age_minutes: 5, culling_interval_minutes: 1 },
+        allowed_hosts: ['hp.example', 'localhost'],
+        max_event_streams: 4,
+        field_validation: 'Strict',
+      },
+      {
+        secret_store: { secret_store_type: 'none' },
+        runtime: { runtime_type: 'kubernetes', kubeconfig: '/tmp/kubeconfig', namespace: 'hp' },
+      },
+      { runtime: { runtime_type: 'gke', project: 'p', region: 'r', cluster_id: 'c' } },
+    ];
+    for (const base of bases) parseConfig(stringify(base), 'base.yml');
+    const paths = (value: unknown, path: (string | number)[] = []): (string | number)[][] =>
+      typeof value === 'object' && value !== null
+        ? [path, ...Object.entries(value).flatMap(([k, v]) => paths(v, [...path, Array.isArray(value) ? Number(k) : k]))]
+        : [path];
+    // !!pairs makes a list of one-key maps, which JSON has: refused by the schema's own words.
+    const tagged = ['!!binary AAECAw==', '!!timestamp 2001-12-14', '!!set {a, b}', '!!omap [{a: 1}]'];
+    const nonFinite = ['.inf', '-.inf', '.nan', '1e400'];
+    const cases = fc
+      .constantFrom(...bases)
+      .chain((base) =>
+        fc.record({
+          base: fc.constant(base),
+          path: fc.constantFrom(...paths(base)),
+          value: fc.constantFrom(...tagged, '!!pairs [{a: 1}]', ...nonFinite),
+        }),
+      );
+    fc.assert(
+      fc.property(cases, ({ base, path, value }) => {
+        const marker = 'HP_MARKER_VALUE';
+        let text: string;
+        if (path.length === 0) text = value;
+        else {
+          const copy = structuredClone(base);
+          let parent: Record<string | number, unknown> = copy;
+          for (const part of path.slice(0, -1)) parent = parent[part] as Record<string | number, unknown>;
+          parent[path.at(-1)!] = marker;
+          text = stringify(copy).replace(marker, value);
+        }
+        let error: unknown;
+        try {
+          parseConfig(text, 'c.yml');
+        } catch (e) {
+          error = e;
+        }
+        assert.ok(error instanceof HydroplaneError, `accepted or crashed on:\n${text}\n${String(error)}`);
+        assert.equal(error.code, 'invalid_config');
+        const at = formatPath(path);
+        // Named at the key, or within what was put there, or at the union that holds it.
+        const problem = error.fields?.find((f) => f.path === at || (f.path !== '' && (at.startsWith(f.path) || f.path.startsWith(at))));
+        assert.ok(
+          problem ?? (path.length === 0 && error.fields?.some((f) => f.path === '')),
+          `${at} not named in:\n${error.message}\nfor:\n${text}`,
+        );
+        if (tagged.includes(value) && problem) assert.match(problem.message, /which the configuration does not take/);
+        // Not "expected a number, got a number (Infinity)".
+        if (nonFinite.includes(value) && problem?.path === at) assert.doesNotMatch(problem.message, /expected a number/);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
