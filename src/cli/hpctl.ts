@@ -593,20 +593,23 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
 // The one output that is not escaped: the process's own, as `docker logs` and `kubectl logs` print it.
 const LOGS_HELP_AFTER = `
-The output is printed as the process wrote it (as UTF-8 text), control characters included
-(colours, progress bars), as docker logs and kubectl logs do: a process that prints escape
-sequences can change your terminal. To read the log of a process you do not trust, see the
-control characters instead: hpctl logs NAME | cat -v (or | less, or > file).
-Everything else hpctl prints (tables, messages, errors) shows control characters escaped.
+The output is printed as the process wrote it (as UTF-8 text), control
+characters included (colours, progress bars), as docker logs and kubectl logs
+do: a process that prints escape sequences can change your terminal. To read the
+log of a process you do not trust, see the control characters instead:
+  hpctl logs NAME | cat -v      (or | less, or > file)
+Everything else hpctl prints (tables, messages, errors) shows control characters
+escaped.
 `;
 
 const APPLY_HELP_AFTER = `
-Each spec is the desired state of its process: absent, it is started (created); running or
-starting from the same spec, it is left alone (unchanged); started from another spec, or exited
-or failed, it is stopped and started again (replaced). "The same spec" is the same digest of the
-validated spec (defaults filled in, key order ignored), which every start records.
-Exit status: 0 when every spec was applied, 1 when any failed (each is said on stderr; the others
-are still applied), 2 for a usage error.
+Each spec is the desired state of its process: absent, it is started (created);
+running or starting from the same spec, it is left alone (unchanged); started
+from another spec, or exited or failed, it is stopped and started again
+(replaced). "The same spec" is the same digest of the validated spec (defaults
+filled in, key order ignored), which every start records.
+Exit status: 0 when every spec was applied, 1 when any failed (each is said on
+stderr; the others are still applied), 2 for a usage error.
 `;
 
 /** Commander's collector for a repeatable option. */
@@ -622,11 +625,11 @@ function processNameOf(spec: unknown): string | undefined {
 }
 
 const EVENTS_HELP_AFTER = `
-Each line: the time, the type, the process, its group (- for none), its status after the event,
-and the exit code or the reason when there is one. With -o json, each event as the server sends
-it, with its id. When the connection drops, hpctl says so on stderr and reconnects, resuming after
-the last event it printed (as far as the runtime still knows it: docs/events.md). Ctrl-C ends it
-(exit 0).
+Each line: the time, the type, the process, its group (- for none), its status
+after the event, and the exit code or the reason when there is one. With -o
+json, each event as the server sends it, with its id. When the connection drops,
+hpctl says so on stderr and reconnects, resuming after the last event it printed
+(as far as the runtime still knows it: docs/events.md). Ctrl-C ends it (exit 0).
 `;
 
 /** The first wait before a reconnection, and the longest (it doubles after each failure). */

@@ -36,7 +36,7 @@ Exit status: 0 done, 1 failed (wrong password, no store, no such secret, ...),
 const ADD_HELP_AFTER = `
 The value comes from -f FILE (its bytes exactly); else it is typed without echo
 on a terminal (Enter ends it); else it is all of standard input, up to its end,
-less one trailing line end (\n or \r\n), so that printf 'value\n' | ... stores
+less one trailing line end (\\n or \\r\\n), so that printf 'value\\n' | ... stores
 value, as the original did. A value that is a JSON object can be read one key at
 a time from a spec: {"secret_name": NAME, "key": KEY}.
 `;

@@ -37,9 +37,12 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       'after',
       '\nEnvironment:\n' +
         '  LOG_LEVEL                          trace, debug, info (default), warn, error\n' +
-        "  HYDROPLANE_SECRET_STORE_PASSWORD   the local secret store's password (asked on the terminal otherwise)\n" +
-        '  HYDROPLANE_API_TOKEN               the API token that clients must send (Authorization: Bearer ...)\n' +
-        '  DOCKER_HOST                        the Docker Engine, unless the config names one\n',
+        "  HYDROPLANE_SECRET_STORE_PASSWORD   the local secret store's password (asked\n" +
+        '                                     on the terminal otherwise)\n' +
+        '  HYDROPLANE_API_TOKEN               the API token that clients must send\n' +
+        '                                     (Authorization: Bearer ...)\n' +
+        '  DOCKER_HOST                        the Docker Engine, unless the config names\n' +
+        '                                     one\n',
     )
     .parse(argv);
   const opts = program.opts<{
