@@ -81,14 +81,42 @@ type ApplyResult =
 /** The spec file name that means standard input. */
 const STDIN = '-';
 
-/** Whether `address` (as -s or HYDROPLANE_SERVER give it) makes an http(s) URL with a host. */
-function isServerAddress(address: string): boolean {
+/**
+ * What is wrong with `address` (as -s or HYDROPLANE_SERVER give it) as a server's address, if
+ * anything, in words that follow "-s is": an http(s) URL with a host, no credentials in it (fetch
+ * refuses them, and a password must not be echoed), and not a bare number, which URL parsing takes
+ * as an IPv4 address (8000 is 0.0.31.64) where a person meant a port.
+ */
+function addressProblem(address: string): string | undefined {
+  let url: URL | undefined;
   try {
-    const url = new URL(serverUrl(address));
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+    url = new URL(serverUrl(address));
   } catch {
-    return false;
+    url = undefined;
   }
+  const quoted = `'${withoutPassword(address)}'`;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    return `${quoted}, which is not a server address: give HOST:PORT, or http://HOST:PORT or https://HOST:PORT`;
+  }
+  if (url.username !== '' || url.password !== '') {
+    return `${quoted}, with a user name or password in it, which hpctl does not send: give the address as HOST:PORT, and the server's API token with -t or HYDROPLANE_API_TOKEN`;
+  }
+  if (/^\d+$/.test(address)) {
+    return `${quoted}, a number, which would be taken as the host ${url.hostname}: for a port on this machine, give localhost:${address}`;
+  }
+  return undefined;
+}
+
+/**
+ * `address` with the password of its user part, if it has one, shown as ***. As URL parsing reads
+ * it: the user part ends at the last @ before the path, and the password starts at its first colon.
+ */
+function withoutPassword(address: string): string {
+  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(address)?.[0].length ?? 0;
+  const pathAt = address.slice(start).search(/[/\\?#]/);
+  const at = address.lastIndexOf('@', pathAt === -1 ? address.length : start + pathAt);
+  const colon = address.indexOf(':', start);
+  return at > start && colon !== -1 && colon < at ? `${address.slice(0, colon + 1)}***${address.slice(at)}` : address;
 }
 
 /** The server hpctl talks to: -s, else HYDROPLANE_SERVER, else localhost:8000. */
@@ -145,12 +173,8 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     const opts = program.opts<{ server?: string; token?: string }>();
     const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
     const address = serverAddress(opts.server, io.env);
-    if (!isServerAddress(address)) {
-      const from = opts.server !== undefined ? '-s' : 'HYDROPLANE_SERVER';
-      throw new UsageError(
-        `${from} is '${address}', which is not a server address: give HOST:PORT, or http://HOST:PORT or https://HOST:PORT`,
-      );
-    }
+    const problem = addressProblem(address);
+    if (problem !== undefined) throw new UsageError(`${opts.server !== undefined ? '-s' : 'HYDROPLANE_SERVER'} is ${problem}`);
     return new HydroplaneClient(address, {
       ...(token ? { token } : {}),
       ...(debug ? { onExchange: (exchange: Exchange) => say(exchangeText(exchange)) } : {}),

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { main, type Io } from '../../src/cli/hpctl.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { FakeRuntime } from '../support/fake-runtime.ts';
@@ -138,5 +139,42 @@ describe('hpctl usage errors', () => {
       assert.equal(code, 2, stderr);
       assert.match(stderr, /^hpctl: HYDROPLANE_SERVER is '.*', which is not a server address/);
     }
+  });
+
+  // fetch refuses a URL with credentials, which hpctl then reported as "cannot reach", with the
+  // password in the message. Any user part, any password (':' and '@' in it too), any way of
+  // writing the address: refused before any request, and the password never shown.
+  it('refuse an address with a user name or password, without showing the password', async () => {
+    const userChar = fc.constantFrom(...'abcXYZ019._~-%!$&'.split(''));
+    const passwordChar = fc.constantFrom(...'abcXYZ019._~-!$&@:;='.split(''));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.string({ unit: userChar, maxLength: 8 }),
+        fc.string({ unit: passwordChar, minLength: 1, maxLength: 12 }),
+        fc.constantFrom('http://', 'https://', ''),
+        fc.constantFrom('127.0.0.1:9', 'localhost:8000', '[::1]:9', 'hp.example'),
+        fc.constantFrom('', '/', '/api?x=1'),
+        async (user, password, scheme, host, path) => {
+          const secret = `Zq9${password}`;
+          const address = `${scheme}${user}:${secret}@${host}${path}`;
+          const res = await hpctl(address, ['list']);
+          assert.equal(res.code, 2, `${address}: ${res.stderr}`);
+          assert.match(res.stderr, /^hpctl: -s is '.*', with a user name or password in it, which hpctl does not send/);
+          assert.ok(!res.stderr.includes(secret), `the password is shown: ${res.stderr}`);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('take a bare number for the port it surely is not, and say how to give one', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 99_999 }), async (n) => {
+        const res = await hpctl(String(n), ['list']);
+        assert.equal(res.code, 2, res.stderr);
+        assert.match(res.stderr, new RegExp(`^hpctl: -s is '${n}', a number, .*give localhost:${n}\\n`));
+      }),
+      { numRuns: 50 },
+    );
   });
 });
