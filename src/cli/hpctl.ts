@@ -15,6 +15,7 @@ import {
   type FollowedEvent,
   type LogQuery,
 } from '../client.ts';
+import { withoutPassword } from '../address-text.ts';
 import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
@@ -105,18 +106,6 @@ function addressProblem(address: string): string | undefined {
     return `${quoted}, a number, which would be taken as the host ${url.hostname}: for a port on this machine, give localhost:${address}`;
   }
   return undefined;
-}
-
-/**
- * `address` with the password of its user part, if it has one, shown as ***. As URL parsing reads
- * it: the user part ends at the last @ before the path, and the password starts at its first colon.
- */
-function withoutPassword(address: string): string {
-  const start = /^[a-z][a-z0-9+.-]*:\/\//i.exec(address)?.[0].length ?? 0;
-  const pathAt = address.slice(start).search(/[/\\?#]/);
-  const at = address.lastIndexOf('@', pathAt === -1 ? address.length : start + pathAt);
-  const colon = address.indexOf(':', start);
-  return at > start && colon !== -1 && colon < at ? `${address.slice(0, colon + 1)}***${address.slice(at)}` : address;
 }
 
 /** The server hpctl talks to: -s, else HYDROPLANE_SERVER, else localhost:8000. */

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type DockerModem from 'docker-modem';
 import type Dockerode from 'dockerode';
+import { withoutPassword } from '../../address-text.ts';
 import { HydroplaneError } from '../../errors.ts';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -57,7 +58,7 @@ export function engineConnection(dockerHost: string | undefined, env: NodeJS.Pro
     } catch (err) {
       throw new HydroplaneError(
         'invalid_config',
-        `the docker runtime cannot read the TLS certificates for ${address} in DOCKER_CERT_PATH (${certs}): ${(err as Error).message}`,
+        `the docker runtime cannot read the TLS certificates for ${withoutPassword(address)} in DOCKER_CERT_PATH (${certs}): ${(err as Error).message}`,
         { cause: err },
       );
     }
@@ -79,7 +80,7 @@ export function describeEngine(modem: DockerModem): Pick<EngineConnection, 'endp
 function invalid(address: string): HydroplaneError {
   return new HydroplaneError(
     'invalid_config',
-    `the docker runtime does not understand the Engine address '${address}' (from docker_host or DOCKER_HOST): ` +
+    `the docker runtime does not understand the Engine address '${withoutPassword(address)}' (from docker_host or DOCKER_HOST): ` +
       'use unix:///path/to/docker.sock, tcp://host:port, http://host:port or https://host:port',
   );
 }

@@ -63,4 +63,21 @@ describe('describeEngine', () => {
       assert.equal(described.endpoint.replace(/^(tcp|http):/, 'http:'), made.endpoint.replace(/^(tcp|http):/, 'http:'), address);
     }
   });
+
+  it('never shows the password of an address it refuses or names', () => {
+    for (const address of ['ssh://me:Zq9secret@host', 'ftp://me:Zq9se@cret@host:21/x', 'tcp://me:Zq9secret@[bad']) {
+      assert.throws(
+        () => engineConnection(address, {}),
+        (err: unknown) => err instanceof HydroplaneError && err.message.includes('***') && !err.message.includes('Zq9'),
+        address,
+      );
+    }
+    assert.throws(
+      () => engineConnection('https://me:Zq9secret@127.0.0.1:2376', { DOCKER_CERT_PATH: '/nonexistent' }),
+      (err: unknown) =>
+        err instanceof HydroplaneError && /TLS certificates for https:\/\/me:\*\*\*@127/.test(err.message) && !err.message.includes('Zq9'),
+    );
+    // Reached, it is named by its host alone.
+    assert.equal(engineConnection('tcp://me:Zq9secret@127.0.0.1:2375', {}).endpoint, 'tcp://127.0.0.1:2375');
+  });
 });
