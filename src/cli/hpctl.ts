@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `hpctl`: the command line for a running Hydroplane server.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -49,13 +50,29 @@ const defaultIo: Io = {
   },
   stdoutIsTerminal: process.stdout.isTTY,
   stderrIsTerminal: process.stderr.isTTY,
-  readStdin: async () => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    for await (const chunk of process.stdin) text += chunk as string;
-    return text;
-  },
+  readStdin: () => readSpecText(process.stdin),
 };
+
+/**
+ * The most hpctl reads of one spec: far above any spec (the server takes at most 1 MiB of JSON),
+ * and far below what a wrong file (/dev/zero, a log that grows) would make it hold before failing.
+ */
+const SPEC_TEXT_MAX = 16 * 1024 * 1024;
+
+class SpecTooLarge extends Error {}
+
+/** All of `chunks` as UTF-8 text, or a SpecTooLarge error once past SPEC_TEXT_MAX bytes (the rest unread). */
+async function readSpecText(chunks: AsyncIterable<Buffer | string>): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of chunks) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += bytes.length;
+    if (size > SPEC_TEXT_MAX) throw new SpecTooLarge();
+    parts.push(bytes);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
 
 /** What -o can ask for, in any case: json and yaml for programs, table and wide for people. */
 const OUTPUTS = ['json', 'yaml', 'table', 'wide'] as const;
@@ -191,9 +208,15 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
   const readSpec = async (file: string): Promise<unknown> => {
     let text: string;
     try {
-      text = file === STDIN ? await (io.readStdin ?? defaultIo.readStdin!)() : await readFile(file, 'utf8');
+      text = file === STDIN ? await (io.readStdin ?? defaultIo.readStdin!)() : await readSpecText(createReadStream(file));
     } catch (error) {
-      throw new InputError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      const what = file === STDIN ? 'standard input' : file;
+      if (error instanceof SpecTooLarge) {
+        throw new InputError(
+          `${what} holds more than ${SPEC_TEXT_MAX / 1024 / 1024} MiB, far more than a spec (the server takes at most 1 MiB): is it the right file?`,
+        );
+      }
+      throw new InputError(`cannot read ${what}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     try {
       return JSON.parse(text);

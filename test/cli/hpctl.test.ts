@@ -112,6 +112,21 @@ describe('hpctl', () => {
     assert.match(absent.stderr, /cannot read .*absent\.json: ENOENT/);
   });
 
+  it('stops reading a spec that would never end, or is far larger than any, and says so', async () => {
+    // /dev/zero never ends: before, hpctl read it until the text could not grow (a RangeError,
+    // and a gigabyte held); a file of 17 MiB of spaces is valid JSON's whitespace, never a spec.
+    const big = join(dir, 'big.json');
+    await writeFile(big, ' '.repeat(17 * 1024 * 1024));
+    for (const file of ['/dev/zero', big]) {
+      const res = await run(['-s', server, 'start', file]);
+      assert.equal(res.code, 1, res.stderr);
+      assert.match(res.stderr, /holds more than 16 MiB, far more than a spec \(the server takes at most 1 MiB\): is it the right file\?/);
+    }
+    // Up to the limit, it is read whole.
+    await writeFile(big, `${' '.repeat(16 * 1024 * 1024 - 100)}{"process_name": `);
+    assert.match((await run(['-s', server, 'start', big])).stderr, /big\.json is not valid JSON/);
+  });
+
   it('refuses stop with neither or both of a name and -g', async () => {
     assert.equal((await run(['-s', server, 'stop'])).code, 2);
     assert.equal((await run(['-s', server, 'stop', 'x', '-g', 'y'])).code, 2);
