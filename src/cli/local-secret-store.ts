@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `local-secret-store`: makes a local secret store and adds, reads and removes its secrets.
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { Command, CommanderError, Option } from 'commander';
 import { HydroplaneError } from '../errors.ts';
@@ -8,7 +8,17 @@ import { DEFAULT_STORE_LOCATION, expandStoreLocation, LocalSecretStore } from '.
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
 import { exitQuietlyOnClosedPipe } from './stdio.ts';
-import { decodeUtf8, EXIT_ABORTED, PASSWORD_ENV, PromptAborted, readNewPassword, readPassword, readSecretValue } from './password.ts';
+import {
+  decodeUtf8,
+  EXIT_ABORTED,
+  PASSWORD_ENV,
+  PromptAborted,
+  readNewPassword,
+  readPassword,
+  readSecretValue,
+  SECRET_VALUE_MAX,
+  valueTooLarge,
+} from './password.ts';
 
 export interface CliIO {
   stdin: Readable;
@@ -37,8 +47,9 @@ const ADD_HELP_AFTER = `
 The value comes from -f FILE (its bytes exactly); else it is typed without echo
 on a terminal (Enter ends it); else it is all of standard input, up to its end,
 less one trailing line end (\\n or \\r\\n), so that printf 'value\\n' | ... stores
-value, as the original did. A value that is a JSON object can be read one key at
-a time from a spec: {"secret_name": NAME, "key": KEY}.
+value, as the original did. A value holds at most 1 MiB. A value that is a JSON
+object can be read one key at a time from a spec: {"secret_name": NAME, "key":
+KEY}.
 `;
 
 const GET_HELP_AFTER = `
@@ -154,14 +165,20 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 }
 
 async function readValueFile(file: string): Promise<string> {
-  let bytes: Buffer;
+  const parts: Buffer[] = [];
+  let size = 0;
   try {
-    bytes = await readFile(file);
+    for await (const chunk of createReadStream(file)) {
+      size += (chunk as Buffer).length;
+      if (size > SECRET_VALUE_MAX) throw valueTooLarge(file);
+      parts.push(chunk as Buffer);
+    }
   } catch (err) {
+    if (err instanceof HydroplaneError) throw err;
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err);
     throw new HydroplaneError('invalid_request', `cannot read ${file}: ${reason}`);
   }
-  return decodeUtf8(bytes, file);
+  return decodeUtf8(Buffer.concat(parts), file);
 }
 
 if (isMain(import.meta.url)) {

@@ -48,7 +48,7 @@ export async function readPassword(
     return fromEnv;
   }
   if (isTerminal(streams.stdin)) return readHidden(prompt, streams);
-  const piped = (await inputOf(streams.stdin).readLine()) ?? '';
+  const piped = (await inputOf(streams.stdin).readLine(PASSWORD_LINE_MAX)) ?? '';
   if (piped === '') {
     throw new HydroplaneError(
       'secrets_unavailable',
@@ -83,7 +83,26 @@ export async function readNewPassword(
  */
 export async function readSecretValue(prompt: string, streams: PromptStreams = processStreams()): Promise<string> {
   if (isTerminal(streams.stdin)) return readHidden(prompt, streams);
-  return withoutLineEnd(decodeUtf8(await inputOf(streams.stdin).readAll(), 'standard input'));
+  // The line end a pipe adds is not the value's: read up to two bytes more for it.
+  const all = await inputOf(streams.stdin).readAll(SECRET_VALUE_MAX + 2);
+  const value = all === undefined ? undefined : withoutLineEnd(decodeUtf8(all, 'standard input'));
+  if (value === undefined || Buffer.byteLength(value) > SECRET_VALUE_MAX) throw valueTooLarge('standard input');
+  return value;
+}
+
+/**
+ * The most a secret's value may hold: far above any credential, key or certificate chain, and a
+ * bound on what a wrong input (`-f /dev/zero`, a log) makes the command read before it says so.
+ */
+export const SECRET_VALUE_MAX = 1024 * 1024;
+/** The longest password line read from standard input: no password comes near it. */
+const PASSWORD_LINE_MAX = 64 * 1024;
+
+export function valueTooLarge(source: string): HydroplaneError {
+  return new HydroplaneError(
+    'invalid_request',
+    `${source} holds more than ${SECRET_VALUE_MAX / 1024 / 1024} MiB, more than a secret's value may (credentials, keys and certificates are far smaller); nothing was stored`,
+  );
 }
 
 /** `text` less exactly one trailing line end, "\n" or "\r\n"; other line ends stay. */
@@ -170,10 +189,16 @@ class BufferedInput {
     this.#stream = stream;
   }
 
-  /** The next line without its line ending, or null at the end of the input. */
-  async readLine(): Promise<string | null> {
+  /** The next line without its line ending, or null at the end of the input; refused past `max` bytes. */
+  async readLine(max: number): Promise<string | null> {
     for (;;) {
       const newline = this.#buffered.indexOf(0x0a);
+      if (newline < 0 && this.#buffered.length > max) {
+        throw new HydroplaneError(
+          'invalid_request',
+          `the first line of standard input, read as the password, runs past ${max / 1024} KiB, which no password does: pipe the password in on a line of its own, or set ${PASSWORD_ENV}`,
+        );
+      }
       if (newline >= 0) {
         const line = this.#buffered.subarray(0, newline);
         this.#buffered = this.#buffered.subarray(newline + 1);
@@ -188,8 +213,9 @@ class BufferedInput {
     }
   }
 
-  async readAll(): Promise<Buffer> {
-    while (await this.#more());
+  /** Everything to the end of the input, or undefined once past `max` bytes (the rest unread). */
+  async readAll(max: number): Promise<Buffer | undefined> {
+    while (await this.#more()) if (this.#buffered.length > max) return undefined;
     const all = this.#buffered;
     this.#buffered = Buffer.alloc(0);
     return all;

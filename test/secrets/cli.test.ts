@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { main } from '../../src/cli/local-secret-store.ts';
@@ -81,6 +81,30 @@ describe('local-secret-store through main()', () => {
     const env = {};
     assert.equal((await cli([...at, 'add', 'all-piped'], { env, stdin: pipeOf(`${PASSWORD}\nline 1\nline 2`) })).code, 0);
     assert.equal((await cli([...at, 'get', 'all-piped'], { env, stdin: pipeOf(`${PASSWORD}\n`) })).stdout, 'line 1\nline 2\n');
+  });
+
+  it('stops reading a value past 1 MiB, or a password line past 64 KiB, and stores nothing', async () => {
+    // Never-ending inputs: before, -f /dev/zero was read until memory ran out.
+    assertOneLineError(await cli([...at, 'add', 'huge', '-f', '/dev/zero']), '/dev/zero holds more than 1 MiB', 'nothing was stored');
+    const endless = () =>
+      Readable.from(
+        (function* () {
+          for (;;) yield Buffer.alloc(65536, 0x61);
+        })(),
+      );
+    assertOneLineError(await cli([...at, 'add', 'huge'], { stdin: endless() }), 'standard input holds more than 1 MiB');
+    assertOneLineError(await cli([...at, 'get', 'huge'], { stdin: endless(), env: {} }), 'runs past 64 KiB, which no password does');
+    assertOneLineError(await cli([...at, 'get', 'huge']), "secret 'huge' not found");
+    // Exactly 1 MiB is a value, from a file or a pipe (with or without the line end it loses there).
+    const mib = 'k'.repeat(1024 * 1024);
+    const file = join(root, 'one-mib');
+    await writeFile(file, mib);
+    assert.equal((await cli([...at, 'add', 'mib', '-f', file])).code, 0);
+    assert.equal((await cli([...at, 'add', 'mib-piped'], { stdin: pipeOf(`${mib}\r\n`) })).code, 0);
+    assert.equal((await cli([...at, 'add', 'mib-piped', '--overwrite'], { stdin: pipeOf(mib) })).code, 0);
+    assertOneLineError(await cli([...at, 'add', 'mib-more'], { stdin: pipeOf(`${mib}k`) }), 'more than 1 MiB');
+    assertOneLineError(await cli([...at, 'add', 'mib-more'], { stdin: pipeOf(`${mib}k\n`) }), 'more than 1 MiB');
+    assert.equal((await cli([...at, 'get', 'mib'])).stdout, `${mib}\n`);
   });
 
   it('refuses an existing name without --overwrite, and replaces it with --overwrite', async () => {
