@@ -1,5 +1,5 @@
 // Reads the server's YAML configuration; any problem names the file and the key.
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import { parseDocument } from 'yaml';
 import { HydroplaneError, type FieldProblem } from '../errors.ts';
 import { ServerConfig } from './schema.ts';
@@ -13,16 +13,35 @@ export function builtInConfig(): ServerConfig {
   return parseConfig(BUILT_IN_CONFIG, '(built-in defaults)');
 }
 
+/**
+ * The most of a config file the server reads: a configuration is a few dozen lines; this bounds
+ * what a wrong file (-c /dev/zero, a log) makes it read before it says so.
+ */
+const CONFIG_MAX_BYTES = 1024 * 1024;
+
 export async function loadConfig(path: string): Promise<ServerConfig> {
-  let text: string;
+  const parts: Buffer[] = [];
+  let size = 0;
   try {
-    text = await readFile(path, 'utf8');
+    // Streamed rather than read whole: a device or a pipe (-c <(...)) has no size to check first.
+    for await (const chunk of createReadStream(path)) {
+      size += (chunk as Buffer).length;
+      if (size > CONFIG_MAX_BYTES) {
+        throw new HydroplaneError(
+          'invalid_config',
+          `the config file ${path} holds more than ${CONFIG_MAX_BYTES / 1024 / 1024} MiB, which no configuration does: is it the right file? Pass one with -c/--conf.`,
+        );
+      }
+      parts.push(chunk as Buffer);
+    }
   } catch (error) {
+    if (error instanceof HydroplaneError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error);
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : String(error);
     throw new HydroplaneError('invalid_config', `cannot read the config file ${path}: ${why}. Pass one with -c/--conf.`);
   }
-  return parseConfig(text, path);
+  return parseConfig(Buffer.concat(parts).toString('utf8'), path);
 }
 
 export function parseConfig(text: string, path: string): ServerConfig {

@@ -81,6 +81,9 @@ describe('config file', () => {
   it('says when the file is missing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hp-config-'));
     await assert.rejects(loadConfig(join(dir, 'nope.yml')), /cannot read the config file .*nope\.yml: no such file/);
+    await assert.rejects(loadConfig(dir), /cannot read the config file .*: it is a folder\. Pass one with -c/);
+    // A file that never ends is read up to a bound, not until memory runs out.
+    await assert.rejects(loadConfig('/dev/zero'), /the config file \/dev\/zero holds more than 1 MiB, which no configuration does/);
     await writeFile(join(dir, 'ok.yml'), 'runtime: {runtime_type: docker, docker_host: "unix:///tmp/x.sock"}\n');
     const config = await loadConfig(join(dir, 'ok.yml'));
     assert.equal(config.runtime.runtime_type === 'docker' && config.runtime.docker_host, 'unix:///tmp/x.sock');
@@ -112,15 +115,13 @@ describe('config file', () => {
     // !!pairs makes a list of one-key maps, which JSON has: refused by the schema's own words.
     const tagged = ['!!binary AAECAw==', '!!timestamp 2001-12-14', '!!set {a, b}', '!!omap [{a: 1}]'];
     const nonFinite = ['.inf', '-.inf', '.nan', '1e400'];
-    const cases = fc
-      .constantFrom(...bases)
-      .chain((base) =>
-        fc.record({
-          base: fc.constant(base),
-          path: fc.constantFrom(...paths(base)),
-          value: fc.constantFrom(...tagged, '!!pairs [{a: 1}]', ...nonFinite),
-        }),
-      );
+    const cases = fc.constantFrom(...bases).chain((base) =>
+      fc.record({
+        base: fc.constant(base),
+        path: fc.constantFrom(...paths(base)),
+        value: fc.constantFrom(...tagged, '!!pairs [{a: 1}]', ...nonFinite),
+      }),
+    );
     fc.assert(
       fc.property(cases, ({ base, path, value }) => {
         const marker = 'HP_MARKER_VALUE';
