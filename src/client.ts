@@ -31,12 +31,40 @@ export class ForeignAnswer extends Error {
   readonly contentType: string;
   readonly text: string;
 
-  constructor(url: string, status: number, contentType: string, text: string) {
-    super(`the answer from ${url} (HTTP ${status}, ${contentType || 'no content type'}) is not from a Hydroplane server`);
+  /** `text`: the answer's body, or its first ANSWER_SHOWN_CHARS when it ran past ANSWER_MAX_BYTES (`tooLarge`). */
+  constructor(url: string, status: number, contentType: string, text: string, tooLarge = false) {
+    super(
+      `the answer from ${url} (HTTP ${status}, ${contentType || 'no content type'}) ` +
+        (tooLarge ? `runs past ${ANSWER_MAX_BYTES / 1024 / 1024} MiB, which no Hydroplane answer does` : 'is not from a Hydroplane server'),
+    );
     this.status = status;
     this.contentType = contentType;
-    this.text = text;
+    this.text = tooLarge ? `${text.slice(0, ANSWER_SHOWN_CHARS)}\n… (the rest left unread)` : text;
   }
+}
+
+/**
+ * The most of one answer the client reads whole (not a log or event stream): far above any
+ * Hydroplane answer (a list of 10,000 processes is a few MB), and a bound on what an address that
+ * is not a Hydroplane server (a download, a stream that never ends) makes it read and hold.
+ */
+export const ANSWER_MAX_BYTES = 64 * 1024 * 1024;
+/** How much of an answer that ran past ANSWER_MAX_BYTES its error keeps, to show what it was. */
+const ANSWER_SHOWN_CHARS = 2000;
+
+/** The answer's body as text, up to ANSWER_MAX_BYTES; past it, the rest is left unread and `whole` is false. */
+async function bodyText(res: Response): Promise<{ text: string; whole: boolean }> {
+  if (!res.body) return { text: '', whole: true };
+  const decoder = new TextDecoder();
+  let text = '';
+  let size = 0;
+  // Leaving the loop early cancels the stream, and with it the connection's download.
+  for await (const chunk of res.body) {
+    size += chunk.byteLength;
+    if (size > ANSWER_MAX_BYTES) return { text: text + decoder.decode(), whole: false };
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return { text: text + decoder.decode(), whole: true };
 }
 
 /** One request and its answer, as -d shows them; never the token. */
@@ -142,11 +170,7 @@ export class HydroplaneClient {
     const qs = params.size > 0 ? `?${params.toString()}` : '';
     const path = `/process/${encodeURIComponent(name)}/logs${qs}`;
     const res = await this.#send('GET', path, undefined, signal, 'text/plain');
-    if (!res.ok) {
-      const text = await res.text();
-      this.#told('GET', path, undefined, res, text);
-      throw this.#failure(path, res, text);
-    }
+    if (!res.ok) throw await this.#failedAnswer('GET', path, res);
     this.#told('GET', path, undefined, res, undefined);
     return textOf(res, signal);
   }
@@ -163,14 +187,13 @@ export class HydroplaneClient {
     const path = `/events${params.size > 0 ? `?${params.toString()}` : ''}`;
     const headers: Record<string, string> = query.lastEventId === undefined ? {} : { 'last-event-id': query.lastEventId };
     const res = await this.#send('GET', path, undefined, signal, 'text/event-stream', headers);
-    if (!res.ok) {
-      const text = await res.text();
-      this.#told('GET', path, undefined, res, text);
-      throw this.#failure(path, res, text);
-    }
+    if (!res.ok) throw await this.#failedAnswer('GET', path, res);
     this.#told('GET', path, undefined, res, undefined);
     const type = res.headers.get('content-type') ?? '';
-    if (!type.startsWith('text/event-stream')) throw new ForeignAnswer(this.baseUrl + path, res.status, type, await res.text());
+    if (!type.startsWith('text/event-stream')) {
+      const { text, whole } = await bodyText(res);
+      throw new ForeignAnswer(this.baseUrl + path, res.status, type, text, !whole);
+    }
     return followedEvents(serverSentEvents(textOf(res, signal, 'event')));
   }
 
@@ -184,14 +207,7 @@ export class HydroplaneClient {
 
   async request(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
     const res = await this.#send(method, path, body, signal);
-    let text: string;
-    try {
-      text = await res.text();
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new ConnectionError(`the connection to the Hydroplane server at ${this.baseUrl} broke: ${String(error)}`, { cause: error });
-    }
-    this.#told(method, path, body, res, text);
+    const text = await this.#whole(method, path, body, res, signal);
     if (!res.ok) throw this.#failure(path, res, text);
     const parsed = parseBody(text);
     // A web page where the API should be: hpctl pointed at another server, or a proxy's login page.
@@ -199,6 +215,32 @@ export class HydroplaneClient {
       throw new ForeignAnswer(this.baseUrl + path, res.status, res.headers.get('content-type') ?? '', text);
     }
     return parsed;
+  }
+
+  /**
+   * The answer's whole body, told to onExchange. An answer past ANSWER_MAX_BYTES is no Hydroplane
+   * answer: a ForeignAnswer. A connection that breaks meanwhile is a ConnectionError.
+   */
+  async #whole(method: string, path: string, body: unknown, res: Response, signal?: AbortSignal): Promise<string> {
+    let read: { text: string; whole: boolean };
+    try {
+      read = await bodyText(res);
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ConnectionError(`the connection to the Hydroplane server at ${this.baseUrl} broke: ${String(error)}`, { cause: error });
+    }
+    this.#told(method, path, body, res, read.whole ? read.text : `${read.text.slice(0, ANSWER_SHOWN_CHARS)}…`);
+    if (!read.whole) throw new ForeignAnswer(this.baseUrl + path, res.status, res.headers.get('content-type') ?? '', read.text, true);
+    return read.text;
+  }
+
+  /** The error of an answer that is not 2xx, its body read (within ANSWER_MAX_BYTES). */
+  async #failedAnswer(method: string, path: string, res: Response): Promise<Error> {
+    try {
+      return this.#failure(path, res, await this.#whole(method, path, undefined, res));
+    } catch (error) {
+      return error as Error;
+    }
   }
 
   /** The error of a failed answer: the server's, or a ForeignAnswer when it is not in the API's shape. */

@@ -119,6 +119,55 @@ describe('hpctl pointed at something else', () => {
   }
 });
 
+describe('hpctl pointed at an answer that never ends', () => {
+  // A download or a stream where the API should be: before, hpctl read it until its memory or the
+  // text's length gave out. Now it stops past 64 MiB, says so, shows the start, and hangs up.
+  let endless: Server;
+  let address = '';
+  const closed: string[] = [];
+  before(async () => {
+    const chunk = Buffer.alloc(1 << 20, 0x61);
+    endless = createServer((req, res) => {
+      const status = req.url?.includes('nobody') ? 500 : 200;
+      res.writeHead(status, { 'content-type': req.url?.startsWith('/events') ? 'text/plain' : 'application/json' });
+      res.write('BEGIN');
+      const pump = () => {
+        while (!res.destroyed && res.write(chunk));
+      };
+      res.on('drain', pump);
+      res.on('close', () => closed.push(req.url ?? ''));
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    address = `127.0.0.1:${(endless.address() as AddressInfo).port}`;
+  });
+  after(() => {
+    endless.closeAllConnections();
+    endless.close();
+  });
+
+  for (const argv of [['list'], ['get', 'nobody'], ['events'], ['logs', 'nobody'], ['stop', 'x']]) {
+    it(`${argv.join(' ')}: exits 1 past 64 MiB, naming the answer, and closes the connection`, async () => {
+      const res = await hpctl(address, argv);
+      assert.equal(res.code, 1, res.stderr);
+      const lines = res.stderr.split('\n');
+      assert.match(
+        lines[0]!,
+        /^hpctl: the answer from http:\/\/.* runs past 64 MiB, which no Hydroplane answer does; is -s the address of a Hydroplane server\?$/,
+      );
+      assert.match(lines[1]!, /^BEGINa{1995}$/);
+      assert.equal(lines[2], '… (the rest left unread)');
+      assert.ok(res.stderr.length < 3000, `${res.stderr.length} characters on stderr`);
+      const url = `/${argv[0] === 'list' ? 'process' : argv[0] === 'events' ? 'events' : `process/${argv[1]}`}`;
+      for (let i = 0; i < 100 && !closed.some((c) => c.startsWith(url)); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(
+        closed.some((c) => c.startsWith(url)),
+        `the connection to ${url} stayed open: ${closed.join(', ')}`,
+      );
+    });
+  }
+});
+
 describe('hpctl usage errors', () => {
   it("are in hpctl's style too, commander's included, and exit 2", async () => {
     for (const argv of [['lst'], ['list', '-x'], ['list', '-o', 'xml'], ['start'], ['start', '--timeout', '5', 'a.json']]) {
