@@ -1,5 +1,6 @@
 // A small client for the REST API, used by hpctl, the tests and the benchmarks.
 import type { ErrorBody } from './errors.ts';
+import { exchange, type Answer } from './http-exchange.ts';
 import type { ProcessEvent } from './spec/process-event.ts';
 import type { AppliedProcessInfo, ProcessInfo, StartedProcessInfo } from './spec/process-info.ts';
 import type { FieldValidation } from './spec/validate.ts';
@@ -53,8 +54,7 @@ export const ANSWER_MAX_BYTES = 64 * 1024 * 1024;
 const ANSWER_SHOWN_CHARS = 2000;
 
 /** The answer's body as text, up to ANSWER_MAX_BYTES; past it, the rest is left unread and `whole` is false. */
-async function bodyText(res: Response): Promise<{ text: string; whole: boolean }> {
-  if (!res.body) return { text: '', whole: true };
+async function bodyText(res: Answer): Promise<{ text: string; whole: boolean }> {
   const decoder = new TextDecoder();
   let text = '';
   let size = 0;
@@ -221,7 +221,7 @@ export class HydroplaneClient {
    * The answer's whole body, told to onExchange. An answer past ANSWER_MAX_BYTES is no Hydroplane
    * answer: a ForeignAnswer. A connection that breaks meanwhile is a ConnectionError.
    */
-  async #whole(method: string, path: string, body: unknown, res: Response, signal?: AbortSignal): Promise<string> {
+  async #whole(method: string, path: string, body: unknown, res: Answer, signal?: AbortSignal): Promise<string> {
     let read: { text: string; whole: boolean };
     try {
       read = await bodyText(res);
@@ -235,7 +235,7 @@ export class HydroplaneClient {
   }
 
   /** The error of an answer that is not 2xx, its body read (within ANSWER_MAX_BYTES). */
-  async #failedAnswer(method: string, path: string, res: Response): Promise<Error> {
+  async #failedAnswer(method: string, path: string, res: Answer): Promise<Error> {
     try {
       return this.#failure(path, res, await this.#whole(method, path, undefined, res));
     } catch (error) {
@@ -244,13 +244,13 @@ export class HydroplaneClient {
   }
 
   /** The error of a failed answer: the server's, or a ForeignAnswer when it is not in the API's shape. */
-  #failure(path: string, res: Response, text: string): Error {
+  #failure(path: string, res: Answer, text: string): Error {
     const parsed = parseBody(text);
     if (isErrorBody(parsed)) return new ApiError(res.status, parsed);
     return new ForeignAnswer(this.baseUrl + path, res.status, res.headers.get('content-type') ?? '', text);
   }
 
-  #told(method: string, path: string, body: unknown, res: Response, text: string | undefined): void {
+  #told(method: string, path: string, body: unknown, res: Answer, text: string | undefined): void {
     this.#onExchange?.({
       method,
       url: this.baseUrl + path,
@@ -268,24 +268,16 @@ export class HydroplaneClient {
     signal: AbortSignal | undefined,
     accept = 'application/json',
     extraHeaders: Record<string, string> = {},
-  ): Promise<Response> {
+  ): Promise<Answer> {
     const headers: Record<string, string> = { ...extraHeaders, accept };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
     try {
-      return await fetch(this.baseUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? null : JSON.stringify(body),
-        signal: signal ?? null,
-      });
+      return await exchange(new URL(this.baseUrl + path), method, headers, body === undefined ? undefined : JSON.stringify(body), signal);
     } catch (error) {
       if (signal?.aborted) throw error;
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new ConnectionError(
-        `cannot reach the Hydroplane server at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? String(error)}`,
-        { cause: error },
-      );
+      const why = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
+      throw new ConnectionError(`cannot reach the Hydroplane server at ${this.baseUrl}: ${why}`, { cause: error });
     }
   }
 }
@@ -300,8 +292,7 @@ function parseBody(text: string): unknown {
 }
 
 /** A response body as text chunks; ends quietly when `signal` aborts. */
-async function* textOf(res: Response, signal: AbortSignal | undefined, what: 'log' | 'event' = 'log'): AsyncGenerator<string> {
-  if (!res.body) return;
+async function* textOf(res: Answer, signal: AbortSignal | undefined, what: 'log' | 'event' = 'log'): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   try {
     for await (const chunk of res.body) {

@@ -161,4 +161,33 @@ describe('hpctl', () => {
       await app.close();
     }
   });
+
+  // The Fetch standard refuses these ports ("bad port"), and hpctl once went through fetch: a
+  // server on 6000 could not be reached by hpctl, though curl reached it.
+  it('reaches a server on a port that fetch refuses', async () => {
+    const app = await buildApp({ runtime: new FakeRuntime(), logger: false });
+    let port: number | undefined;
+    for (const candidate of [6000, 6665, 6666, 6667, 6668, 6669, 6697, 10080, 5060, 4190]) {
+      try {
+        await app.listen({ host: '127.0.0.1', port: candidate });
+        port = candidate;
+        break;
+      } catch {
+        // taken: the next one
+      }
+    }
+    try {
+      assert.ok(port !== undefined, 'none of the ports was free');
+      await assert.rejects(
+        fetch(`http://127.0.0.1:${port}/health`),
+        /fetch failed/,
+        'fetch refuses the port (else this test proves nothing)',
+      );
+      const listed = await run(['-s', `127.0.0.1:${port}`, 'list']);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.deepEqual(JSON.parse(listed.stdout), []);
+    } finally {
+      await app.close();
+    }
+  });
 });
