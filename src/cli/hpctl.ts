@@ -17,6 +17,7 @@ import {
   type LogQuery,
 } from '../client.ts';
 import { withoutPassword } from '../address-text.ts';
+import { tokenProblem } from '../api-token.ts';
 import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
@@ -177,7 +178,11 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
 
   const client = () => {
     const opts = program.opts<{ server?: string; token?: string }>();
-    const token = opts.token ?? io.env['HYDROPLANE_API_TOKEN'];
+    // Trimmed, as the server trims its own and the one presented (a token file's line end).
+    const token = (opts.token ?? io.env['HYDROPLANE_API_TOKEN'])?.trim();
+    const tokenIssue = token === undefined ? undefined : tokenProblem(token);
+    if (tokenIssue !== undefined)
+      throw new UsageError(`the API token from ${opts.token !== undefined ? '-t' : 'HYDROPLANE_API_TOKEN'} ${tokenIssue}`);
     const address = serverAddress(opts.server, io.env);
     const problem = addressProblem(address);
     if (problem !== undefined) throw new UsageError(`${opts.server !== undefined ? '-s' : 'HYDROPLANE_SERVER'} is ${problem}`);

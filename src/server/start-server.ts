@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ExpirySweeper, SWEEP_INTERVAL_MS } from '../culler/expiry-sweeper.ts';
 import { ProcessCuller } from '../culler/process-culler.ts';
+import { tokenProblem } from '../api-token.ts';
 import { HydroplaneError } from '../errors.ts';
 import { createRuntime } from '../runtimes/index.ts';
 import type { Runtime } from '../runtimes/runtime.ts';
@@ -51,10 +52,17 @@ async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: 
   const fromEnv = env[API_TOKEN_ENV];
   if (fromEnv !== undefined) {
     if (fromEnv.trim() === '') throw new HydroplaneError('invalid_config', `${API_TOKEN_ENV} is set but empty`);
-    return fromEnv.trim();
+    return sendable(fromEnv.trim(), API_TOKEN_ENV);
   }
   if (!config.api_token) return undefined;
-  return readConfigSecret(secrets, config.api_token, 'api_token');
+  return sendable(await readConfigSecret(secrets, config.api_token, 'api_token'), "the config's api_token");
+}
+
+/** `token`, unless no client could present it: then the server does not start. */
+function sendable(token: string, source: string): string {
+  const problem = tokenProblem(token);
+  if (problem !== undefined) throw new HydroplaneError('invalid_config', `the API token from ${source} ${problem}`);
+  return token;
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {

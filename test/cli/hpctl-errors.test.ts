@@ -216,6 +216,37 @@ describe('hpctl usage errors', () => {
     );
   });
 
+  it('refuse a token that no HTTP header carries the same way from every client, without showing it', async () => {
+    const visible = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 6 });
+    const bad = fc.constantFrom('\n', '\r', '\t', '\u0000', '\u001b', '\u007f', 'é', '€', '\u{1F600}');
+    await fc.assert(
+      fc.asyncProperty(
+        visible.filter((v) => v !== ''),
+        bad,
+        visible,
+        fc.boolean(),
+        async (before, character, rest, fromFlag) => {
+          const token = `${before}${character}Zq9secret${rest}`;
+          const res = fromFlag
+            ? await hpctl('127.0.0.1:9', ['-t', token, 'list'])
+            : await hpctl('127.0.0.1:9', ['list'], { env: { HYDROPLANE_API_TOKEN: token } });
+          assert.equal(res.code, 2, res.stderr);
+          assert.match(
+            res.stderr,
+            new RegExp(
+              `^hpctl: the API token from ${fromFlag ? '-t' : 'HYDROPLANE_API_TOKEN'} holds .* \\(character ${before.length + 1}\\)`,
+            ),
+          );
+          assert.ok(!res.stderr.includes('Zq9secret'), res.stderr);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // A token file's line end, or spaces around it, are not part of it (the server trims too).
+    const trimmed = await hpctl('127.0.0.1:9', ['-t', ' tok-1\n', 'list']);
+    assert.doesNotMatch(trimmed.stderr, /API token/);
+  });
+
   it('take a bare number for the port it surely is not, and say how to give one', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 99_999 }), async (n) => {

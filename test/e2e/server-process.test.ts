@@ -67,6 +67,20 @@ describe('hydroplane server process', () => {
     assert.doesNotMatch(server.output(), /tok-123/, 'the token never reaches the log');
   });
 
+  it('refuses a token that no client could send the same way, without showing it', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    for (const [token, what] of [
+      ['tok\nsecret-part', 'a line break'],
+      ['tok\tsecret-part', 'a control character'],
+      ['tök-secret-part', 'a character outside ASCII'],
+    ] as const) {
+      const { code, output } = await runServerToExit(['-c', config, '-p', '0'], { HYDROPLANE_API_TOKEN: token });
+      assert.equal(code, 1, output);
+      assert.match(output, new RegExp(`the API token from HYDROPLANE_API_TOKEN holds ${what} \\(character \\d+\\).*printable ASCII`));
+      assert.doesNotMatch(output, /secret-part/);
+    }
+  });
+
   it('listens beyond loopback without a token only when told to', async () => {
     const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
     const server = await startServerProcess(['-c', config, '-H', '0.0.0.0', '--allow-unauthenticated'], {
