@@ -48,6 +48,13 @@ export interface RunningServer {
 
 export const API_TOKEN_ENV = 'HYDROPLANE_API_TOKEN';
 
+/** The ports that the Fetch standard blocks ("bad ports"): no browser opens a page or makes a request there. */
+const BROWSER_REFUSED_PORTS = new Set([
+  1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104, 109, 110, 111, 113, 115, 117,
+  119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636,
+  989, 990, 993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+]);
+
 async function resolveApiToken(config: ServerConfig, secrets: SecretStore, env: NodeJS.ProcessEnv): Promise<string | undefined> {
   const fromEnv = env[API_TOKEN_ENV];
   if (fromEnv !== undefined) {
@@ -137,6 +144,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  if (options.dashboard !== false && BROWSER_REFUSED_PORTS.has(port)) {
+    logger.warn(
+      { port },
+      `browsers refuse port ${port} (the Fetch standard's blocked ports), so the dashboard cannot be opened there; hpctl and curl reach it. Pick another port (-p) for the dashboard`,
+    );
+  }
   return {
     app,
     runtime,
