@@ -309,6 +309,19 @@ async function* textOf(res: Answer, signal: AbortSignal | undefined, what: 'log'
   if (rest !== '') yield rest;
 }
 
+/** The longest line, and the most data of one message, that serverSentEvents takes: a Hydroplane event is well under 1 KiB. */
+export const EVENT_MAX_CHARS = 1024 * 1024;
+
+/** An event stream that sent a line or a message past EVENT_MAX_CHARS. */
+export class OversizeEvent extends Error {
+  override readonly name = 'OversizeEvent';
+  constructor(what: 'a line' | 'a message') {
+    super(
+      `the event stream sent ${what} of more than ${EVENT_MAX_CHARS / 1024 / 1024} MiB, which no Hydroplane event is; is it a Hydroplane server?`,
+    );
+  }
+}
+
 /** One message of a text/event-stream: its fields as the stream gave them. */
 export interface ServerSentEvent {
   /** The type: 'message' when the stream named none. */
@@ -327,9 +340,12 @@ export async function* serverSentEvents(chunks: AsyncIterable<string>): AsyncGen
   let pending = '';
   let event = '';
   let data: string[] = [];
+  let dataLength = 0;
   let id: string | undefined;
   for await (const chunk of chunks) {
     pending += chunk;
+    // A line or a message that never ends is no server's event: said, rather than held until memory runs out.
+    if (pending.length > EVENT_MAX_CHARS && pending.search(/\r|\n/) < 0) throw new OversizeEvent('a line');
     for (;;) {
       const end = pending.search(/\r\n|\r|\n/);
       // A CR at the very end may be the first half of a CRLF: wait for more.
@@ -340,6 +356,7 @@ export async function* serverSentEvents(chunks: AsyncIterable<string>): AsyncGen
         if (data.length > 0) yield { event: event || 'message', data: data.join('\n'), id };
         event = '';
         data = [];
+        dataLength = 0;
         continue;
       }
       if (line.startsWith(':')) continue;
@@ -348,8 +365,11 @@ export async function* serverSentEvents(chunks: AsyncIterable<string>): AsyncGen
       let value = colon < 0 ? '' : line.slice(colon + 1);
       if (value.startsWith(' ')) value = value.slice(1);
       if (field === 'event') event = value;
-      else if (field === 'data') data.push(value);
-      else if (field === 'id' && !value.includes('\0')) id = value;
+      else if (field === 'data') {
+        dataLength += value.length + 1;
+        if (dataLength > EVENT_MAX_CHARS) throw new OversizeEvent('a message');
+        data.push(value);
+      } else if (field === 'id' && !value.includes('\0')) id = value;
     }
   }
 }

@@ -9,6 +9,7 @@ import {
   ApiError,
   ConnectionError,
   ForeignAnswer,
+  OversizeEvent,
   HydroplaneClient,
   serverUrl,
   type EventQuery,
@@ -578,7 +579,14 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
             // Before the first connection, every failure is the answer; after it, only a refusal
             // that a retry cannot mend (a 4xx: a bad name, a token, an id the runtime does not know;
             // not a 408, a follower that fell behind and was dropped, which resumes).
-            if (!connected || (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 408)) throw error;
+            // Nor is an answer that is no Hydroplane server's (a line that never ends, say).
+            if (
+              !connected ||
+              error instanceof ForeignAnswer ||
+              error instanceof OversizeEvent ||
+              (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 408)
+            )
+              throw error;
             why = error instanceof Error ? error.message : String(error);
           }
           if (interrupted.signal.aborted) break;

@@ -168,6 +168,41 @@ describe('hpctl pointed at an answer that never ends', () => {
   }
 });
 
+describe('hpctl events from a stream that never ends a line or a message', () => {
+  // text/event-stream as the API's, but a line (or one message's data) that goes on: before, hpctl
+  // held it all and never printed a thing; now it stops past 1 MiB, says why, and does not retry.
+  for (const [what, unit] of [
+    ['a line', 'a'.repeat(65536)],
+    ['a message', 'data: x\n'.repeat(8192)],
+  ] as const) {
+    it(`names ${what} of more than 1 MiB and exits 1`, async () => {
+      const endless = createServer((_req, res) => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(what === 'a line' ? 'data: ' : '');
+        const pump = () => {
+          while (!res.destroyed && res.write(unit));
+        };
+        res.on('drain', pump);
+        pump();
+      });
+      await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+      try {
+        const res = await hpctl(`127.0.0.1:${(endless.address() as AddressInfo).port}`, ['events'], {
+          sleep: async () => assert.fail('hpctl retried'),
+        });
+        assert.equal(res.code, 1, res.stderr);
+        assert.equal(
+          res.stderr,
+          `hpctl: the event stream sent ${what} of more than 1 MiB, which no Hydroplane event is; is it a Hydroplane server?\n`,
+        );
+      } finally {
+        endless.closeAllConnections();
+        endless.close();
+      }
+    });
+  }
+});
+
 describe('hpctl usage errors', () => {
   it("are in hpctl's style too, commander's included, and exit 2", async () => {
     for (const argv of [['lst'], ['list', '-x'], ['list', '-o', 'xml'], ['start'], ['start', '--timeout', '5', 'a.json']]) {
