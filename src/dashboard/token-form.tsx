@@ -1,14 +1,21 @@
 import { useState } from 'preact/hooks';
+import { tokenProblem } from '../api-token.ts';
 
 /** Asks for the API token that the server requires. */
 export function TokenForm({ error, onToken }: { error: string | undefined; onToken: (token: string) => void }) {
   const [value, setValue] = useState('');
+  // A token no header can carry is said here, before any request (the browser would refuse to send it).
+  const [unsendable, setUnsendable] = useState<string | undefined>(undefined);
+  const shownError = unsendable ?? error;
   return (
     <form
       class="card token-form"
       onSubmit={(event) => {
         event.preventDefault();
-        if (value.trim()) onToken(value.trim());
+        const token = value.trim();
+        const problem = tokenProblem(token);
+        setUnsendable(problem === undefined ? undefined : `This token ${problem}.`);
+        if (token && problem === undefined) onToken(token);
       }}
     >
       <h2>API token</h2>
@@ -16,9 +23,9 @@ export function TokenForm({ error, onToken }: { error: string | undefined; onTok
         This server needs its API token (<code>HYDROPLANE_API_TOKEN</code>). The dashboard keeps it in this tab only, and sends it with
         every request it makes.
       </p>
-      {error && (
+      {shownError && (
         <p class="error" role="alert">
-          {error}
+          {shownError}
         </p>
       )}
       <div class="row">

@@ -161,8 +161,12 @@ describe('the dashboard, with an API token', { skip }, () => {
   it('asks for the token, shows the processes, their logs and addresses, and stops them after confirmation', async () => {
     const { page, requests, problems } = await openPage(server.url);
 
-    // A wrong token: the API's answer is shown, and the form stays.
+    // A token that no header can carry: said at once, and nothing is sent.
     const tokenField = page.getByLabel('API token');
+    await tokenField.fill('tok€n');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'This token holds a character outside ASCII (character 4)' }).waitFor();
+    // A wrong token: the API's answer is shown, and the form stays.
     await tokenField.fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'the API token is not valid' }).waitFor();
