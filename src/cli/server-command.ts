@@ -11,9 +11,15 @@ import { EXIT_ABORTED, PromptAborted, readPassword } from './password.ts';
 const DEFAULT_CONFIG_FILE = 'basic-config.yml';
 
 function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number, 0..65535');
+  // Decimal digits only: Number() would take 1e3, 0x50 and ' 80' too.
+  const n = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 0 && n <= 65535)) throw new InvalidArgumentError('A port is a whole number from 0 to 65535, in decimal (0: any free port).');
   return n;
+}
+
+function host(value: string): string {
+  if (value.trim() === '') throw new InvalidArgumentError('Give an address of this machine: 127.0.0.1, ::1, or 0.0.0.0 for all.');
+  return value.trim();
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
@@ -24,7 +30,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       '-c, --conf <file>',
       `configuration file (YAML); default: ${DEFAULT_CONFIG_FILE} when the folder has one, else the built-in defaults`,
     )
-    .option('-H, --host <address>', 'address to listen on', '127.0.0.1')
+    .option('-H, --host <address>', 'address to listen on', host, '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on', port, 8000)
     .option('--allow-unauthenticated', 'listen on a non-loopback address without an API token (only behind a proxy that checks access)')
     .option('--no-dashboard', 'serve the API only, without the web dashboard at /')
@@ -44,6 +50,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         '  DOCKER_HOST                        the Docker Engine, unless the config names\n' +
         '                                     one\n',
     )
+    // commander's own errors in the server's style: "hydroplane: what is wrong", then where to read more.
+    .configureOutput({ outputError: (text, write) => write(`${text.replace(/^error: /, 'hydroplane: ').trimEnd()}\n`) })
+    .showHelpAfterError('(hydroplane --help says what each option takes)')
     .parse(argv);
   const opts = program.opts<{
     conf?: string;

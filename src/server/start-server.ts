@@ -124,7 +124,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await app.listen({ host: options.host, port: options.port, listenTextResolver: (address) => `listening on ${address}` });
   } catch (error) {
     await runtime.close();
-    throw error;
+    throw listenError(error, options.host, options.port);
   }
 
   let culler: ProcessCuller | undefined;
@@ -161,4 +161,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await runtime.close();
     },
   };
+}
+
+/** Why the server could not listen, in words that say what to change; other errors as they are. */
+function listenError(error: unknown, host: string, port: number): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const why =
+    code === 'EADDRINUSE'
+      ? 'another program listens there: stop it, or pass another port with -p'
+      : code === 'EACCES'
+        ? `port ${port} needs privileges that this user lacks (below 1024: root or CAP_NET_BIND_SERVICE): pass another port with -p`
+        : code === 'EADDRNOTAVAIL'
+          ? `${host} is not an address of this machine: -H takes one of its own (127.0.0.1, ::1, or 0.0.0.0 for all)`
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? `${host} names no host (${code}): -H takes an address or a name of this machine (127.0.0.1, localhost, 0.0.0.0)`
+            : undefined;
+  return why === undefined ? error : new HydroplaneError('invalid_config', `cannot listen on ${at}: ${why}`, { cause: error });
 }

@@ -2,6 +2,7 @@
 // runtime, graceful shutdown. Needs no Docker Engine: it points the runtime at a socket that
 // does not exist.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { runServerToExit, startServerProcess, writeConfig } from '../support/server-process.ts';
 
@@ -41,10 +42,47 @@ describe('hydroplane server process', () => {
     assert.match(output, /cannot read the config file \/nonexistent\/hydroplane\.yml: no such file\. Pass one with -c\/--conf/);
   });
 
-  it('refuses a bad port on the command line', async () => {
-    const { code, output } = await runServerToExit(['-p', 'eighty']);
-    assert.notEqual(code, 0);
-    assert.match(output, /must be a port number/);
+  it('refuses a bad port or host on the command line, in its own style', async () => {
+    // Decimal digits only: Number() also took 1e3, 0x50 and ' 80'.
+    for (const bad of ['eighty', '1e3', '0x50', ' 80', '-1', '65536', '']) {
+      const { code, output } = await runServerToExit(['-p', bad]);
+      assert.notEqual(code, 0, bad);
+      assert.match(
+        output,
+        /^hydroplane: option '-p, --port <port>' argument '.*' is invalid\. A port is a whole number from 0 to 65535/,
+        bad,
+      );
+      assert.match(output, /\(hydroplane --help says what each option takes\)\n$/);
+    }
+    const empty = await runServerToExit(['-H', ' ']);
+    assert.match(empty.output, /^hydroplane: option '-H, --host <address>' argument ' ' is invalid\. Give an address of this machine/);
+  });
+
+  it('says what to change when it cannot listen: a port in use, an address or a name that is not this machine', async () => {
+    const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const taken = (busy.address() as AddressInfo).port;
+    try {
+      const inUse = await runServerToExit(['-c', config, '-p', String(taken)]);
+      assert.equal(inUse.code, 1);
+      assert.match(
+        inUse.output,
+        new RegExp(
+          `hydroplane: cannot listen on 127\\.0\\.0\\.1:${taken}: another program listens there: stop it, or pass another port with -p`,
+        ),
+      );
+    } finally {
+      busy.close();
+    }
+    const token = { HYDROPLANE_API_TOKEN: 'tok-1' };
+    const foreign = await runServerToExit(['-c', config, '-H', '192.0.2.1', '-p', '0'], token);
+    assert.match(
+      foreign.output,
+      /cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine: -H takes one of its own/,
+    );
+    const nameless = await runServerToExit(['-c', config, '-H', 'no-such-host.invalid', '-p', '0'], token);
+    assert.match(nameless.output, /cannot listen on no-such-host\.invalid:0: no-such-host\.invalid names no host \(ENOTFOUND\)/);
   });
 
   it('refuses to listen beyond loopback without an API token', async () => {
