@@ -239,51 +239,53 @@ async function measureSize(
   ctx.progress(`${tag}: starts and stops`);
   const startStops = backend.startStops;
   const startGroup = `${bench.prefix}x${index}s`;
-  const rawIds: string[] = [];
-  const hpNames: string[] = [];
-  const starts = await alternate(
-    startStops,
-    async () => rawIds.push(await backend.rawStart(bench.spec(bench.name('sr'), startGroup))),
-    async () => {
-      const spec = bench.spec(bench.name('sh'), startGroup);
-      await server.client.start(spec);
-      hpNames.push(spec.process_name);
+  // Starts, then stops, of `other` and of Hydroplane, alternating call by call; a row for each.
+  const againstHydroplane = async (
+    other: { start(spec: ProcessSpecInput): Promise<string>; stop(handle: string): Promise<void> },
+    prefix: string,
+    rows: { start: string; stop: string },
+    limit: number | undefined,
+  ) => {
+    const handles: string[] = [];
+    const names: string[] = [];
+    const starts = await alternate(
+      startStops,
+      async () => handles.push(await other.start(bench.spec(bench.name(prefix), startGroup))),
+      async () => {
+        const spec = bench.spec(bench.name('sh'), startGroup);
+        await server.client.start(spec);
+        names.push(spec.process_name);
+      },
+    );
+    pushPair(rows.start, starts, limit);
+    const stops = await alternate(
+      startStops,
+      () => other.stop(handles.shift()!),
+      () => server.client.stop(names.shift()!),
+    );
+    pushPair(rows.stop, stops, limit);
+  };
+  await againstHydroplane(
+    { start: (spec) => backend.rawStart(spec), stop: (handle) => backend.rawStop(handle) },
+    'sr',
+    {
+      start: `${backend.label}: start with ${at} present, p50 of ${startStops}`,
+      stop: `${backend.label}: stop with ${at} present, p50 of ${startStops}`,
     },
+    1.05,
   );
-  pushPair(`${backend.label}: start with ${at} present, p50 of ${startStops}`, starts, 1.05);
-  const stops = await alternate(
-    startStops,
-    () => backend.rawStop(rawIds.shift()!),
-    () => server.client.stop(hpNames.shift()!),
-  );
-  pushPair(`${backend.label}: stop with ${at} present, p50 of ${startStops}`, stops, 1.05);
   if (backend.hopStartStop) {
     const hop = backend.hopStartStop;
     // Hydroplane's side is warm from the rows above; the hop's first creates and deletes are not.
     for (let i = 0; i < 5; i++) await hop.stop(await hop.start(bench.spec(bench.name('sk'), startGroup)));
-    const hopHandles: string[] = [];
-    const hopStarts = await alternate(
-      startStops,
-      async () => hopHandles.push(await hop.start(bench.spec(bench.name('sk'), startGroup))),
-      async () => {
-        const spec = bench.spec(bench.name('sh'), startGroup);
-        await server.client.start(spec);
-        hpNames.push(spec.process_name);
+    const through = `the same call through a bare Node server (the hop alone), p50 of ${startStops}`;
+    await againstHydroplane(
+      hop,
+      'sk',
+      {
+        start: `${backend.label}: start with ${at} present vs ${through}`,
+        stop: `${backend.label}: stop with ${at} present vs ${through}`,
       },
-    );
-    pushPair(
-      `${backend.label}: start with ${at} present vs the same call through a bare Node server (the hop alone), p50 of ${startStops}`,
-      hopStarts,
-      undefined,
-    );
-    const hopStops = await alternate(
-      startStops,
-      () => hop.stop(hopHandles.shift()!),
-      () => server.client.stop(hpNames.shift()!),
-    );
-    pushPair(
-      `${backend.label}: stop with ${at} present vs the same call through a bare Node server (the hop alone), p50 of ${startStops}`,
-      hopStops,
       undefined,
     );
   }
