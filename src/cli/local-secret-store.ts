@@ -19,6 +19,7 @@ import {
   SECRET_VALUE_MAX,
   valueTooLarge,
 } from './password.ts';
+import { escapeText } from './terminal-text.ts';
 
 export interface CliIO {
   stdin: Readable;
@@ -66,8 +67,10 @@ function processIO(): CliIO {
 /** Runs the command with `argv` (the arguments after the program's name); returns the exit status. */
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   const streams = { stdin: io.stdin, stderr: io.stderr };
+  // Names and paths come from the command line: control characters in them are shown escaped,
+  // never sent to the terminal as they are (an escape sequence could rewrite the screen).
   const say = (line: string): void => {
-    io.stderr.write(`${line}\n`);
+    io.stderr.write(`${escapeText(line)}\n`);
   };
 
   const program = new Command('local-secret-store')
@@ -77,7 +80,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     .addOption(new Option('--store_location <dir>', `folder of the store (default: ${DEFAULT_STORE_LOCATION})`))
     .addOption(new Option('--store-location <dir>', 'the same as --store_location').hideHelp())
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      // commander's errors echo the arguments: escaped as every other message.
+      writeErr: (text) => io.stderr.write(escapeText(text, { keepNewlines: true })),
+    })
     .showHelpAfterError('(run local-secret-store --help for usage)')
     .addHelpText('after', HELP_AFTER);
 
@@ -87,7 +94,10 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       program.error('error: --store_location and --store-location name different folders; give one', { exitCode: EXIT_USAGE });
     }
     // Expanded here so that prompts name the same folder as the messages.
-    return expandStoreLocation(opts.store_location ?? opts.storeLocation ?? DEFAULT_STORE_LOCATION);
+    const given = opts.store_location ?? opts.storeLocation;
+    // An empty one would be the current folder, a store nobody meant.
+    if (given?.trim() === '') program.error('error: --store_location is empty; give the folder of the store', { exitCode: EXIT_USAGE });
+    return expandStoreLocation(given ?? DEFAULT_STORE_LOCATION);
   };
   const openStore = async (): Promise<LocalSecretStore> => {
     const dir = location();

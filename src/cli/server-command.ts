@@ -6,6 +6,7 @@ import { LOG_FORMATS, makeLogger, type LogFormat } from '../server/logger.ts';
 import { startServer } from '../server/start-server.ts';
 import { VERSION } from '../version.ts';
 import { EXIT_ABORTED, PromptAborted, readPassword } from './password.ts';
+import { escapeText } from './terminal-text.ts';
 
 /** The original's default config file, read from the working folder when it is there. */
 const DEFAULT_CONFIG_FILE = 'basic-config.yml';
@@ -51,7 +52,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
         '                                     one\n',
     )
     // commander's own errors in the server's style: "hydroplane: what is wrong", then where to read more.
-    .configureOutput({ outputError: (text, write) => write(`${text.replace(/^error: /, 'hydroplane: ').trimEnd()}\n`) })
+    .configureOutput({
+      outputError: (text, write) => write(`${escapeText(text.replace(/^error: /, 'hydroplane: ').trimEnd(), { keepNewlines: true })}\n`),
+    })
     .showHelpAfterError('(hydroplane --help says what each option takes)')
     .parse(argv);
   const opts = program.opts<{
@@ -88,7 +91,8 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       return;
     }
     const message = error instanceof HydroplaneError ? error.message : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`hydroplane: ${message}\n`);
+    // The message may quote the config or the command line: control characters shown escaped.
+    process.stderr.write(`hydroplane: ${escapeText(message, { keepNewlines: true })}\n`);
     process.exitCode = 1;
     return;
   }

@@ -58,6 +58,17 @@ describe('hydroplane server process', () => {
     assert.match(empty.output, /^hydroplane: option '-H, --host <address>' argument ' ' is invalid\. Give an address of this machine/);
   });
 
+  it('shows what it quotes from the config or the command line with control characters escaped', async () => {
+    // YAML's "\e" is ESC: an Engine address that would clear the screen if printed as it is.
+    const config = await writeConfig('runtime: {runtime_type: docker, docker_host: "ssh://\\e[2Jhost"}\n');
+    const quoted = await runServerToExit(['-c', config]);
+    assert.equal(quoted.code, 1);
+    assert.match(quoted.output, /does not understand the Engine address 'ssh:\/\/\\x1b\[2Jhost'/);
+    const usage = await runServerToExit(['-p', '\u001b[2J']);
+    assert.match(usage.output, /argument '\\x1b\[2J' is invalid/);
+    for (const output of [quoted.output, usage.output]) assert.doesNotMatch(output, /\u001b/);
+  });
+
   it('says what to change when it cannot listen: a port in use, an address or a name that is not this machine', async () => {
     const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
     const busy = createServer();

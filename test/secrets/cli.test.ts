@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { main } from '../../src/cli/local-secret-store.ts';
@@ -105,6 +106,35 @@ describe('local-secret-store through main()', () => {
     assertOneLineError(await cli([...at, 'add', 'mib-more'], { stdin: pipeOf(`${mib}k`) }), 'more than 1 MiB');
     assertOneLineError(await cli([...at, 'add', 'mib-more'], { stdin: pipeOf(`${mib}k\n`) }), 'more than 1 MiB');
     assert.equal((await cli([...at, 'get', 'mib'])).stdout, `${mib}\n`);
+  });
+
+  it('shows the names it is given with control characters escaped, whatever they hold', async () => {
+    const hostile = fc.constantFrom('\u001b[2J', '\u001b]0;title\u0007', '\n', '\r', '\u0000', '\u009b31m', '\u202e', 'a', 'é', '\\');
+    await fc.assert(
+      fc.asyncProperty(fc.array(hostile, { minLength: 1, maxLength: 6 }), async (parts) => {
+        const name = `n${parts.join('')}`;
+        const runs = [
+          await cli([...at, 'add', '--overwrite', name], { stdin: pipeOf('v') }),
+          await cli([...at, 'get', `${name}-absent`]),
+          await cli([...at, 'remove', name]),
+          await cli([...at, name]),
+        ];
+        for (const [i, run] of runs.entries()) {
+          // commander's usage errors keep line ends (theirs and the argument's alike), as hpctl's do.
+          const text = i === 3 ? run.stderr.replace(/\n/g, '') : run.stderr.replace(/\n$/, '');
+          assert.doesNotMatch(text, /[\u0000-\u001f\u007f-\u009f\u202e]/, JSON.stringify(run.stderr));
+        }
+        assert.equal(runs[0]!.code, 0, runs[0]!.stderr);
+        assert.equal(runs[2]!.code, 0, runs[2]!.stderr);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('refuses an empty --store_location rather than taking the current folder', async () => {
+    const run = await cli(['--store_location', '', 'get', 'x']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--store_location is empty/);
   });
 
   it('refuses an existing name without --overwrite, and replaces it with --overwrite', async () => {
