@@ -18,6 +18,7 @@ import {
   type LogQuery,
 } from '../client.ts';
 import { withoutPassword } from '../address-text.ts';
+import { readAtMost } from '../read-bounded.ts';
 import { tokenProblem } from '../api-token.ts';
 import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
@@ -64,16 +65,10 @@ const SPEC_TEXT_MAX = 16 * 1024 * 1024;
 class SpecTooLarge extends Error {}
 
 /** All of `chunks` as UTF-8 text, or a SpecTooLarge error once past SPEC_TEXT_MAX bytes (the rest unread). */
-async function readSpecText(chunks: AsyncIterable<Buffer | string>): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of chunks) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += bytes.length;
-    if (size > SPEC_TEXT_MAX) throw new SpecTooLarge();
-    parts.push(bytes);
-  }
-  return Buffer.concat(parts).toString('utf8');
+async function readSpecText(chunks: AsyncIterable<Uint8Array | string>): Promise<string> {
+  const bytes = await readAtMost(chunks, SPEC_TEXT_MAX);
+  if (bytes === undefined) throw new SpecTooLarge();
+  return bytes.toString('utf8');
 }
 
 /** What -o can ask for, in any case: json and yaml for programs, table and wide for people. */

@@ -20,6 +20,7 @@ import {
   valueTooLarge,
 } from './password.ts';
 import { escapeText } from './terminal-text.ts';
+import { readAtMost } from '../read-bounded.ts';
 
 export interface CliIO {
   stdin: Readable;
@@ -175,20 +176,15 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
 }
 
 async function readValueFile(file: string): Promise<string> {
-  const parts: Buffer[] = [];
-  let size = 0;
+  let bytes: Buffer | undefined;
   try {
-    for await (const chunk of createReadStream(file)) {
-      size += (chunk as Buffer).length;
-      if (size > SECRET_VALUE_MAX) throw valueTooLarge(file);
-      parts.push(chunk as Buffer);
-    }
+    bytes = await readAtMost(createReadStream(file), SECRET_VALUE_MAX);
   } catch (err) {
-    if (err instanceof HydroplaneError) throw err;
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : err instanceof Error ? err.message : String(err);
     throw new HydroplaneError('invalid_request', `cannot read ${file}: ${reason}`);
   }
-  return decodeUtf8(Buffer.concat(parts), file);
+  if (bytes === undefined) throw valueTooLarge(file);
+  return decodeUtf8(bytes, file);
 }
 
 if (isMain(import.meta.url)) {

@@ -1,5 +1,6 @@
 // Reads the server's YAML configuration; any problem names the file and the key.
 import { createReadStream } from 'node:fs';
+import { readAtMost } from '../read-bounded.ts';
 import { parseDocument } from 'yaml';
 import { HydroplaneError, type FieldProblem } from '../errors.ts';
 import { ServerConfig } from './schema.ts';
@@ -20,28 +21,23 @@ export function builtInConfig(): ServerConfig {
 const CONFIG_MAX_BYTES = 1024 * 1024;
 
 export async function loadConfig(path: string): Promise<ServerConfig> {
-  const parts: Buffer[] = [];
-  let size = 0;
+  let bytes: Buffer | undefined;
   try {
     // Streamed rather than read whole: a device or a pipe (-c <(...)) has no size to check first.
-    for await (const chunk of createReadStream(path)) {
-      size += (chunk as Buffer).length;
-      if (size > CONFIG_MAX_BYTES) {
-        throw new HydroplaneError(
-          'invalid_config',
-          `the config file ${path} holds more than ${CONFIG_MAX_BYTES / 1024 / 1024} MiB, which no configuration does: is it the right file? Pass one with -c/--conf.`,
-        );
-      }
-      parts.push(chunk as Buffer);
-    }
+    bytes = await readAtMost(createReadStream(path), CONFIG_MAX_BYTES);
   } catch (error) {
-    if (error instanceof HydroplaneError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a folder' : String(error);
     throw new HydroplaneError('invalid_config', `cannot read the config file ${path}: ${why}. Pass one with -c/--conf.`);
   }
-  return parseConfig(Buffer.concat(parts).toString('utf8'), path);
+  if (bytes === undefined) {
+    throw new HydroplaneError(
+      'invalid_config',
+      `the config file ${path} holds more than ${CONFIG_MAX_BYTES / 1024 / 1024} MiB, which no configuration does: is it the right file? Pass one with -c/--conf.`,
+    );
+  }
+  return parseConfig(bytes.toString('utf8'), path);
 }
 
 export function parseConfig(text: string, path: string): ServerConfig {
