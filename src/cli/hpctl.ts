@@ -24,7 +24,7 @@ import type { ErrorBody } from '../errors.ts';
 import type { ProcessInfo } from '../spec/process-info.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
-import { exitQuietlyOnClosedPipe } from './stdio.ts';
+import { handleOutputErrors } from './stdio.ts';
 import { escapeText, line, safeJson, safeYaml, TerminalText } from './terminal-text.ts';
 
 export interface Io {
@@ -817,6 +817,6 @@ export function table(processes: ProcessInfo[], now: number, options: { wide?: b
 }
 
 if (isMain(import.meta.url)) {
-  exitQuietlyOnClosedPipe();
+  handleOutputErrors('hpctl');
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -7,7 +7,7 @@ import { HydroplaneError } from '../errors.ts';
 import { DEFAULT_STORE_LOCATION, expandStoreLocation, LocalSecretStore } from '../secrets/local-secret-store.ts';
 import { VERSION } from '../version.ts';
 import { isMain } from './is-main.ts';
-import { exitQuietlyOnClosedPipe } from './stdio.ts';
+import { handleOutputErrors } from './stdio.ts';
 import {
   decodeUtf8,
   EXIT_ABORTED,
@@ -188,6 +188,6 @@ async function readValueFile(file: string): Promise<string> {
 }
 
 if (isMain(import.meta.url)) {
-  exitQuietlyOnClosedPipe();
+  handleOutputErrors('local-secret-store');
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -3,6 +3,6 @@
 import { refuseOldNode } from '../node-version.ts';
 
 refuseOldNode('hpctl');
-const [{ main }, { exitQuietlyOnClosedPipe }] = await Promise.all([import('../hpctl.ts'), import('../stdio.ts')]);
-exitQuietlyOnClosedPipe();
+const [{ main }, { handleOutputErrors }] = await Promise.all([import('../hpctl.ts'), import('../stdio.ts')]);
+handleOutputErrors('hpctl');
 process.exitCode = await main(process.argv.slice(2));

@@ -3,6 +3,6 @@
 import { refuseOldNode } from '../node-version.ts';
 
 refuseOldNode('local-secret-store');
-const [{ main }, { exitQuietlyOnClosedPipe }] = await Promise.all([import('../local-secret-store.ts'), import('../stdio.ts')]);
-exitQuietlyOnClosedPipe();
+const [{ main }, { handleOutputErrors }] = await Promise.all([import('../local-secret-store.ts'), import('../stdio.ts')]);
+handleOutputErrors('local-secret-store');
 process.exitCode = await main(process.argv.slice(2));
