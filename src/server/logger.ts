@@ -1,10 +1,12 @@
 // The server's logger: pino, as JSON lines for programs (log collectors, journald, `jq`) or as
 // readable lines for a person at a terminal (time, level, message, the few fields that matter),
 // through pino-pretty, which is loaded only then.
+import { Writable } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { HydroplaneError } from '../errors.ts';
 import { shown } from '../spec/shown.ts';
+import { logDestination } from './log-destination.ts';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const LOG_FORMATS = ['auto', 'json', 'text'] as const;
@@ -34,7 +36,8 @@ export async function makeLogger(
     throw new HydroplaneError('invalid_config', `LOG_LEVEL is '${shown(level, 40)}'; expected one of ${LOG_LEVELS.join(', ')}`);
   }
   const options = { level: wanted, base: { name: 'hydroplane' } };
-  if (format === 'json' || (format === 'auto' && !terminal)) return pino(options) as FastifyBaseLogger;
+  const destination = logDestination();
+  if (format === 'json' || (format === 'auto' && !terminal)) return pino(options, destination) as FastifyBaseLogger;
   const { default: pretty } = await import('pino-pretty');
   const stream = pretty({
     colorize: terminal,
@@ -42,7 +45,14 @@ export async function makeLogger(
     ignore: NOT_SHOWN.join(','),
     singleLine: true,
     messageFormat: textMessage,
-    sync: true,
+    // pino-pretty pipes into a stream: the same destination behind one.
+    destination: new Writable({
+      decodeStrings: false,
+      write(chunk: string | Buffer, _encoding, done) {
+        destination.write(String(chunk));
+        done();
+      },
+    }),
   });
   return pino(options, stream) as FastifyBaseLogger;
 }

@@ -2,9 +2,12 @@
 // runtime, graceful shutdown. Needs no Docker Engine: it points the runtime at a socket that
 // does not exist.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { runServerToExit, startServerProcess, writeConfig } from '../support/server-process.ts';
+import { freePort } from '../support/net.ts';
+import { HYDROPLANE_BIN, NODE, runServerToExit, startServerProcess, writeConfig } from '../support/server-process.ts';
 
 const missingSocket = '/tmp/hydroplane-test-no-such-docker.sock';
 
@@ -68,6 +71,39 @@ describe('hydroplane server process', () => {
     assert.match(usage.output, /argument '\\x1b\[2J' is invalid/);
     for (const output of [quoted.output, usage.output]) assert.doesNotMatch(output, /\u001b/);
   });
+
+  // A log file on a full disk: before, pino's destination retried its last lines forever at exit,
+  // and the server neither answered nor stopped, SIGTERM included.
+  it(
+    'serves on, and stops at SIGTERM, when its log cannot be written',
+    { skip: existsSync('/dev/full') ? false : 'no /dev/full' },
+    async () => {
+      const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
+      const port = await freePort();
+      const full = openSync('/dev/full', 'w');
+      const child = spawn(NODE, [HYDROPLANE_BIN, '-c', config, '-p', String(port)], { stdio: ['ignore', full, 'pipe'] });
+      closeSync(full);
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        let health: Response | undefined;
+        for (let i = 0; i < 200 && health === undefined; i++) {
+          health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+          if (health === undefined) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(health?.status, 200, stderr);
+        assert.equal((await fetch(`http://127.0.0.1:${port}/process`)).status, 503, 'the API answers too');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      assert.equal(await exited, 0, stderr);
+      assert.equal(
+        stderr,
+        'hydroplane: cannot write the log to standard output (ENOSPC); its lines are lost until it can be written again\n',
+      );
+    },
+  );
 
   it('says what to change when it cannot listen: a port in use, an address or a name that is not this machine', async () => {
     const config = await writeConfig(`runtime:\n  runtime_type: docker\n  docker_host: unix://${missingSocket}\n`);
