@@ -118,7 +118,12 @@ export type GkeRuntimeConfig = z.infer<typeof GkeRuntimeConfig>;
 
 export const ProcessCullingConfig = z.strictObject({
   max_age_minutes: positiveMinutes.describe('Processes older than this are stopped. Fractions of a minute are allowed.'),
-  culling_interval_minutes: positiveMinutes.default(1).describe('How often to look for them.'),
+  culling_interval_minutes: positiveMinutes
+    // Shorter, the culler would list the runtime without pause (its rounds never overlap, so each
+    // would start as the last ended).
+    .min(1 / 60, 'must be at least 1/60 of a minute (one second)')
+    .default(1)
+    .describe('How often to look for them: one second (1/60) at least.'),
 });
 export type ProcessCullingConfig = z.infer<typeof ProcessCullingConfig>;
 

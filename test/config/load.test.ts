@@ -73,6 +73,14 @@ describe('config file', () => {
     );
   });
 
+  it('takes a culling interval of one second at least', () => {
+    const culling = (interval: number) =>
+      `runtime: {runtime_type: docker}\nprocess_culling: {max_age_minutes: 5, culling_interval_minutes: ${interval}}\n`;
+    assert.match(refusal(culling(0.001)), /process_culling\.culling_interval_minutes: must be at least 1\/60 of a minute \(one second\)/);
+    assert.equal(parseConfig(culling(1 / 60), 'c.yml').process_culling?.culling_interval_minutes, 1 / 60);
+    assert.equal(parseConfig(culling(43_200), 'c.yml').process_culling?.culling_interval_minutes, 43_200);
+  });
+
   it('refuses YAML that does not parse, and duplicate keys', () => {
     assert.match(refusal('runtime: [\n'), /my-config\.yml is not valid YAML/);
     assert.match(refusal('runtime: {runtime_type: docker}\nruntime: {runtime_type: docker}\n'), /not valid YAML/);

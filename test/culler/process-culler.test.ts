@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Rounds } from '../../src/culler/rounds.ts';
 import { ProcessCuller } from '../../src/culler/process-culler.ts';
 import { HydroplaneError } from '../../src/errors.ts';
 import { GROUP_CONCURRENCY } from '../../src/runtimes/bounded.ts';
@@ -99,5 +100,21 @@ describe('process culler', () => {
     assert.ok(seen >= 2, `expected rounds on the interval, saw ${seen}`);
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(lists, seen, 'no round after stop()');
+  });
+
+  // Node runs a timer of more than 2^31 - 1 ms after 1 ms: a culler told to look every 30 days
+  // (43,200 minutes) would have listed the runtime every millisecond.
+  it('runs no round early when its interval is longer than a timer can hold', async () => {
+    let rounds = 0;
+    const timer = new Rounds(async () => void rounds++, 30 * 24 * 60 * 60_000);
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    timer.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await timer.stop();
+    process.off('warning', onWarning);
+    assert.equal(rounds, 0);
+    assert.deepEqual(warnings, []);
   });
 });
