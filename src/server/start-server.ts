@@ -175,7 +175,8 @@ function listenError(error: unknown, host: string, port: number): unknown {
         : code === 'EADDRNOTAVAIL'
           ? `${host} is not an address of this machine: -H takes one of its own (127.0.0.1, ::1, or 0.0.0.0 for all)`
           : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
-            ? `${host} names no host (${code}): -H takes an address or a name of this machine (127.0.0.1, localhost, 0.0.0.0)`
+            ? `${host} names no host: -H takes an address or a name of this machine (127.0.0.1, localhost, 0.0.0.0)`
             : undefined;
-  return why === undefined ? error : new HydroplaneError('invalid_config', `cannot listen on ${at}: ${why}`, { cause: error });
+  // The code stays in the message: what people search for, and what scripts (and the tests) look for.
+  return why === undefined ? error : new HydroplaneError('invalid_config', `cannot listen on ${at} (${code}): ${why}`, { cause: error });
 }

@@ -116,7 +116,7 @@ describe('hydroplane server process', () => {
       assert.match(
         inUse.output,
         new RegExp(
-          `hydroplane: cannot listen on 127\\.0\\.0\\.1:${taken}: another program listens there: stop it, or pass another port with -p`,
+          `hydroplane: cannot listen on 127\\.0\\.0\\.1:${taken} \\(EADDRINUSE\\): another program listens there: stop it, or pass another port with -p`,
         ),
       );
     } finally {
@@ -126,10 +126,10 @@ describe('hydroplane server process', () => {
     const foreign = await runServerToExit(['-c', config, '-H', '192.0.2.1', '-p', '0'], token);
     assert.match(
       foreign.output,
-      /cannot listen on 192\.0\.2\.1:0: 192\.0\.2\.1 is not an address of this machine: -H takes one of its own/,
+      /cannot listen on 192\.0\.2\.1:0 \(EADDRNOTAVAIL\): 192\.0\.2\.1 is not an address of this machine: -H takes one of its own/,
     );
     const nameless = await runServerToExit(['-c', config, '-H', 'no-such-host.invalid', '-p', '0'], token);
-    assert.match(nameless.output, /cannot listen on no-such-host\.invalid:0: no-such-host\.invalid names no host \(ENOTFOUND\)/);
+    assert.match(nameless.output, /cannot listen on no-such-host\.invalid:0 \(ENOTFOUND\): no-such-host\.invalid names no host/);
   });
 
   it('refuses to listen beyond loopback without an API token', async () => {
