@@ -98,9 +98,9 @@ const STDIN = '-';
 
 /**
  * What is wrong with `address` (as -s or HYDROPLANE_SERVER give it) as a server's address, if
- * anything, in words that follow "-s is": an http(s) URL with a host, no credentials in it (fetch
- * refuses them, and a password must not be echoed), and not a bare number, which URL parsing takes
- * as an IPv4 address (8000 is 0.0.31.64) where a person meant a port.
+ * anything, in words that follow "-s is": an http(s) URL with a host, no credentials in it (the
+ * token has its own flag, and a password must not be echoed), and not a bare number, which URL
+ * parsing takes as an IPv4 address (8000 is 0.0.31.64) where a person meant a port.
  */
 function addressProblem(address: string): string | undefined {
   let url: URL | undefined;
