@@ -1,6 +1,7 @@
 // Where the server's log goes: standard output, a line at a time, with a blocking write. A line
 // that cannot be written (a full disk, a reader that went away) is dropped and the server goes on
 // serving: the first loss is said on stderr, and how many lines were lost once writing works again.
+// (A line that a full disk cuts short after its first bytes stays cut.)
 //
 // Not pino's own destination (sonic-boom): given a full disk, it keeps every failed line in memory
 // and, at exit, retries them forever, so a server whose log file filled the disk neither answered

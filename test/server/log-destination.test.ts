@@ -1,7 +1,8 @@
 // The log's destination over generated sequences of what a write can meet: a partial write, a full
 // disk (ENOSPC), a reader gone (EPIPE), a full pipe (EAGAIN) that empties or does not. Whatever
 // comes, every line is written whole and in order or dropped whole, the server's thread is never
-// held for long, and each loss is said once, with its count once writing works again.
+// held for long, and each loss is said once, with its count once writing works again. (Here a
+// failure comes at a line's first write; one that comes after a partial write leaves the line cut.)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
